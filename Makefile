@@ -1,0 +1,61 @@
+# berdaya: every set-up step lives here, so a fresh clone needs only Python 3.11 and git.
+# `make help` lists the targets.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STUDY  ?= data/raw/demo/study.yml
+OUT    ?= reports
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help report test lint typecheck pytest lab lock browser bench clean-reports demo-data
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	# Exact pins from the lock file, then the project itself without re-resolving.
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	# The kernel lives inside .venv, so papermill and JupyterLab run the same interpreter.
+	$(BIN)/python -m ipykernel install --sys-prefix --name berdaya --display-name "Python (berdaya)" >/dev/null
+	touch $(STAMP)
+
+report: $(STAMP) ## create .venv and run the whole pipeline on the demo survey into reports/
+	$(BIN)/berdaya run $(STUDY) --out $(OUT)
+
+test: $(STAMP) browser ## create or refresh .venv, then ruff, mypy on src/ and pytest
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff only
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(STAMP) ## mypy on src/ only
+	$(BIN)/mypy
+
+lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
+	$(BIN)/jupyter lab notebooks/
+
+browser: ## install Debian chromium for the report-rendering tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || bash scripts/install-chromium.sh
+
+bench: $(STAMP) ## run the benchmarks (slow)
+	$(BIN)/python -m pytest -m slow benchmarks -q -s
+
+demo-data: $(STAMP) ## regenerate the bundled demo survey under data/raw/demo
+	$(BIN)/berdaya demo-data --out data/raw/demo
+
+lock: ## re-resolve requirements.lock from pyproject.toml (the documented way to upgrade pins)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+
+clean-reports: ## delete generated reports and processed data
+	rm -rf $(OUT)/* data/processed/*
+	touch $(OUT)/.gitkeep data/processed/.gitkeep

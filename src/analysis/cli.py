@@ -1,0 +1,144 @@
+"""The ``berdaya`` command line.
+
+::
+
+    berdaya run [STUDY.yml] [--out DIR] [--no-village-reports] [--workers N]
+    berdaya demo-data --out DIR [--villages N] [--households M] [--seed S]
+    berdaya codebook-template STUDY [--out FILE]
+
+Errors the user can fix are printed as one line naming the file, row and column; a traceback
+appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from analysis.config import DEFAULT_SEED, DEMO_STUDY, REPORTS_DIR, ROUNDS
+from analysis.errors import BerdayaError
+
+#: Error class names raised by berdaya inside a notebook kernel (seen as papermill errors).
+_OWN_ERRORS = {
+    "BerdayaError",
+    "StudyError",
+    "InputError",
+    "CodebookError",
+    "EstimationError",
+    "ReportError",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="berdaya",
+        description="Clean baseline and follow-up household surveys, estimate programme impacts, "
+        "and write HTML reports.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the whole pipeline on a study")
+    run.add_argument(
+        "study", nargs="?", default=str(DEMO_STUDY), help="study file (default: the demo)"
+    )
+    run.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
+    run.add_argument(
+        "--no-village-reports", action="store_true", help="skip the per-village reports"
+    )
+    run.add_argument(
+        "--workers", type=int, default=None, help="parallel village reports (default: cores)"
+    )
+    run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+    demo = sub.add_parser("demo-data", help="write a synthetic demo survey and its study.yml")
+    demo.add_argument("--out", required=True, help="folder to write into")
+    demo.add_argument("--villages", type=int, default=30)
+    demo.add_argument("--households", type=int, default=40, help="households per village")
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+    template = sub.add_parser(
+        "codebook-template", help="write a starting codebook from the raw files"
+    )
+    template.add_argument("study", help="study file")
+    template.add_argument(
+        "--out",
+        default=None,
+        help="codebook file (default: codebook_template.csv next to the study)",
+    )
+    template.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from analysis.pipeline import run_study
+    from analysis.study import load_study
+
+    load_study(args.study)  # fail fast, in this process, on a malformed study file
+    return run_study(
+        args.study,
+        out=Path(args.out),
+        village_reports=not args.no_village_reports,
+        workers=args.workers,
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from analysis.demo import write_demo
+
+    manifest = write_demo(
+        Path(args.out), villages=args.villages, households=args.households, seed=args.seed
+    )
+    print(f"wrote the demo survey to {Path(args.out).resolve()}")
+    del manifest
+    return 0
+
+
+def _template(args: argparse.Namespace) -> int:
+    from analysis.codebook import codebook_template
+    from analysis.readers import read_table
+    from analysis.stages import write_csv
+    from analysis.study import load_study
+
+    study = load_study(args.study)
+    columns = {
+        r: list(read_table(study.rounds[r].file, sheet=study.rounds[r].sheet).frame.columns)
+        for r in ROUNDS
+    }
+    out = Path(args.out) if args.out else study.folder / "codebook_template.csv"
+    write_csv(codebook_template(columns), out)
+    print(f"wrote {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``berdaya`` command."""
+    args = _parser().parse_args(argv)
+    handlers = {"run": _run, "demo-data": _demo, "codebook-template": _template}
+    try:
+        return handlers[args.command](args)
+    except BerdayaError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        ename = getattr(exc, "ename", None)
+        if ename in _OWN_ERRORS:
+            # A stage notebook raised one of berdaya's own errors: show its message only.
+            if args.debug:
+                traceback.print_exc()
+            print(f"error: {getattr(exc, 'evalue', exc)}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Paths and fixed settings, defined once.
+
+Every folder the workbench reads or writes is named here, and so is the one random seed
+that every stochastic step (demo data, bootstrap, randomization inference) starts from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+#: The repository root (``src/analysis/config.py`` → two levels up from ``src``).
+PROJECT_ROOT: Final[Path] = Path(__file__).resolve().parents[2]
+NOTEBOOKS_DIR: Final[Path] = PROJECT_ROOT / "notebooks"
+DATA_DIR: Final[Path] = PROJECT_ROOT / "data"
+RAW_DIR: Final[Path] = DATA_DIR / "raw"
+PROCESSED_DIR: Final[Path] = DATA_DIR / "processed"
+REPORTS_DIR: Final[Path] = PROJECT_ROOT / "reports"
+DEMO_DIR: Final[Path] = RAW_DIR / "demo"
+DEMO_STUDY: Final[Path] = DEMO_DIR / "study.yml"
+
+#: The seed every random step derives from unless a study file sets its own ``seed``.
+#: Change it here and nowhere else.
+DEFAULT_SEED: Final[int] = 20231
+
+#: Names of the two survey rounds, in time order.
+ROUNDS: Final[tuple[str, str]] = ("baseline", "followup")
+
+#: Estimator names, in the order tables show them.
+ESTIMATORS: Final[tuple[str, ...]] = ("followup_diff", "did", "ancova", "before_after")
+
+#: Columns of ``tables/impact.csv`` (the public contract).
+IMPACT_COLUMNS: Final[tuple[str, ...]] = (
+    "outcome",
+    "estimator",
+    "estimate",
+    "std_error",
+    "p_value",
+    "ci_low",
+    "ci_high",
+    "n_obs",
+    "n_clusters",
+    "se_type",
+)
+
+#: Outcome families: the six empowerment goals plus the participation ladder.
+FAMILIES: Final[tuple[str, ...]] = (
+    "institutions",
+    "business",
+    "income",
+    "environment",
+    "life",
+    "community",
+    "participation",
+)

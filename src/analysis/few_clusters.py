@@ -1,0 +1,500 @@
+"""Inference on one OLS coefficient when there are few village clusters.
+
+Three tools, all described in ``methods.md`` section 2:
+
+- :func:`wild_cluster_bootstrap` -- the wild cluster restricted bootstrap-t (WCR, section 2.2),
+  run by the maintained ``wildboottest`` package;
+- :func:`crv3_se` -- the cluster jackknife (CRV3) standard errors (section 2.3);
+- :func:`randomization_inference` -- randomization inference that re-draws the village-level
+  assignment with the number of treated villages held fixed (section 2.4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import EstimationError
+
+WeightsType = Literal["auto", "rademacher", "webb"]
+Crv3Scaling = Literal["jackknife", "plain", "pyfixest"]
+RiStatistic = Literal["coef", "t"]
+
+# Below this many clusters Rademacher weights give too few distinct draws, so "auto" picks
+# Webb (methods.md section 2.2: "For G up to about 11, prefer Webb weights").
+WEBB_BELOW_G = 12
+
+# Ties must count as exceedances (methods.md section 2.2); the tie is detected up to this
+# relative tolerance because the reproduced statistic differs from the original in the last bits.
+TIE_TOLERANCE = 1e-9
+
+# Randomization inference holds an (observations x assignments) matrix; this caps its size.
+_MAX_CELLS = 4_000_000
+
+
+def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name}={value!r}: expecting one of {choices}")
+
+
+def _exceeds(stats: np.ndarray, observed: float) -> np.ndarray:
+    """Return which ``|stats|`` are at least ``|observed|``, ties included."""
+    tol = TIE_TOLERANCE * max(1.0, abs(observed))
+    return np.abs(stats) >= abs(observed) - tol
+
+
+@dataclass(frozen=True)
+class WildBootstrapResult:
+    """Result of :func:`wild_cluster_bootstrap`.
+
+    Attributes
+    ----------
+    param
+        The tested coefficient (H0: coefficient = 0).
+    t_stat
+        The CR1 t statistic of the original sample.
+    p_value
+        Symmetric bootstrap p-value, share of draws with ``|t*| >= |t|`` (ties count).
+    reps_used
+        Number of bootstrap draws actually used (``2**G`` under full enumeration).
+    enumerated
+        True when all ``2**G`` Rademacher weight vectors were enumerated.
+    weights_type
+        The weight distribution used (``"auto"`` resolved).
+    n_clusters
+        Number of clusters G.
+    impose_null
+        True for WCR (null imposed), False for WCU.
+    """
+
+    param: str
+    t_stat: float
+    p_value: float
+    reps_used: int
+    enumerated: bool
+    weights_type: Literal["rademacher", "webb"]
+    n_clusters: int
+    impose_null: bool
+
+
+def _design(
+    y: pd.Series | np.ndarray, X: pd.DataFrame, clusters: pd.Series | np.ndarray | Sequence[object]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Validate the inputs and return y, X, integer cluster codes and G."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError("X must be a pandas DataFrame with named columns (including a constant)")
+    yv = np.asarray(y, dtype=float).reshape(-1)
+    Xv = X.to_numpy(dtype=float)
+    cl = np.asarray(clusters).reshape(-1)
+    if not (len(yv) == Xv.shape[0] == len(cl)):
+        raise ValueError(
+            f"y, X and clusters must have the same length, got {len(yv)}, {Xv.shape[0]} and {len(cl)}"
+        )
+    if not (np.isfinite(yv).all() and np.isfinite(Xv).all()):
+        raise EstimationError("y and X must not contain missing or infinite values")
+    codes, uniques = pd.factorize(pd.Series(cl), use_na_sentinel=True)
+    if (codes < 0).any():
+        raise EstimationError("clusters must not contain missing values")
+    n_clusters = len(uniques)
+    if n_clusters < 2:
+        raise EstimationError(f"need at least 2 clusters, got {n_clusters}")
+    if np.linalg.matrix_rank(Xv) < Xv.shape[1]:
+        raise EstimationError("the columns of X are collinear")
+    return yv, Xv, codes.astype(np.intp), n_clusters
+
+
+def wild_cluster_bootstrap(
+    y: pd.Series | np.ndarray,
+    X: pd.DataFrame,
+    clusters: pd.Series | np.ndarray | Sequence[object],
+    *,
+    param: str,
+    reps: int = 9999,
+    weights_type: WeightsType = "auto",
+    seed: int,
+    impose_null: bool = True,
+) -> WildBootstrapResult:
+    """Wild cluster bootstrap-t p-value for H0: ``X[param]`` has coefficient 0.
+
+    The bootstrap itself is the one of the maintained ``wildboottest`` package (type ``"11"``:
+    CR1 scores and CR1 small-sample factor ``G/(G-1)*(N-1)/(N-K)``). This function drives the
+    package's ``WildboottestCL`` class in the same order as ``wildboottest.wildboottest()`` and
+    pyfixest's ``Feols.wildboottest`` do, because the wrapper returns only its own p-value, which
+    counts ``|t*| > |t|`` strictly. Here the p-value is recomputed from the package's bootstrap
+    statistics so that ties count as exceedances (methods.md section 2.2); with full enumeration
+    the draw ``v = 1`` reproduces the original t and must be counted.
+
+    Parameters
+    ----------
+    y
+        Outcome, length N.
+    X
+        Regressors with named columns, including the constant.
+    clusters
+        Cluster (village) identifier, length N.
+    param
+        Column of ``X`` whose coefficient is tested against 0.
+    reps
+        Number of bootstrap draws. With Rademacher weights and ``2**G <= reps`` all ``2**G``
+        weight vectors are enumerated instead.
+    weights_type
+        ``"rademacher"``, ``"webb"`` or ``"auto"`` (Webb when G < 12, Rademacher otherwise).
+    seed
+        Seed of the package's ``numpy.random.default_rng``; the result is deterministic given it.
+    impose_null
+        True for the restricted bootstrap (WCR), False for the unrestricted one (WCU).
+
+    Returns
+    -------
+    WildBootstrapResult
+        The t statistic, bootstrap p-value, number of draws and whether they were enumerated.
+
+    Raises
+    ------
+    ValueError
+        If an option is invalid or ``param`` is not a column of ``X``.
+    EstimationError
+        If the data cannot be used (missing values, collinear X, fewer than 2 clusters).
+    """
+    _check_choice("weights_type", weights_type, get_args(WeightsType))
+    if param not in X.columns:
+        raise ValueError(f"param={param!r} is not a column of X: expecting one of {list(X.columns)}")
+    if reps < 1:
+        raise ValueError(f"reps must be a positive integer, got {reps}")
+    yv, Xv, codes, n_clusters = _design(y, X, clusters)
+
+    resolved: Literal["rademacher", "webb"]
+    if weights_type == "auto":
+        resolved = "webb" if n_clusters < WEBB_BELOW_G else "rademacher"
+    else:
+        resolved = weights_type
+
+    want_enumeration = resolved == "rademacher" and 2**n_clusters <= reps
+    # wildboottest enumerates only when 2**G < B (strictly); asking for one more draw makes
+    # it enumerate at 2**G == reps too, as methods.md section 2.2 requires.
+    b_arg = max(reps, 2**n_clusters + 1) if want_enumeration else reps
+
+    from wildboottest.wildboottest import WildboottestCL
+
+    R = np.zeros(Xv.shape[1])
+    R[list(X.columns).index(param)] = 1.0
+    # The package and numba can print or warn; none of that belongs in a library call.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        boot = WildboottestCL(X=Xv, Y=yv, cluster=codes, R=R, B=b_arg, seed=seed, parallel=False)
+        boot.get_scores(bootstrap_type="11", impose_null=impose_null, adj=True, cluster_adj=True)
+        _, reps_used, enumerated = boot.get_weights(weights_type=resolved)
+        boot.get_numer()
+        boot.get_denom()
+        boot.get_tboot()
+        boot.get_vcov()
+        boot.get_tstat()
+
+    enumerated = bool(enumerated)
+    if enumerated != want_enumeration or (enumerated and reps_used != 2**n_clusters):
+        raise EstimationError(
+            "wildboottest did not enumerate the Rademacher weights as expected "
+            f"(enumerated={enumerated}, draws={reps_used}, G={n_clusters})"
+        )
+    t_stat = float(np.asarray(boot.t_stat).reshape(-1)[0])
+    t_boot = np.asarray(boot.t_boot, dtype=float).reshape(-1)
+    if not np.isfinite(t_boot).all():
+        raise EstimationError("some bootstrap t statistics are not finite")
+    p_value = float(np.mean(_exceeds(t_boot, t_stat)))
+    return WildBootstrapResult(
+        param=param,
+        t_stat=t_stat,
+        p_value=p_value,
+        reps_used=int(reps_used),
+        enumerated=enumerated,
+        weights_type=resolved,
+        n_clusters=n_clusters,
+        impose_null=impose_null,
+    )
+
+
+def _leave_one_cluster_out(Xv: np.ndarray, yv: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Return the (G, K) matrix of estimates with each cluster left out in turn."""
+    k = Xv.shape[1]
+    xtx_g = np.zeros((n_clusters, k, k))
+    np.add.at(xtx_g, codes, Xv[:, :, None] * Xv[:, None, :])
+    xty_g = np.zeros((n_clusters, k))
+    np.add.at(xty_g, codes, Xv * yv[:, None])
+    a = xtx_g.sum(axis=0)[None, :, :] - xtx_g
+    b = xty_g.sum(axis=0)[None, :] - xty_g
+    ranks = np.linalg.matrix_rank(a)
+    if (ranks < k).any():
+        bad = np.flatnonzero(ranks < k).tolist()
+        raise EstimationError(
+            f"leaving out cluster(s) at position {bad} makes X collinear; CRV3 is not defined"
+        )
+    return np.linalg.solve(a, b[:, :, None])[:, :, 0]
+
+
+def crv3_se(
+    y: pd.Series | np.ndarray,
+    X: pd.DataFrame,
+    clusters: pd.Series | np.ndarray | Sequence[object],
+    *,
+    scaling: Crv3Scaling = "jackknife",
+) -> pd.Series:
+    """CRV3 (leave-one-cluster-out jackknife) standard errors of an OLS fit.
+
+    With ``b_g`` the estimate that leaves cluster g out and ``b`` the full-sample estimate,
+    ``S = sum_g (b_g - b)(b_g - b)'`` (centred on ``b``, as in methods.md section 2.3) and
+
+    - ``"jackknife"``: ``V = (G-1)/G * S`` (MacKinnon, Nielsen & Webb);
+    - ``"plain"``: ``V = S`` (pyfixest with ``ssc(k_adj=False, G_adj=False)``);
+    - ``"pyfixest"``: ``V = G/(G-1) * (N-1)/(N-K) * S`` (pyfixest's default ``{"CRV3": ...}``).
+
+    Parameters
+    ----------
+    y
+        Outcome, length N.
+    X
+        Regressors with named columns, including the constant.
+    clusters
+        Cluster identifier, length N.
+    scaling
+        Which of the three scalings above to apply.
+
+    Returns
+    -------
+    pandas.Series
+        Standard error per column of ``X``, indexed by the column names.
+
+    Raises
+    ------
+    ValueError
+        If ``scaling`` is not one of the allowed values.
+    EstimationError
+        If the data cannot be used or leaving a cluster out makes X collinear.
+    """
+    _check_choice("scaling", scaling, get_args(Crv3Scaling))
+    yv, Xv, codes, n_clusters = _design(y, X, clusters)
+    n_obs, k = Xv.shape
+    beta = np.linalg.lstsq(Xv, yv, rcond=None)[0]
+    dev = _leave_one_cluster_out(Xv, yv, codes, n_clusters) - beta[None, :]
+    var = np.einsum("gi,gi->i", dev, dev)
+    if scaling == "jackknife":
+        var = var * (n_clusters - 1) / n_clusters
+    elif scaling == "pyfixest":
+        var = var * n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
+    return pd.Series(np.sqrt(var), index=X.columns, name="crv3_se")
+
+
+@dataclass(frozen=True)
+class RandomizationResult:
+    """Result of :func:`randomization_inference`.
+
+    Attributes
+    ----------
+    statistic
+        ``"coef"`` (randomization-c) or ``"t"`` (randomization-t, CR1 by cluster).
+    observed
+        The statistic under the actual assignment.
+    p_value
+        Share of the assignments used whose ``|statistic| >= |observed|`` (ties count).
+    n_extreme
+        Number of those assignments.
+    n_assignments
+        Number of assignments used (all of them when enumerated, else ``reps`` draws).
+    n_possible
+        Number of distinct assignments the design allows.
+    enumerated
+        True when every possible assignment was evaluated.
+    """
+
+    statistic: Literal["coef", "t"]
+    observed: float
+    p_value: float
+    n_extreme: int
+    n_assignments: int
+    n_possible: int
+    enumerated: bool
+
+
+def _cluster_constant(values: pd.Series, codes: np.ndarray, n_clusters: int, name: str) -> np.ndarray:
+    """Return one value per cluster, raising when a cluster holds several."""
+    frame = pd.DataFrame({"c": codes, "v": values.to_numpy()})
+    if (frame.groupby("c")["v"].nunique(dropna=False) > 1).any():
+        raise EstimationError(f"{name} must be constant within each cluster")
+    return frame.groupby("c")["v"].first().reindex(range(n_clusters)).to_numpy()
+
+
+def _assignments(
+    treat_c: np.ndarray, stratum_c: np.ndarray, *, reps: int, rng_seed: int
+) -> tuple[np.ndarray, int, bool]:
+    """Return a (draws, G) 0/1 matrix of village assignments, the count possible, and enumerated."""
+    strata = [np.flatnonzero(stratum_c == s) for s in pd.unique(stratum_c)]
+    n_treated = [int(treat_c[idx].sum()) for idx in strata]
+    n_possible = math.prod(math.comb(len(idx), t) for idx, t in zip(strata, n_treated, strict=True))
+    n_clusters = len(treat_c)
+    if n_possible <= reps:
+        per_stratum = [
+            list(itertools.combinations(idx.tolist(), t)) for idx, t in zip(strata, n_treated, strict=True)
+        ]
+        draws = np.zeros((n_possible, n_clusters))
+        for row, combo in enumerate(itertools.product(*per_stratum)):
+            for treated in combo:
+                draws[row, list(treated)] = 1.0
+        return draws, n_possible, True
+    rng = np.random.default_rng(rng_seed)
+    draws = np.zeros((reps, n_clusters))
+    for idx in strata:
+        block = np.broadcast_to(treat_c[idx].astype(float), (reps, len(idx)))
+        draws[:, idx] = rng.permuted(block, axis=1)
+    return draws, n_possible, False
+
+
+def _ri_statistics(
+    yv: np.ndarray,
+    W: np.ndarray,
+    T: np.ndarray,
+    order: np.ndarray,
+    starts: np.ndarray,
+    *,
+    statistic: RiStatistic,
+    ssc: float,
+) -> np.ndarray:
+    """Coefficient or CR1 t statistic of T (columns = assignments) given controls W.
+
+    Uses Frisch-Waugh-Lovell: partialling W out of T and y gives the coefficient of T, and the
+    T-row of the sandwich only needs the partialled-out T and the full-model residuals.
+    """
+    q, _ = np.linalg.qr(W)
+    t_tilde = T - q @ (q.T @ T)
+    y_tilde = yv - q @ (q.T @ yv)
+    ttt = np.einsum("ij,ij->j", t_tilde, t_tilde)
+    if (ttt <= 1e-12 * len(yv)).any():
+        raise EstimationError("treatment has no variation left after the controls")
+    beta = (t_tilde.T @ y_tilde) / ttt
+    if statistic == "coef":
+        return beta
+    resid = y_tilde[:, None] - t_tilde * beta[None, :]
+    scores = np.add.reduceat((t_tilde * resid)[order], starts, axis=0)
+    se = np.sqrt(ssc * np.einsum("gj,gj->j", scores, scores)) / ttt
+    return beta / se
+
+
+def randomization_inference(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    treatment: str,
+    cluster: str,
+    covariates: Sequence[str] = (),
+    strata: str | None = None,
+    statistic: RiStatistic = "coef",
+    reps: int = 10000,
+    seed: int,
+) -> RandomizationResult:
+    """Randomization-inference p-value for a village-level treatment.
+
+    The assignment is re-drawn at cluster level with the actual design: the same number of
+    treated clusters, within each stratum when ``strata`` is given (methods.md section 2.4).
+    pyfixest's ``ritest`` draws each cluster independently and so cannot be used here.
+    The regression is ``outcome ~ 1 + treatment + covariates (+ stratum dummies)``.
+
+    When the number of possible assignments is at most ``reps`` all of them are evaluated
+    (this includes the actual one). Otherwise ``reps`` assignments are drawn with
+    ``numpy.random.default_rng(seed)`` and the p-value is the share of draws at least as
+    extreme as the observed statistic (the convention of Stata ``ritest``; the observed
+    assignment is not added to the draws).
+
+    Parameters
+    ----------
+    data
+        One row per observation.
+    outcome
+        Outcome column.
+    treatment
+        0/1 treatment column, constant within each cluster.
+    cluster
+        Cluster (village) column; the unit of assignment.
+    covariates
+        Additional control columns.
+    strata
+        Randomization strata column, constant within each cluster, or None.
+    statistic
+        ``"coef"`` (randomization-c) or ``"t"`` (randomization-t with CR1 cluster SEs).
+    reps
+        Maximum number of assignments to enumerate; otherwise the number of random draws.
+    seed
+        Seed for the random draws (unused when every assignment is enumerated).
+
+    Returns
+    -------
+    RandomizationResult
+        Observed statistic, p-value and how the assignments were obtained.
+
+    Raises
+    ------
+    ValueError
+        If an option is invalid or a column is missing.
+    EstimationError
+        If the data cannot be used (missing values, treatment not 0/1 or varying within a cluster).
+    """
+    _check_choice("statistic", statistic, get_args(RiStatistic))
+    if reps < 1:
+        raise ValueError(f"reps must be a positive integer, got {reps}")
+    columns = [outcome, treatment, cluster, *covariates] + ([strata] if strata is not None else [])
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ValueError(f"columns not in data: {missing}")
+    if data[columns].isna().to_numpy().any():
+        raise EstimationError(f"missing values in {columns}")
+    treat = data[treatment].astype(float)
+    if not treat.isin([0.0, 1.0]).all():
+        raise EstimationError(f"{treatment} must be 0/1")
+
+    codes, uniques = pd.factorize(data[cluster])
+    codes = codes.astype(np.intp)
+    n_clusters = len(uniques)
+    treat_c = _cluster_constant(treat, codes, n_clusters, treatment).astype(float)
+    if strata is None:
+        stratum_c = np.zeros(n_clusters)
+        strata_dummies = np.empty((len(data), 0))
+    else:
+        stratum_c = _cluster_constant(data[strata], codes, n_clusters, strata)
+        strata_dummies = pd.get_dummies(data[strata], drop_first=True, dtype=float).to_numpy()
+
+    yv = data[outcome].to_numpy(dtype=float)
+    W = np.column_stack([np.ones(len(data)), data[list(covariates)].to_numpy(dtype=float), strata_dummies])
+    if np.linalg.matrix_rank(W) < W.shape[1]:
+        raise EstimationError("the covariates (with the constant and strata) are collinear")
+    n_obs, k = len(data), W.shape[1] + 1
+    ssc = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+
+    ri_statistic = cast(RiStatistic, statistic)
+
+    def stats_for(assign: np.ndarray) -> np.ndarray:
+        return _ri_statistics(yv, W, assign[:, codes].T, order, starts, statistic=ri_statistic, ssc=ssc)
+
+    observed = float(stats_for(treat_c[None, :])[0])
+    draws, n_possible, enumerated = _assignments(treat_c, stratum_c, reps=reps, rng_seed=seed)
+    chunk = max(1, _MAX_CELLS // n_obs)
+    n_extreme = 0
+    for start in range(0, len(draws), chunk):
+        n_extreme += int(_exceeds(stats_for(draws[start : start + chunk]), observed).sum())
+    return RandomizationResult(
+        statistic=statistic,
+        observed=observed,
+        p_value=n_extreme / len(draws),
+        n_extreme=n_extreme,
+        n_assignments=len(draws),
+        n_possible=n_possible,
+        enumerated=enumerated,
+    )

@@ -1,0 +1,197 @@
+"""The run record (``run.json``): what went in, what ran, and how long it took.
+
+Everything needed to say why two runs differ is recorded: input file hashes, parameters,
+package versions, the git commit and the platform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from analysis.config import PROJECT_ROOT
+
+#: Packages whose versions change numbers or reports.
+TRACKED_PACKAGES = (
+    "berdaya",
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "wildboottest",
+    "pyfixest",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+    "pyarrow",
+    "babel",
+)
+
+
+def sha256_file(path: Path, *, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, read in chunks so large exports do not fill memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_inputs(files: Iterable[Path], *, root: Path) -> dict[str, str]:
+    """Map of each input file (relative to ``root`` when inside it) to its SHA-256."""
+    result = {}
+    for path in files:
+        try:
+            name = str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            name = str(path)
+        result[name] = sha256_file(path)
+    return result
+
+
+def package_versions(names: Iterable[str] = TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages that matter for results."""
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit(root: Path = PROJECT_ROOT) -> str | None:
+    """The checked-out commit of the project, with ``-dirty`` when files are modified; None outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit
+
+
+def platform_info() -> dict[str, str]:
+    """The machine, for telling runs apart (not for results: those must not depend on it)."""
+    return {
+        "system": platform.system(),
+        "release": platform.release(),
+        "machine": platform.machine(),
+        "python_implementation": platform.python_implementation(),
+        "executable": sys.executable,
+    }
+
+
+@dataclass
+class StageRecord:
+    """One stage's status and time."""
+
+    name: str
+    status: str = "pending"
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class RunRecord:
+    """Accumulates ``run.json`` while a run goes on."""
+
+    study: str
+    parameters: dict[str, Any]
+    inputs: dict[str, str]
+    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    stages: list[StageRecord] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageRecord]:
+        """Time a stage and record whether it succeeded."""
+        record = StageRecord(name=name, status="running")
+        self.stages.append(record)
+        start = time.perf_counter()
+        try:
+            yield record
+        except BaseException as exc:
+            record.status = "failed"
+            record.detail = f"{type(exc).__name__}: {exc}"[:500]
+            raise
+        finally:
+            record.seconds = round(time.perf_counter() - start, 3)
+        if record.status == "running":
+            record.status = "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready record."""
+        return {
+            "study": self.study,
+            "started": self.started,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "parameters": self.parameters,
+            "inputs_sha256": self.inputs,
+            "packages": package_versions(),
+            "git_commit": git_commit(),
+            "platform": platform_info(),
+            "stages": [vars(s) for s in self.stages],
+            **self.extra,
+        }
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON to a temporary file in the same folder, then rename it over ``path``."""
+    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text so that readers see either the old file or the whole new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates the file private (0600); reports are meant to be shared.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def changed_inputs(previous: Path, current: dict[str, str]) -> list[str]:
+    """Input files whose hash differs from the previous run's ``run.json`` (empty if none)."""
+    if not previous.is_file():
+        return []
+    try:
+        before = json.loads(previous.read_text()).get("inputs_sha256", {})
+    except (OSError, json.JSONDecodeError):
+        return []
+    return sorted(
+        name for name, digest in current.items() if name in before and before[name] != digest
+    )

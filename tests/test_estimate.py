@@ -1,0 +1,152 @@
+"""Estimators of analysis.estimate against methods.md worked numbers and independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+from toy_data import toy_design
+
+from analysis.errors import EstimationError
+from analysis.estimate import estimate_outcome, fit_ols
+from analysis.study import OutcomeSpec
+
+
+def test_cr1_matches_methods_toy() -> None:
+    # methods.md §2.1: statsmodels, pyfixest and a manual computation agree on these numbers.
+    y, X, g = toy_design()
+    fit = fit_ols(y, X, clusters=g)
+    assert fit.se_type == "CR1"
+    assert fit.n_clusters == 8
+    np.testing.assert_allclose(fit.params.to_numpy(), [0.943679, 0.495611, 0.237654], atol=5e-7)
+    np.testing.assert_allclose(fit.bse.to_numpy(), [0.310096, 0.372529, 0.139709], atol=5e-7)
+    # p from t(G-1) = t(7), not the normal distribution (0.183388 would be the pitfall)
+    assert fit.pvalues["treat"] == pytest.approx(0.225092, abs=5e-7)
+    assert fit.df_inference == 7
+
+
+def test_cr1_equals_hand_formula() -> None:
+    # V = c (X'X)^-1 [sum_g X_g' u_g u_g' X_g] (X'X)^-1, c = G/(G-1) (N-1)/(N-K): methods.md §2.1
+    y, X, g = toy_design()
+    Xm, ym = X.to_numpy(), y.to_numpy()
+    beta = np.linalg.solve(Xm.T @ Xm, Xm.T @ ym)
+    u = ym - Xm @ beta
+    bread = np.linalg.inv(Xm.T @ Xm)
+    meat = sum(np.outer(Xm[g == k].T @ u[g == k], Xm[g == k].T @ u[g == k]) for k in np.unique(g))
+    n, k, G = len(ym), Xm.shape[1], 8
+    c = G / (G - 1) * (n - 1) / (n - k)
+    assert c == pytest.approx(1.204633, abs=5e-7)
+    se = np.sqrt(np.diag(c * bread @ meat @ bread))
+    fit = fit_ols(y, X, clusters=g)
+    np.testing.assert_allclose(fit.bse.to_numpy(), se, rtol=1e-10)
+    lo, hi = beta[1] + np.array([-1, 1]) * stats.t.ppf(0.975, G - 1) * se[1]
+    assert fit.conf_int.loc["treat"].tolist() == pytest.approx([lo, hi], rel=1e-10)
+
+
+def test_hc1_without_clusters_matches_hand_formula() -> None:
+    y, X, _ = toy_design()
+    Xm, ym = X.to_numpy(), y.to_numpy()
+    beta = np.linalg.solve(Xm.T @ Xm, Xm.T @ ym)
+    u = ym - Xm @ beta
+    bread = np.linalg.inv(Xm.T @ Xm)
+    n, k = Xm.shape
+    V = n / (n - k) * bread @ (Xm.T * u**2) @ Xm @ bread
+    fit = fit_ols(y, X)
+    assert fit.se_type == "HC1"
+    np.testing.assert_allclose(fit.bse.to_numpy(), np.sqrt(np.diag(V)), rtol=1e-10)
+    assert fit.df_inference == n - k
+
+
+def test_collinear_design_is_an_estimation_error() -> None:
+    y, X, g = toy_design()
+    X = X.assign(treat=0.0)
+    with pytest.raises(EstimationError, match="variation in treatment"):
+        fit_ols(y, X, clusters=g)
+
+
+def _panel(seed: int = 7, villages: int = 12, per: int = 15) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = villages * per
+    village = np.repeat(np.arange(villages), per).astype(str)
+    treat = np.repeat(np.arange(villages) % 2, per).astype(float)
+    v_eff = np.repeat(rng.normal(0, 1, villages), per)
+    y0 = 10 + v_eff + rng.normal(0, 2, n)
+    y1 = 11 + 0.6 * y0 + 1.5 * treat + v_eff + rng.normal(0, 2, n)
+    hh = [f"h{i:04d}" for i in range(n)]
+    base = pd.DataFrame({"hh": hh, "round": "baseline", "y": y0})
+    follow = pd.DataFrame({"hh": hh, "round": "followup", "y": y1})
+    follow = follow.iloc[10:]  # attrition: the first 10 households are not found again
+    new = pd.DataFrame({"hh": ["new1", "new2"], "round": "followup", "y": [12.0, 13.0]})
+    data = pd.concat([base, follow, new], ignore_index=True)
+    design = pd.DataFrame(
+        {
+            "hh": hh + ["new1", "new2"],
+            "treatment": list(treat) + [1.0, 0.0],
+            "village": list(village) + ["0", "1"],
+        }
+    )
+    data = data.merge(design, on="hh")
+    data["cluster"] = data["village"]
+    data["strata"] = None
+    data["weight"] = 1.0
+    data["in_sample"] = True
+    return data
+
+
+def test_estimators_match_independent_statsmodels_formulas() -> None:
+    panel = _panel()
+    table = estimate_outcome(panel, OutcomeSpec("y", {"baseline": "y", "followup": "y"}), clustered=True)
+    got = table.set_index("estimator")
+    assert list(got.index) == ["followup_diff", "did", "ancova", "before_after"]
+    wide = panel.pivot_table(index="hh", columns="round", values="y").join(
+        panel.drop_duplicates("hh").set_index("hh")[["treatment", "cluster"]]
+    )
+    # DiD with household fixed effects, estimated the textbook way: household dummies, round dummy,
+    # treatment x post, on the long panel of households seen twice, clustered by village.
+    both = wide.dropna(subset=["baseline", "followup"]).index
+    long = panel.loc[panel["hh"].isin(both)].assign(post=lambda f: (f["round"] == "followup").astype(float))
+    long["tp"] = long["treatment"] * long["post"]
+    fe = smf.ols("y ~ tp + post + C(hh)", data=long).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(long["cluster"])[0]}, use_t=True
+    )
+    assert got.loc["did", "estimate"] == pytest.approx(fe.params["tp"], rel=1e-9)
+    assert got.loc["did", "n_obs"] == len(both)
+    # ANCOVA on the same households
+    w = wide.loc[both].reset_index()
+    anc = smf.ols("followup ~ treatment + baseline", data=w).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(w["cluster"])[0]}, use_t=True
+    )
+    assert got.loc["ancova", "estimate"] == pytest.approx(anc.params["treatment"], rel=1e-9)
+    assert got.loc["ancova", "std_error"] == pytest.approx(anc.bse["treatment"], rel=1e-9)
+    # Follow-up difference uses every household seen at follow-up, new ones included
+    f = wide.dropna(subset=["followup"]).reset_index()
+    post = smf.ols("followup ~ treatment", data=f).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(f["cluster"])[0]}, use_t=True
+    )
+    assert got.loc["followup_diff", "estimate"] == pytest.approx(post.params["treatment"], rel=1e-9)
+    assert got.loc["followup_diff", "n_obs"] == len(f)
+    assert got.loc["followup_diff", "p_value"] == pytest.approx(post.pvalues["treatment"], rel=1e-9)
+    # before/after: mean change among programme households seen twice
+    change = (w["followup"] - w["baseline"])[w["treatment"] == 1]
+    assert got.loc["before_after", "estimate"] == pytest.approx(change.mean(), rel=1e-12)
+    assert set(got["se_type"]) == {"CR1"}
+
+
+def test_followup_only_outcome_gets_followup_diff_alone() -> None:
+    panel = _panel()
+    panel["got"] = np.where(panel["round"] == "followup", panel["treatment"], np.nan)
+    table = estimate_outcome(
+        panel, OutcomeSpec("got", {"baseline": "got", "followup": "got"}), clustered=True
+    )
+    assert table["estimator"].tolist() == ["followup_diff"]
+
+
+def test_rows_out_of_sample_are_not_used() -> None:
+    panel = _panel()
+    panel.loc[panel["hh"] == "h0015", "in_sample"] = False  # a programme household seen twice
+    table = estimate_outcome(panel, OutcomeSpec("y", {"baseline": "y", "followup": "y"}), clustered=False)
+    full = estimate_outcome(_panel(), OutcomeSpec("y", {"baseline": "y", "followup": "y"}), clustered=False)
+    assert (table["n_obs"].to_numpy() == full["n_obs"].to_numpy() - 1).all()
+    assert set(table["se_type"]) == {"HC1"}
