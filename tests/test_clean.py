@@ -126,6 +126,8 @@ def test_row_accounting_holds_on_the_demo(tmp_path: Path) -> None:
         table = read_table(tmp_path / file)
         result = clean_round(table, round_name=round_name, codebook=codebook)
         counts = result.counts
-        assert counts["raw"] == len(table.frame) == counts["clean"] + counts["quarantined"] + counts["excluded"]
+        assert (
+            counts["raw"] == len(table.frame) == counts["clean"] + counts["quarantined"] + counts["excluded"]
+        )
         assert len(result.data) == counts["clean"]
         assert isinstance(result.data, pd.DataFrame)

@@ -25,7 +25,9 @@ def test_pseudonym_is_hmac_sha256_of_the_id() -> None:
 
 
 def test_deidentify_drops_and_hashes() -> None:
-    frame = pd.DataFrame({"hhid": ["1", "2"], "nama": ["Siti", "Budi"], "nik": ["9401011201900013", None], "y": [1, 2]})
+    frame = pd.DataFrame(
+        {"hhid": ["1", "2"], "nama": ["Siti", "Budi"], "nik": ["9401011201900013", None], "y": [1, 2]}
+    )
     out = deidentify(frame, hashed=["hhid", "nik"], dropped=["nama"], key=PseudonymKey(b"k", "t"))
     assert list(out.columns) == ["hhid", "nik", "y"]
     assert "Siti" not in out.to_string() and "9401011201900013" not in out.to_string()

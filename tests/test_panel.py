@@ -26,11 +26,26 @@ def test_linkage_flags_and_treatment_from_baseline(tmp_path: Path) -> None:
     study = load_study(_study(tmp_path))
     cols = {"baseline": ["hhid", "treat", "desa", "y"], "followup": ["hhid", "treat", "desa", "y"]}
     codebook = codebook_from_study(study, cols)
-    base = pd.DataFrame({"hhid": ["a", "b", "c", "d"], "treat": [1.0, 0.0, 1.0, np.nan], "desa": ["v1", "v2", "v1", "v2"], "y": [1.0, 2, 3, 4]})
-    follow = pd.DataFrame({"hhid": ["a", "b", "e"], "treat": [0.0, 0.0, 1.0], "desa": ["v1", "v2", None], "y": [2.0, 3, 5]})
+    base = pd.DataFrame(
+        {
+            "hhid": ["a", "b", "c", "d"],
+            "treat": [1.0, 0.0, 1.0, np.nan],
+            "desa": ["v1", "v2", "v1", "v2"],
+            "y": [1.0, 2, 3, 4],
+        }
+    )
+    follow = pd.DataFrame(
+        {"hhid": ["a", "b", "e"], "treat": [0.0, 0.0, 1.0], "desa": ["v1", "v2", None], "y": [2.0, 3, 5]}
+    )
     panel = build_panel({"baseline": base, "followup": follow}, codebook=codebook, study=study)
     first = panel.data.drop_duplicates("hh").set_index("hh")
-    assert first["linkage"].to_dict() == {"a": "panel", "b": "panel", "c": "baseline_only", "d": "baseline_only", "e": "followup_only"}
+    assert first["linkage"].to_dict() == {
+        "a": "panel",
+        "b": "panel",
+        "c": "baseline_only",
+        "d": "baseline_only",
+        "e": "followup_only",
+    }
     # "a" says 0 at follow-up but 1 at baseline: the arm is taken from baseline
     assert set(panel.data.loc[panel.data["hh"] == "a", "treatment"]) == {1.0}
     # "d" has no arm anywhere, "e" has no village (the cluster): both excluded, with reasons

@@ -44,7 +44,9 @@ def test_impact_table_contract(demo_run: tuple[Path, Path, dict[str, str]]) -> N
     assert set(impact["estimator"]) == {"followup_diff", "did", "ancova", "before_after"}
     assert set(impact["se_type"]) == {"CR1"}
     # followup-only outcome: only the follow-up difference
-    assert impact.loc[impact["outcome"] == "programme_participation", "estimator"].tolist() == ["followup_diff"]
+    assert impact.loc[impact["outcome"] == "programme_participation", "estimator"].tolist() == [
+        "followup_diff"
+    ]
     both = impact.loc[impact["outcome"] == "income_pc", "estimator"].tolist()
     assert both == ["followup_diff", "did", "ancova", "before_after"]
     assert (impact.loc[impact["estimator"] != "before_after", "n_clusters"] == 30).all()

@@ -277,9 +277,7 @@ def alkire_foster(
     )
 
 
-def a_weai(
-    adequacy: pd.DataFrame, *, sample_weights: pd.Series | None = None
-) -> AlkireFosterResult:
+def a_weai(adequacy: pd.DataFrame, *, sample_weights: pd.Series | None = None) -> AlkireFosterResult:
     """Five Domains of Empowerment (5DE) of the A-WEAI (methods.md §8.2, §8.4).
 
     :func:`alkire_foster` with :data:`A_WEAI_WEIGHTS` and k = 0.2. For the headline
@@ -299,9 +297,7 @@ def a_weai(
     AlkireFosterResult
         ``empowerment_index`` is the 5DE.
     """
-    return alkire_foster(
-        adequacy, weights=A_WEAI_WEIGHTS, k=A_WEAI_K, sample_weights=sample_weights
-    )
+    return alkire_foster(adequacy, weights=A_WEAI_WEIGHTS, k=A_WEAI_K, sample_weights=sample_weights)
 
 
 def gpi(
@@ -447,9 +443,7 @@ def _score_matrix(
     complete = ~np.isnan(inadequate).any(axis=1)
     scores = np.full(len(inadequate), np.nan)
     fractions = [Fraction(w) for w in exact if isinstance(w, Fraction | int)]
-    denominator = (
-        math.lcm(*(f.denominator for f in fractions)) if len(fractions) == len(exact) else 0
-    )
+    denominator = math.lcm(*(f.denominator for f in fractions)) if len(fractions) == len(exact) else 0
     if 0 < denominator < 2**31:
         # Integer numerators over the common denominator: the sum is exact, and one
         # correctly rounded division turns it into the nearest double. (Huge denominators,

@@ -160,9 +160,7 @@ def _convert(
             if hit.any():
                 quarantine.append((hit, f"{reason}:{variable.name}"))
         reformatted = usable & (status == "ok") & (text.to_numpy() != values.map(_plain).to_numpy())
-        log.change(
-            reformatted, variable.name, text, values.map(_plain), "number_parsed", pii=variable.pii
-        )
+        log.change(reformatted, variable.name, text, values.map(_plain), "number_parsed", pii=variable.pii)
         _range_check(variable, values, quarantine)
         return values
 
@@ -195,9 +193,7 @@ def _plain(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _range_check(
-    variable: Variable, values: pd.Series, quarantine: list[tuple[np.ndarray, str]]
-) -> None:
+def _range_check(variable: Variable, values: pd.Series, quarantine: list[tuple[np.ndarray, str]]) -> None:
     present = values.notna().to_numpy()
     bad = np.zeros(len(values), dtype=bool)
     if variable.valid_min is not None:
@@ -309,9 +305,7 @@ def clean_round(
         quarantined[conflict] + ";duplicate_id_conflict",
     )
 
-    state = np.where(
-        excluded != "", "excluded", np.where(quarantined != "", "quarantined", "clean")
-    )
+    state = np.where(excluded != "", "excluded", np.where(quarantined != "", "quarantined", "clean"))
     reasons = np.where(excluded != "", excluded, quarantined)
     row_states = pd.DataFrame({ROW: rows, "state": state, "reason": reasons})
     counts = row_states["state"].value_counts()

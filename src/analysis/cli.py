@@ -42,35 +42,27 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the whole pipeline on a study")
-    run.add_argument(
-        "study", nargs="?", default=str(DEMO_STUDY), help="study file (default: the demo)"
-    )
+    run.add_argument("study", nargs="?", default=str(DEMO_STUDY), help="study file (default: the demo)")
     run.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
-    run.add_argument(
-        "--no-village-reports", action="store_true", help="skip the per-village reports"
-    )
-    run.add_argument(
-        "--workers", type=int, default=None, help="parallel village reports (default: cores)"
-    )
-    run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    run.add_argument("--no-village-reports", action="store_true", help="skip the per-village reports")
+    run.add_argument("--workers", type=int, default=None, help="parallel village reports (default: cores)")
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
     demo = sub.add_parser("demo-data", help="write a synthetic demo survey and its study.yml")
     demo.add_argument("--out", required=True, help="folder to write into")
     demo.add_argument("--villages", type=int, default=30)
     demo.add_argument("--households", type=int, default=40, help="households per village")
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    demo.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    demo.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
-    template = sub.add_parser(
-        "codebook-template", help="write a starting codebook from the raw files"
-    )
+    template = sub.add_parser("codebook-template", help="write a starting codebook from the raw files")
     template.add_argument("study", help="study file")
     template.add_argument(
         "--out",
         default=None,
         help="codebook file (default: codebook_template.csv next to the study)",
     )
-    template.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    template.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
 
@@ -90,9 +82,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from analysis.demo import write_demo
 
-    manifest = write_demo(
-        Path(args.out), villages=args.villages, households=args.households, seed=args.seed
-    )
+    manifest = write_demo(Path(args.out), villages=args.villages, households=args.households, seed=args.seed)
     print(f"wrote the demo survey to {Path(args.out).resolve()}")
     del manifest
     return 0
@@ -106,8 +96,7 @@ def _template(args: argparse.Namespace) -> int:
 
     study = load_study(args.study)
     columns = {
-        r: list(read_table(study.rounds[r].file, sheet=study.rounds[r].sheet).frame.columns)
-        for r in ROUNDS
+        r: list(read_table(study.rounds[r].file, sheet=study.rounds[r].sheet).frame.columns) for r in ROUNDS
     }
     out = Path(args.out) if args.out else study.folder / "codebook_template.csv"
     write_csv(codebook_template(columns), out)

@@ -90,9 +90,7 @@ class Variable:
         if self.type in ("integer", "number", "money"):
             return True
         return (
-            self.type == "category"
-            and bool(self.categories)
-            and all(_is_number(c) for c in self.categories)
+            self.type == "category" and bool(self.categories) and all(_is_number(c) for c in self.categories)
         )
 
     def label(self, language: str) -> str:
@@ -176,9 +174,7 @@ def _number(text: str, *, file: Path | None, row: int, column: str) -> float | N
     try:
         return float(text)
     except ValueError:
-        raise CodebookError(
-            f"`{text}` is not a number", file=file, rows=[row], column=column
-        ) from None
+        raise CodebookError(f"`{text}` is not a number", file=file, rows=[row], column=column) from None
 
 
 def read_codebook(path: str | Path) -> Codebook:
@@ -226,9 +222,7 @@ def read_codebook(path: str | Path) -> Codebook:
         sources = {r: cells[f"source_{r}"] for r in ROUNDS if cells[f"source_{r}"]}
         direction = cells["direction"] or "1"
         if direction not in ("1", "-1"):
-            raise CodebookError(
-                "direction must be 1 or -1", file=path, rows=[row], column="direction"
-            )
+            raise CodebookError("direction must be 1 or -1", file=path, rows=[row], column="direction")
         variables.append(
             Variable(
                 name=cells["name"],
@@ -241,9 +235,7 @@ def read_codebook(path: str | Path) -> Codebook:
                 valid_max=_number(cells["valid_max"], file=path, row=row, column="valid_max"),
                 categories=tuple(c.strip() for c in cells["categories"].split(";") if c.strip()),
                 recode=_pairs(cells["recode"], file=path, row=row, column="recode"),
-                missing_codes=_pairs(
-                    cells["missing_codes"], file=path, row=row, column="missing_codes"
-                ),
+                missing_codes=_pairs(cells["missing_codes"], file=path, row=row, column="missing_codes"),
                 family=cells["family"] or None,
                 role=cells["role"] or None,
                 direction=int(direction),

@@ -93,11 +93,7 @@ def fit_ols(
         raise EstimationError(
             "the regressors are collinear (is there variation in treatment in this sample?)"
         )
-    model = (
-        sm.WLS(y, X, weights=weights)
-        if weights is not None and weights.nunique() > 1
-        else sm.OLS(y, X)
-    )
+    model = sm.WLS(y, X, weights=weights) if weights is not None and weights.nunique() > 1 else sm.OLS(y, X)
     use_cluster = clusters is not None and se in ("auto", "CR1")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -231,9 +227,7 @@ def estimate_outcome(
         One row per estimator with the columns of ``tables/impact.csv`` plus ``note``.
     """
     wide = outcome_frame(panel, outcome)
-    both_rounds = measured_in(panel, outcome, "baseline") and measured_in(
-        panel, outcome, "followup"
-    )
+    both_rounds = measured_in(panel, outcome, "baseline") and measured_in(panel, outcome, "followup")
     estimators = ESTIMATORS if both_rounds else ("followup_diff",)
     rows = []
     for estimator in estimators:
@@ -263,9 +257,7 @@ def estimate_outcome(
                 se=vcov,
             )
         except EstimationError as exc:
-            rows.append(
-                _row(outcome.name, estimator, None, term=term, n_obs=len(sample), note=str(exc))
-            )
+            rows.append(_row(outcome.name, estimator, None, term=term, n_obs=len(sample), note=str(exc)))
             continue
         rows.append(_row(outcome.name, estimator, fit, term=term, n_obs=fit.nobs))
     return pd.DataFrame(rows)
@@ -282,8 +274,6 @@ def estimate_impacts(
 
     The first columns are exactly :data:`analysis.config.IMPACT_COLUMNS`; ``note`` follows.
     """
-    frames = [
-        estimate_outcome(panel, outcome, clustered=clustered, vcov=vcov) for outcome in outcomes
-    ]
+    frames = [estimate_outcome(panel, outcome, clustered=clustered, vcov=vcov) for outcome in outcomes]
     table = pd.concat(frames, ignore_index=True)
     return table[list(IMPACT_COLUMNS) + ["note"]]

@@ -164,9 +164,7 @@ def winsorize_upper(
     if not pd.api.types.is_numeric_dtype(values):
         raise ValueError("winsorize_upper needs numeric values")
     result = values.astype("float64")  # astype returns a new object: never edit input
-    groups = (
-        pd.Series(0, index=values.index) if by is None else _aligned(by, values.index, name="by")
-    )
+    groups = pd.Series(0, index=values.index) if by is None else _aligned(by, values.index, name="by")
     if groups.isna().any():
         raise ValueError("'by' has missing group labels")
     w = None if weights is None else _aligned(weights, values.index, name="weights")
@@ -350,10 +348,7 @@ def poverty_lines() -> pd.DataFrame:
         (version and caveats).
     """
     text = (
-        resources.files("analysis")
-        .joinpath("data")
-        .joinpath(_POVERTY_LINES_FILE)
-        .read_text(encoding="utf-8")
+        resources.files("analysis").joinpath("data").joinpath(_POVERTY_LINES_FILE).read_text(encoding="utf-8")
     )
     notes = [line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")]
     table = pd.read_csv(

@@ -70,9 +70,7 @@ def household_income(frame: pd.DataFrame, components: list[str]) -> pd.Series:
     treating it as zero would bias income down.
     """
     return (
-        frame[components]
-        .sum(axis=1, min_count=len(components))
-        .where(frame[components].notna().all(axis=1))
+        frame[components].sum(axis=1, min_count=len(components)).where(frame[components].notna().all(axis=1))
     )
 
 

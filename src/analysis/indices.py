@@ -316,9 +316,7 @@ def icw_index(
         reference_index = index.loc[mask].dropna()
         spread = reference_index.std(ddof=1)
         if len(reference_index) < 2 or not spread > 0:
-            raise EstimationError(
-                "cannot rescale the ICW index: it has no spread in the reference rows"
-            )
+            raise EstimationError("cannot rescale the ICW index: it has no spread in the reference rows")
         index = (index - reference_index.mean()) / spread
     index.name = "icw_index"
     return IcwResult(

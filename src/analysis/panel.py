@@ -84,9 +84,7 @@ def _role_column(codebook: Codebook, role: str, fallback: str | None) -> str | N
     return fallback
 
 
-def _standardize(
-    frame: pd.DataFrame, *, round_name: str, codebook: Codebook, study: Study
-) -> pd.DataFrame:
+def _standardize(frame: pd.DataFrame, *, round_name: str, codebook: Codebook, study: Study) -> pd.DataFrame:
     """Give one round the standard column names."""
     id_col = _role_column(codebook, "household_id", study.id)
     village_col = _role_column(codebook, "village", study.village)
@@ -127,9 +125,7 @@ def build_panel(rounds: Mapping[str, pd.DataFrame], *, codebook: Codebook, study
         # Cleaning quarantines conflicting ids; a duplicate here means the rounds were
         # cleaned outside berdaya. Merging would multiply rows, so stop.
         if len(dup):
-            raise InputError(
-                f"merge baseline×followup: duplicate household ids in the {name} round"
-            )
+            raise InputError(f"merge baseline×followup: duplicate household ids in the {name} round")
 
     linked = pd.merge(
         base[["hh"]], follow[["hh"]], on="hh", how="outer", indicator=True, validate="one_to_one"
@@ -185,9 +181,7 @@ def build_panel(rounds: Mapping[str, pd.DataFrame], *, codebook: Codebook, study
 
     first = data.drop_duplicates("hh")
     summary = (
-        first.assign(
-            arm=first["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown")
-        )
+        first.assign(arm=first["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown"))
         .groupby(["arm", "linkage"], dropna=False)
         .size()
         .rename("households")
@@ -217,7 +211,5 @@ def linkage_by_village(panel: pd.DataFrame) -> pd.DataFrame:
             table[column] = 0
     table["baseline"] = table["panel"] + table["baseline_only"]
     table["followup"] = table["panel"] + table["followup_only"]
-    table["attrition_rate"] = table["baseline_only"] / table["baseline"].where(
-        table["baseline"] > 0
-    )
+    table["attrition_rate"] = table["baseline_only"] / table["baseline"].where(table["baseline"] > 0)
     return table

@@ -192,6 +192,4 @@ def changed_inputs(previous: Path, current: dict[str, str]) -> list[str]:
         before = json.loads(previous.read_text()).get("inputs_sha256", {})
     except (OSError, json.JSONDecodeError):
         return []
-    return sorted(
-        name for name, digest in current.items() if name in before and before[name] != digest
-    )
+    return sorted(name for name, digest in current.items() if name in before and before[name] != digest)

@@ -45,9 +45,7 @@ def processed_dir_for(study: Study, out: Path) -> Path:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a table with the workbench's fixed formatting, atomically."""
-    write_text_atomic(
-        path, frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    )
+    write_text_atomic(path, frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -128,9 +126,7 @@ def clean_stage(study_path: str | Path, round_name: str, processed: str | Path) 
         "dropped_columns": dropped,
         "hashed_columns": hashed,
     }
-    write_text_atomic(
-        processed / f"{round_name}_summary.json", json.dumps(summary, indent=2) + "\n"
-    )
+    write_text_atomic(processed / f"{round_name}_summary.json", json.dumps(summary, indent=2) + "\n")
     return CleanSummary(
         round=round_name,
         file=result.file,
@@ -173,9 +169,7 @@ def row_accounting(processed: Path) -> pd.DataFrame:
     """Raw rows per round by final state; ``n_raw = clean + quarantined + excluded`` is checked."""
     rows = []
     for round_name in ROUNDS:
-        states = pd.read_csv(
-            processed / f"{round_name}_row_states.csv", dtype=str, keep_default_na=False
-        )
+        states = pd.read_csv(processed / f"{round_name}_row_states.csv", dtype=str, keep_default_na=False)
         counts = states["state"].value_counts()
         record: dict[str, object] = {
             "round": round_name,
@@ -218,9 +212,7 @@ def village_summary(panel: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
     return out.sort_values("village", kind="stable").reset_index(drop=True)
 
 
-def estimate_stage(
-    study_path: str | Path, processed: str | Path, tables: str | Path
-) -> pd.DataFrame:
+def estimate_stage(study_path: str | Path, processed: str | Path, tables: str | Path) -> pd.DataFrame:
     """Estimate every outcome from ``panel.parquet`` and write the tidy tables.
 
     Writes ``impact.csv`` (exactly the contract columns), ``impact_detail.csv`` (plus notes),

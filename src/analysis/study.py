@@ -316,9 +316,7 @@ def load_study(path: str | Path) -> Study:
         extra={k: v for k, v in raw.items() if k in ("income", "labels", "description")},
     )
     if study.min_cell < 5:
-        raise StudyError(
-            f"{study_path.name}: `min_cell` is {study.min_cell}; it may not be below 5"
-        )
+        raise StudyError(f"{study_path.name}: `min_cell` is {study.min_cell}; it may not be below 5")
     for label, column in (("id", study.id), ("treatment", study.treatment)):
         if not column.strip():
             raise StudyError(f"{study_path.name}: `{label}` is empty")
