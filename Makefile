@@ -29,12 +29,12 @@ report: $(STAMP) ## create .venv and run the whole pipeline on the demo survey i
 	$(BIN)/berdaya run $(STUDY) --out $(OUT)
 
 test: $(STAMP) browser ## create or refresh .venv, then ruff, mypy on src/ and pytest
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff only
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 
 typecheck: $(STAMP) ## mypy on src/ only
 	$(BIN)/mypy

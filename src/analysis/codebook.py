@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis.config import ROUNDS
 from analysis.errors import CodebookError
+from analysis.readers import RawTable, read_table
 from analysis.study import Study
 
 VarType = Literal["integer", "number", "money", "category", "select_multiple", "date", "text", "id"]
@@ -349,3 +350,12 @@ def _harmonized_name(text: str, *, taken: set[str]) -> str:
     while name in taken:
         name, n = f"{base}_{n}", n + 1
     return name
+
+
+def load_codebook(study: Study, tables: dict[str, RawTable] | None = None) -> Codebook:
+    """The study's codebook, or the one its study file implies."""
+    if study.codebook is not None:
+        return read_codebook(study.codebook)
+    if tables is None:
+        tables = {r: read_table(study.rounds[r].file, sheet=study.rounds[r].sheet) for r in ROUNDS}
+    return codebook_from_study(study, {r: list(t.frame.columns) for r, t in tables.items()})

@@ -88,7 +88,7 @@ def index_page(study: Study, tables: Path, results: Sequence[VillageResult], *, 
         f"<h1>{html.escape(study.name)}</h1>{programme}"
         '<p><input type="search" id="filter" placeholder="Filter villages…" aria-label="Filter villages"></p>'
         f'<div class="wide"><table id="villages"><thead>{header}</thead>'
-        f'<tbody>{"".join(rows)}</tbody></table></div>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
         f"<script>{_INDEX_SCRIPT}</script>"
     )
     return page(f"{study.name} – villages", body, language="en")

@@ -1,0 +1,99 @@
+"""Stage 3: estimate every outcome from the panel and write the tidy tables.
+
+Reads ``panel.parquet`` (and the row states for the accounting table); writes
+``tables/impact.csv`` and the other tables listed in :func:`estimate_stage`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.config import IMPACT_COLUMNS, ROUNDS
+from analysis.estimate import estimate_impacts
+from analysis.panel import linkage_by_village
+from analysis.storage import write_csv
+from analysis.study import load_study
+
+
+def row_accounting(processed: Path) -> pd.DataFrame:
+    """Raw rows per round by final state; ``n_raw = clean + quarantined + excluded`` is checked."""
+    rows = []
+    for round_name in ROUNDS:
+        states = pd.read_csv(processed / f"{round_name}_row_states.csv", dtype=str, keep_default_na=False)
+        counts = states["state"].value_counts()
+        record: dict[str, object] = {
+            "round": round_name,
+            "n_raw": len(states),
+            "clean": int(counts.get("clean", 0)),
+            "quarantined": int(counts.get("quarantined", 0)),
+            "excluded": int(counts.get("excluded", 0)),
+        }
+        if len(states) != sum(int(counts.get(s, 0)) for s in ("clean", "quarantined", "excluded")):
+            raise AssertionError(f"row accounting does not add up for {round_name}: {record}")
+        rows.append(record)
+    return pd.DataFrame(rows)
+
+
+def village_summary(panel: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
+    """One row per village: arm, households per round, attrition, and headline means.
+
+    Statistics over fewer than ``min_cell`` households are suppressed (NaN), so the index page
+    and village reports never describe a handful of households.
+    """
+    if panel["village"].isna().all():
+        return pd.DataFrame()
+    linkage = linkage_by_village(panel)
+    names = panel.drop_duplicates("village").set_index("village")["village_name"]
+    linkage["village_name"] = linkage["village"].map(names)
+    stats = []
+    for column in ("income_pc", "participation_score"):
+        if column not in panel.columns:
+            continue
+        grouped = panel.groupby(["village", "round"])[column]
+        centre = grouped.median() if column == "income_pc" else grouped.mean()
+        wide = centre.where(grouped.count() >= min_cell).unstack("round")
+        wide.columns = [f"{column}_{r}" for r in wide.columns]
+        stats.append(wide)
+    out = linkage
+    for table in stats:
+        out = out.merge(table, left_on="village", right_index=True, how="left")
+    small = out["baseline"].lt(min_cell) & out["followup"].lt(min_cell)
+    out["suppressed"] = small
+    return out.sort_values("village", kind="stable").reset_index(drop=True)
+
+
+def estimate_stage(study_path: str | Path, processed: str | Path, tables: str | Path) -> pd.DataFrame:
+    """Estimate every outcome from ``panel.parquet`` and write the tidy tables.
+
+    Writes ``impact.csv`` (exactly the contract columns), ``impact_detail.csv`` (plus notes),
+    ``row_accounting.csv``, ``linkage.csv`` and ``villages.csv`` into ``tables``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The impact table.
+    """
+    study = load_study(study_path)
+    processed, tables = Path(processed), Path(tables)
+    panel = pd.read_parquet(processed / "panel.parquet")
+    clustered = study.cluster_column is not None and bool(panel["cluster"].notna().any())
+    impact = estimate_impacts(panel, study.outcomes, clustered=clustered, vcov=study.vcov)
+    write_csv(impact[list(IMPACT_COLUMNS)], tables / "impact.csv")
+    write_csv(impact, tables / "impact_detail.csv")
+    write_csv(row_accounting(processed), tables / "row_accounting.csv")
+    write_csv(pd.read_csv(processed / "panel_linkage.csv"), tables / "linkage.csv")
+    villages = village_summary(panel, min_cell=study.min_cell)
+    if not villages.empty:
+        write_csv(villages, tables / "villages.csv")
+    return impact
+
+
+def villages_of(tables: Path) -> list[str]:
+    """Village codes with a report to write (from ``villages.csv``), in a fixed order."""
+    path = tables / "villages.csv"
+    if not path.is_file():
+        return []
+    frame = pd.read_csv(path, dtype={"village": str}, keep_default_na=False)
+    return sorted(v for v in frame["village"].astype(str) if v)

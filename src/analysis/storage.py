@@ -1,0 +1,31 @@
+"""Writing tables and processed data: fixed formatting, atomic replacement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.provenance import write_text_atomic
+from analysis.study import Study
+
+#: Fixed float formatting so tables are byte-identical across machines.
+FLOAT_FORMAT = "%.10g"
+
+
+def processed_dir_for(study: Study, out: Path) -> Path:
+    """Where the study's processed data go: the study's ``processed`` key, else ``out/processed``."""
+    return study.processed_dir if study.processed_dir is not None else out / "processed"
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table with the workbench's fixed formatting, atomically."""
+    write_text_atomic(path, frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write Parquet atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
