@@ -23,6 +23,9 @@ from analysis.study import is_safe_identifier
 
 KERNEL_NAME = "berdaya"
 
+#: Kernel start-ups tried before a notebook counts as failed.
+STARTUP_ATTEMPTS = 3
+
 
 def kernel_name() -> str:
     """The kernel that runs this very interpreter.
@@ -99,20 +102,29 @@ def execute(
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.{os.getpid()}.running.ipynb")
     try:
-        result = pm.execute_notebook(
-            str(notebook),
-            str(tmp),
-            parameters=dict(parameters),
-            kernel_name=kernel_name(),
-            cwd=str(cwd) if cwd else None,
-            execution_timeout=timeout,
-            progress_bar=progress,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            # The kernel's own start-up chatter (e.g. the TCP transport notice) is not news
-            # to the user; cell errors still arrive through the execution channel.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
+        for attempt in range(1, STARTUP_ATTEMPTS + 1):
+            try:
+                result = pm.execute_notebook(
+                    str(notebook),
+                    str(tmp),
+                    parameters=dict(parameters),
+                    kernel_name=kernel_name(),
+                    cwd=str(cwd) if cwd else None,
+                    execution_timeout=timeout,
+                    progress_bar=progress,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    # The kernel's own start-up chatter (e.g. the TCP transport notice) is not
+                    # news to the user; cell errors still arrive through the execution channel.
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                )
+                break
+            except RuntimeError as exc:
+                # Kernels started side by side can race for the same TCP port and die
+                # before they answer (jupyter_client picks free ports, then binds later).
+                # That is a start-up accident, not the notebook's fault: start again.
+                if "before replying to kernel_info" not in str(exc) or attempt == STARTUP_ATTEMPTS:
+                    raise
     finally:
         # papermill saves the notebook even when a cell fails, so publish what exists.
         if tmp.exists():

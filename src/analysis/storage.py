@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.config import PROCESSED_DIR, RAW_DIR
 from analysis.provenance import write_text_atomic
 from analysis.study import Study
 
@@ -14,8 +15,17 @@ FLOAT_FORMAT = "%.10g"
 
 
 def processed_dir_for(study: Study, out: Path) -> Path:
-    """Where the study's processed data go: the study's ``processed`` key, else ``out/processed``."""
-    return study.processed_dir if study.processed_dir is not None else out / "processed"
+    """Where the study's processed data go.
+
+    The study's ``processed`` key wins. A study kept under ``data/raw/<name>/`` writes to
+    ``data/processed/<name>/`` (the project's layout); any other study writes to ``out/processed``.
+    """
+    if study.processed_dir is not None:
+        return study.processed_dir
+    try:
+        return PROCESSED_DIR / study.folder.resolve().relative_to(RAW_DIR.resolve())
+    except ValueError:
+        return out / "processed"
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
