@@ -46,3 +46,22 @@ def test_nbconvert_is_pinned_past_the_html_advisories() -> None:
     version = re.search(r"^nbconvert==([\d.]+)", lock, re.M)
     assert version is not None
     assert tuple(int(p) for p in version.group(1).split(".")) >= (7, 17, 1)
+
+
+def test_locked_versions_satisfy_the_declared_ranges() -> None:
+    # environment.yml carries pyproject's ranges (checked above); the lock must fall inside them,
+    # so conda users and `make` users get compatible versions.
+    from packaging.requirements import Requirement
+
+    lock = {
+        _name(line.split("==")[0]): line.split("==")[1].split()[0]
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    }
+    outside = []
+    for text in _pyproject():
+        requirement = Requirement(text)
+        version = lock[_name(requirement.name)]
+        if not requirement.specifier.contains(version, prereleases=True):
+            outside.append(f"{requirement} (locked {version})")
+    assert not outside, outside
