@@ -1,0 +1,167 @@
+"""Benchmark: the clean → construct → estimate data stages at national scale.
+
+For each size (20,000, 50,000 and 200,000 households by default) it writes a demo study with
+``analysis.demo.write_demo`` (the same faults as the small demo), then, in a fresh process so
+that peak memory is that size's own:
+
+* the floor: reading both raw exports with pyarrow's CSV reader, every column as text;
+* the data stages, called in-process exactly as the stage notebooks call them.
+
+It prints wall time and peak memory per size, the ratio of pipeline time to the floor, and the
+growth from 50,000 to 200,000 households against linear growth (4×). Timings are ratios taken
+in the same run, because the machine is shared and noisy; nothing here fails on a time limit.
+
+    .venv/bin/python benchmarks/scale.py [--sizes 20000,50000,200000] [--keep DIR]
+    make bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HOUSEHOLDS_PER_VILLAGE = 100
+
+_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+
+mode, study, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+start = time.perf_counter()
+stages = {}
+if mode == "floor":
+    import pyarrow.csv as pv
+    for name in ("baseline_2023.csv", "followup_2025.csv"):
+        with open(study.parent / name, "rb") as handle:
+            header = handle.readline().decode("utf-8-sig").strip().split(";")
+        table = pv.read_csv(
+            study.parent / name,
+            parse_options=pv.ParseOptions(delimiter=";", newlines_in_values=True),
+            convert_options=pv.ConvertOptions(column_types={c.strip('"'): "string" for c in header}),
+        )
+        stages[name] = table.num_rows
+else:
+    from analysis.stages import clean_stage, construct_stage, estimate_stage
+    for round_name in ("baseline", "followup"):
+        t = time.perf_counter()
+        clean_stage(study, round_name, out / "processed")
+        stages[f"clean_{round_name}"] = time.perf_counter() - t
+    t = time.perf_counter()
+    construct_stage(study, out / "processed")
+    stages["construct"] = time.perf_counter() - t
+    t = time.perf_counter()
+    estimate_stage(study, out / "processed", out / "tables")
+    stages["estimate"] = time.perf_counter() - t
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": seconds, "peak_bytes": peak, "stages": stages}))
+"""
+
+
+def _child(mode: str, study: Path, out: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, mode, str(study), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} run failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(households: int, *, work: Path) -> dict[str, Any]:
+    """Generate a study of ``households`` households and time the floor and the stages."""
+    from analysis.demo import write_demo
+
+    villages = max(2, households // HOUSEHOLDS_PER_VILLAGE)
+    folder = work / f"h{households}"
+    started = time.perf_counter()
+    write_demo(folder / "study", villages=villages, households=HOUSEHOLDS_PER_VILLAGE, seed=20231)
+    generation = time.perf_counter() - started
+    study = folder / "study" / "study.yml"
+    floor = _child("floor", study, folder / "floor")
+    stages = _child("stages", study, folder / "out")
+    impact = (folder / "out" / "tables" / "impact.csv").read_text()
+    truth = json.loads((folder / "study" / "truth.json").read_text())
+    return {
+        "households": villages * HOUSEHOLDS_PER_VILLAGE,
+        "villages": villages,
+        "generation_s": generation,
+        "floor_s": floor["seconds"],
+        "pipeline_s": stages["seconds"],
+        "peak_gib": stages["peak_bytes"] / 2**30,
+        "stages": stages["stages"],
+        "covered": _coverage(impact, truth),
+    }
+
+
+def _coverage(impact_csv: str, truth: dict[str, float]) -> dict[str, bool]:
+    """Whether each family index's DiD and ANCOVA intervals cover its true effect."""
+    import io
+
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(impact_csv))
+    rows = table.loc[table["outcome"].str.startswith("index_") & table["estimator"].isin(["did", "ancova"])]
+    return {
+        f"{r.outcome}/{r.estimator}": bool(r.ci_low <= truth[r.outcome] <= r.ci_high)
+        for r in rows.itertuples()
+        if r.outcome in truth
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark and print its report; returns the measurements."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="20000,50000,200000", help="households, comma-separated")
+    parser.add_argument("--keep", default=None, help="keep the generated studies in this folder")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="berdaya-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    try:
+        for size in sizes:
+            result = measure(size, work=work)
+            results.append(result)
+            print(
+                f"{result['households']:>8,} households: pipeline {result['pipeline_s']:6.1f} s, "
+                f"floor {result['floor_s']:5.2f} s, ratio {result['pipeline_s'] / result['floor_s']:5.1f}, "
+                f"peak {result['peak_gib']:.2f} GiB, generation {result['generation_s']:.1f} s",
+                flush=True,
+            )
+            print(
+                "    stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["stages"].items()), flush=True
+            )
+            missed = [k for k, ok in result["covered"].items() if not ok]
+            print(
+                f"    family indices covering the truth: {sum(result['covered'].values())}/{len(result['covered'])}"
+                + (f" (missed: {', '.join(missed)})" if missed else ""),
+                flush=True,
+            )
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    by_size = {r["households"]: r for r in results}
+    summary: dict[str, Any] = {"results": results}
+    if 50_000 in by_size and 200_000 in by_size:
+        growth = by_size[200_000]["pipeline_s"] / by_size[50_000]["pipeline_s"]
+        summary["growth_50k_to_200k"] = growth
+        print(f"growth 50,000 → 200,000 households: {growth:.2f}× (linear = 4.00×, +25% = 5.00×)")
+    largest = results[-1]
+    summary["ratio_to_floor"] = largest["pipeline_s"] / largest["floor_s"]
+    print(f"pipeline/floor at {largest['households']:,} households = {summary['ratio_to_floor']:.1f}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
