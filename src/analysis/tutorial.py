@@ -27,8 +27,8 @@ def before_after_lesson(impact: pd.DataFrame, *, outcome: str, language: Languag
     table = compare_estimators(impact, outcome=outcome)
     if not {"before_after", "did"} <= set(table.index):
         return ""
-    before_after = table.loc["before_after", "estimate"]
-    did = table.loc["did", "estimate"]
+    before_after = float(table.at["before_after", "estimate"])  # type: ignore[arg-type]
+    did = float(table.at["did", "estimate"])  # type: ignore[arg-type]
     trend = before_after - did
     if language == "en":
         return (
@@ -50,8 +50,8 @@ def clustering_lesson(impact: pd.DataFrame, *, outcome: str, language: Language)
     table = compare_estimators(impact, outcome=outcome)
     if "did" not in table.index:
         return ""
-    g = table.loc["did", "n_clusters"]
-    n = table.loc["did", "n_obs"]
+    g = float(table.at["did", "n_clusters"])  # type: ignore[arg-type]
+    n = float(table.at["did", "n_obs"])  # type: ignore[arg-type]
     if language == "en":
         return (
             f"The DiD estimate uses {int(n)} households in {int(g)} villages. Households in one "
