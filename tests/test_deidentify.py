@@ -65,3 +65,45 @@ def test_default_key_is_created_outside_the_repo(tmp_path: Path, monkeypatch: py
     first = resolve_key(study)
     assert (tmp_path / "home/.config/berdaya/pseudonym.key").is_file()
     assert resolve_key(study).secret == first.secret  # stable across runs
+
+
+def test_gps_points_become_village_centroids_or_are_dropped() -> None:
+    from analysis.deidentify import coarsen_gps
+
+    frame = pd.DataFrame(
+        {
+            "desa": ["0101", "0101", "0102"],
+            "lat": ["-7.210510", "-7.219763", "-7.100001"],
+            "lon": [108.461864, 108.467339, 108.300000],
+            "y": [1, 2, 3],
+        }
+    )
+    coarse = coarsen_gps(frame, latitude="lat", longitude="lon", village="desa", how="village")
+    assert list(coarse.columns) == ["desa", "y", "village_latitude", "village_longitude"]
+    assert coarse["village_latitude"].tolist() == [-7.215, -7.215, -7.1]
+    assert "-7.210510" not in coarse.to_csv()
+    assert list(coarsen_gps(frame, latitude="lat", longitude="lon", village="desa").columns) == ["desa", "y"]
+    with pytest.raises(ValueError, match="expecting one of drop, village"):
+        coarsen_gps(frame, latitude="lat", longitude="lon", village="desa", how="jitter")  # type: ignore[arg-type]
+
+
+def test_unflagged_personal_looking_variables_and_derived_columns_are_dropped(tmp_path: Path) -> None:
+    from analysis.codebook import read_codebook
+    from analysis.deidentify import personal_columns, suspected_personal
+
+    (tmp_path / "codebook.csv").write_text(
+        "name,type,source_baseline,role,pii,categories\n"
+        "hhid,id,hhid,household_id,,\n"
+        "device,text,deviceid,,,\n"
+        "village_name,text,nama_desa,,no,\n"
+        "assets,select_multiple,aset,,yes,tv;motor\n"
+        "nik,id,nik,,yes,\n"
+    )
+    codebook = read_codebook(tmp_path / "codebook.csv")
+    assert suspected_personal(codebook) == ["device"]
+    hashed, dropped = personal_columns(codebook, load_study(_study(tmp_path)))
+    assert hashed == ["hhid", "nik"]
+    assert {"device", "device_raw", "assets", "assets_tv", "assets_motor", "hhid_raw", "nik_raw"} <= set(
+        dropped
+    )
+    assert "village_name" not in dropped  # `pii: no` keeps it

@@ -6,7 +6,9 @@ study file (:func:`codebook_from_study`), so the cleaning code has a single path
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,42 @@ CODEBOOK_COLUMNS: tuple[str, ...] = (
     "pii",
 )
 
+#: Optional codebook columns, read when present (older codebooks work without them).
+#: ``format``: explicit date format(s); ``versions``: form versions in which a question was asked.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("format", "versions")
+
+#: Roles the workbench acts on (docs/codebook.md).
+ROLES: tuple[str, ...] = (
+    "household_id",
+    "village",
+    "treatment",
+    "consent",
+    "submission_id",
+    "form_version",
+    "submission_time",
+    "interview_start",
+    "interview_end",
+    "enumerator",
+    "validation_status",
+    "nik",
+    "gps_latitude",
+    "gps_longitude",
+    "household_size",
+    "adults",
+    "children",
+    "respondent_sex",
+    "income_component",
+    "ladder",
+    "weight",
+    "covariate",
+    "cluster",
+)
+
+#: A source cell holding only this marks a question explicitly not asked in that round (no
+#: rename to look for); an empty cell means the same when the round's export has no column
+#: left unmapped.
+NOT_ASKED = "-"
+
 #: Column-name fragments that mark personal data even when nobody flagged them.
 PII_NAME_HINTS: tuple[str, ...] = (
     "nama",
@@ -67,7 +105,30 @@ PII_NAME_HINTS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Variable:
-    """One harmonized variable of the codebook."""
+    """One harmonized variable of the codebook.
+
+    Attributes
+    ----------
+    name
+        The harmonized name used downstream.
+    type
+        One of :data:`VarType`.
+    sources
+        Raw column per round; a round without a source did not ask the question.
+    not_asked
+        Rounds whose source cell is ``-``: explicitly not asked there (no rename to look for).
+    formats
+        Explicit date format per round (``strftime`` codes); key ``"*"`` applies to every round.
+    versions
+        Form versions in which the question was asked (exact values, or ``>=N`` for numeric
+        versions); empty means every version, or as the data show (see :mod:`analysis.clean`).
+    pii
+        Personal data: ``id``-typed variables are pseudonymized, the others dropped.
+    pii_no
+        ``pii`` was written ``no``: keep the variable even if its name looks personal.
+    date_min, date_max
+        For ``date`` variables: the plausible range (ISO dates, from ``valid_min``/``valid_max``).
+    """
 
     name: str
     type: VarType
@@ -84,6 +145,12 @@ class Variable:
     role: str | None = None
     direction: int = 1
     pii: bool = False
+    not_asked: frozenset[str] = frozenset()
+    formats: Mapping[str, str] = field(default_factory=dict)
+    versions: tuple[str, ...] = ()
+    pii_no: bool = False
+    date_min: str | None = None
+    date_max: str | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -105,6 +172,14 @@ class Variable:
             )
         )
         return first or second or self.name
+
+    def format_for(self, round_name: str) -> str | None:
+        """The explicit date format of ``round_name``'s source, or None."""
+        return self.formats.get(round_name) or self.formats.get("*") or None
+
+    def dummy_name(self, choice: str) -> str:
+        """Harmonized name of a select_multiple dummy: ``<name>_<choice>`` in snake_case."""
+        return f"{self.name}_{_snake(choice)}"
 
 
 @dataclass(frozen=True)
@@ -154,6 +229,10 @@ def _is_number(text: str) -> bool:
         return False
 
 
+def _snake(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", text.casefold()).strip("_") or "x"
+
+
 def _pairs(text: str, *, file: Path | None, row: int, column: str) -> dict[str, str]:
     """Parse ``a=b; c=d`` into a dict with stripped, casefolded keys."""
     result: dict[str, str] = {}
@@ -176,6 +255,40 @@ def _number(text: str, *, file: Path | None, row: int, column: str) -> float | N
         return float(text)
     except ValueError:
         raise CodebookError(f"`{text}` is not a number", file=file, rows=[row], column=column) from None
+
+
+def _iso_date(text: str, *, file: Path | None, row: int, column: str) -> str | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise CodebookError(
+            f"`{text}` is not a date written YYYY-MM-DD", file=file, rows=[row], column=column
+        ) from None
+
+
+def _formats(text: str, *, file: Path | None, row: int) -> dict[str, str]:
+    """``%d/%m/%Y`` (every round) or ``baseline=%d/%m/%Y; followup=%m/%d/%Y``."""
+    text = text.strip()
+    if not text:
+        return {}
+    if "=" not in text:
+        return {"*": text}
+    pairs = _pairs(text, file=file, row=row, column="format")
+    unknown = sorted(set(pairs) - set(ROUNDS))
+    if unknown:
+        raise CodebookError(
+            f"format names unknown rounds {', '.join(unknown)}; expecting baseline and/or followup",
+            file=file,
+            rows=[row],
+            column="format",
+        )
+    return pairs
+
+
+_PII_YES = ("yes", "ya", "true", "1", "y")
+_PII_NO = ("no", "tidak", "false", "0", "n")
 
 
 def read_codebook(path: str | Path) -> Codebook:
@@ -205,7 +318,7 @@ def read_codebook(path: str | Path) -> Codebook:
         raise CodebookError(
             f"required columns missing: {', '.join(missing)}; see docs/codebook.md", file=path
         )
-    frame = frame.reindex(columns=list(CODEBOOK_COLUMNS), fill_value="")
+    frame = frame.reindex(columns=list(CODEBOOK_COLUMNS + OPTIONAL_COLUMNS), fill_value="")
     allowed = get_args(VarType)
     variables = []
     for i, rec in enumerate(frame.to_dict("records")):
@@ -220,10 +333,26 @@ def read_codebook(path: str | Path) -> Codebook:
                 rows=[row],
                 column="type",
             )
-        sources = {r: cells[f"source_{r}"] for r in ROUNDS if cells[f"source_{r}"]}
+        raw_sources = {r: cells[f"source_{r}"] for r in ROUNDS}
+        sources = {r: c for r, c in raw_sources.items() if c and c != NOT_ASKED}
         direction = cells["direction"] or "1"
         if direction not in ("1", "-1"):
             raise CodebookError("direction must be 1 or -1", file=path, rows=[row], column="direction")
+        is_date = cells["type"] == "date"
+        # For dates the valid range is written as ISO dates; for numbers, as numbers.
+        low, high = (
+            (None, None)
+            if is_date
+            else tuple(_number(cells[c], file=path, row=row, column=c) for c in ("valid_min", "valid_max"))
+        )
+        first, last = (
+            tuple(_iso_date(cells[c], file=path, row=row, column=c) for c in ("valid_min", "valid_max"))
+            if is_date
+            else (None, None)
+        )
+        pii_text = cells["pii"].casefold()
+        if pii_text and pii_text not in _PII_YES + _PII_NO:
+            raise CodebookError("pii must be yes, no or empty", file=path, rows=[row], column="pii")
         variables.append(
             Variable(
                 name=cells["name"],
@@ -232,15 +361,21 @@ def read_codebook(path: str | Path) -> Codebook:
                 label_id=cells["label_id"],
                 label_en=cells["label_en"],
                 unit=cells["unit"],
-                valid_min=_number(cells["valid_min"], file=path, row=row, column="valid_min"),
-                valid_max=_number(cells["valid_max"], file=path, row=row, column="valid_max"),
+                valid_min=low,
+                valid_max=high,
                 categories=tuple(c.strip() for c in cells["categories"].split(";") if c.strip()),
                 recode=_pairs(cells["recode"], file=path, row=row, column="recode"),
                 missing_codes=_pairs(cells["missing_codes"], file=path, row=row, column="missing_codes"),
                 family=cells["family"] or None,
                 role=cells["role"] or None,
                 direction=int(direction),
-                pii=cells["pii"].casefold() in ("yes", "ya", "true", "1", "y"),
+                pii=pii_text in _PII_YES,
+                not_asked=frozenset(r for r, c in raw_sources.items() if c == NOT_ASKED),
+                formats=_formats(cells["format"], file=path, row=row),
+                versions=tuple(v.strip() for v in cells["versions"].split(";") if v.strip()),
+                pii_no=pii_text in _PII_NO,
+                date_min=first,
+                date_max=last,
             )
         )
     return Codebook(variables=tuple(variables), path=path)
@@ -306,11 +441,86 @@ def codebook_from_study(study: Study, columns: Mapping[str, Iterable[str]]) -> C
     return Codebook(variables=tuple(v for v in variables if v.sources))
 
 
+_PERSONAL_TOKENS = frozenset(
+    {
+        "nama", "name", "phone", "hp", "telepon", "telp", "nik", "kk", "gps", "geopoint",
+        "latitude", "longitude", "altitude", "accuracy", "alamat", "address", "email",
+        "attachments", "photo", "foto", "audio", "signature", "ttd", "deviceid", "imei",
+        "simserial", "subscriberid", "phonenumber", "username",
+    }
+)  # fmt: skip
+_PERSONAL_FRAGMENTS = (
+    "submitted_by",
+    "no_hp",
+    "nohp",
+    "phonenumber",
+    "deviceid",
+    "simserial",
+    "_attachments",
+)
+
+
+def looks_personal(column: str) -> bool:
+    """Whether a column name looks like personal data (name, phone, NIK, GPS, device, ...).
+
+    Matching is on whole words of the name (split at ``/``, ``-``, ``_``, ``.`` and spaces), so
+    ``nama_responden`` and ``_gps_latitude`` match while ``teknik`` or ``klinik`` do not.
+
+    >>> looks_personal("resp/nama_responden"), looks_personal("usaha/pelatihan_teknik")
+    (True, False)
+    """
+    lowered = column.casefold()
+    tokens = {t for t in re.split(r"[^0-9a-z]+", lowered) if t}
+    return bool(tokens & _PERSONAL_TOKENS) or any(f in lowered for f in _PERSONAL_FRAGMENTS)
+
+
+_META_ROLES: dict[str, tuple[str, str]] = {
+    "_uuid": ("id", "submission_id"),
+    "key": ("id", "submission_id"),
+    "instanceid": ("id", "submission_id"),
+    "__version__": ("text", "form_version"),
+    "formdef_version": ("text", "form_version"),
+    "_submission_time": ("date", "submission_time"),
+    "submissiondate": ("date", "submission_time"),
+    "start": ("date", "interview_start"),
+    "end": ("date", "interview_end"),
+    "_validation_status": ("text", "validation_status"),
+    "review_status": ("text", "validation_status"),
+    "enumerator": ("text", "enumerator"),
+}
+
+
+def _leaf(column: str) -> str:
+    return column.replace("-", "/").split("/")[-1]
+
+
+def _dummies(names: list[str]) -> dict[str, list[str]]:
+    """select_multiple summary column -> its ``summary/choice`` or ``summary-choice`` dummies."""
+    present = set(names)
+    found: dict[str, list[str]] = {}
+    for column in names:
+        for cut in (i for i, ch in enumerate(column) if ch in "/-"):
+            summary, suffix = column[:cut], column[cut + 1 :]
+            if summary in present and suffix and not re.search(r"[/-]", suffix):
+                found.setdefault(summary, []).append(column)
+                break
+    return found
+
+
 def codebook_template(columns: Mapping[str, list[str]]) -> pd.DataFrame:
     """A starting codebook listing every raw column, in the manner of ``iecodebook template``.
 
     Columns with the same name in both rounds share one row; every other column gets its own
-    row, so the user can merge renamed questions by editing the sources.
+    row, so the user can merge renamed questions by editing the sources.  The template also
+    guesses what a name alone can tell:
+
+    * select_multiple questions exported with dummies (``assets`` plus ``assets/tv``,
+      ``assets/motor``) become one ``select_multiple`` row whose categories are the dummies'
+      choices; the dummies get no row of their own;
+    * export metadata get their role: ``_uuid``/``KEY`` (``submission_id``), ``__version__``/
+      ``formdef_version`` (``form_version``), ``_submission_time``/``SubmissionDate``
+      (``submission_time``), ``start``/``end`` (interview times), ``_validation_status``;
+    * ``pii`` is ``yes`` for names that look like personal data (:func:`looks_personal`).
 
     Parameters
     ----------
@@ -320,26 +530,38 @@ def codebook_template(columns: Mapping[str, list[str]]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        With the columns of :data:`CODEBOOK_COLUMNS`; ``pii`` is pre-filled ``yes`` for names
-        that look like personal data.
+        With the columns of :data:`CODEBOOK_COLUMNS` and :data:`OPTIONAL_COLUMNS`, every cell
+        text.
     """
     rows: list[dict[str, str]] = []
     index: dict[str, dict[str, str]] = {}
+    taken_roles: set[str] = set()
     for round_name in ROUNDS:
-        for column in columns.get(round_name, []):
-            short = column.replace("-", "/").split("/")[-1]
-            key = column
-            if key not in index:
-                row = dict.fromkeys(CODEBOOK_COLUMNS, "")
-                row["name"] = _harmonized_name(short, taken={r["name"] for r in rows})
+        names = list(columns.get(round_name, []))
+        dummies = _dummies(names)
+        skip = {d for ds in dummies.values() for d in ds}
+        for column in names:
+            if column in skip:
+                continue
+            if column not in index:
+                row = dict.fromkeys(CODEBOOK_COLUMNS + OPTIONAL_COLUMNS, "")
+                row["name"] = _harmonized_name(_leaf(column), taken={r["name"] for r in rows})
                 row["type"] = "text"
                 row["direction"] = "1"
-                lowered = column.casefold()
-                row["pii"] = "yes" if any(h in lowered for h in PII_NAME_HINTS) else ""
-                index[key] = row
+                row["pii"] = "yes" if looks_personal(column) else ""
+                vtype, role = _META_ROLES.get(_leaf(column).casefold(), ("", ""))
+                if role and role not in taken_roles:
+                    row["type"], row["role"] = vtype, role
+                    taken_roles.add(role)
+                    if role == "enumerator":
+                        row["pii"] = "yes"  # enumerators' names are personal data too
+                if column in dummies:
+                    row["type"] = "select_multiple"
+                    row["categories"] = ";".join(d[len(column) + 1 :] for d in dummies[column])
+                index[column] = row
                 rows.append(row)
-            index[key][f"source_{round_name}"] = column
-    return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS))
+            index[column][f"source_{round_name}"] = column
+    return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS + OPTIONAL_COLUMNS))
 
 
 def _harmonized_name(text: str, *, taken: set[str]) -> str:

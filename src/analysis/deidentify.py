@@ -15,12 +15,17 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
+import numpy as np
 import pandas as pd
 
-from analysis.codebook import Codebook
+from analysis.codebook import Codebook, Variable, looks_personal
 from analysis.errors import StudyError
 from analysis.study import Study
+
+GpsRule = Literal["drop", "village"]
+GPS_RULES: tuple[str, ...] = get_args(GpsRule)
 
 KEY_ENV = "BERDAYA_PSEUDONYM_KEY"
 DEFAULT_KEY_FILE = Path("~/.config/berdaya/pseudonym.key")
@@ -89,19 +94,50 @@ def pseudonymize(ids: pd.Series, *, key: PseudonymKey) -> pd.Series:
     return ids.map(one).astype(object)
 
 
+def suspected_personal(codebook: Codebook) -> list[str]:
+    """Variables not flagged ``pii`` whose name or source looks personal (names, phones, GPS, ...).
+
+    They are treated as personal data unless the codebook says ``pii: no``: a forgotten flag
+    must not leak a phone number (case 44).
+    """
+    found = []
+    for variable in codebook.variables:
+        if variable.pii or variable.pii_no or variable.role in ("household_id", "submission_id", "village"):
+            continue
+        if any(looks_personal(text) for text in (variable.name, *variable.sources.values())):
+            found.append(variable.name)
+    return found
+
+
+def _companions(variable: Variable) -> list[str]:
+    """Columns cleaning derives from a variable: raw text, missing reasons, select_multiple dummies."""
+    names = [f"{variable.name}_raw", f"{variable.name}_missing"]
+    if variable.type == "select_multiple":
+        names += [variable.dummy_name(c) for c in variable.categories]
+    return names
+
+
 def personal_columns(codebook: Codebook, study: Study) -> tuple[list[str], list[str]]:
     """Split the codebook's personal-data variables into (to hash, to drop).
 
     The household id is always hashed; other ``id``-typed personal variables are hashed too;
-    every other personal variable is dropped.
+    every other personal variable is dropped, with the columns derived from it (``<name>_raw``,
+    select_multiple dummies).  A hashed id's raw text (``<name>_raw``) is dropped as well.
+    Variables that look personal but are not flagged count as personal
+    (:func:`suspected_personal`).
     """
     hashed = [v.name for v in codebook.by_role("household_id")]
-    dropped: list[str] = []
+    dropped: list[str] = [f"{name}_raw" for name in hashed]
+    suspected = set(suspected_personal(codebook))
     for variable in codebook.variables:
         if variable.name in hashed:
             continue
-        if variable.pii or variable.name in study.pii_columns:
-            (hashed if variable.type == "id" else dropped).append(variable.name)
+        if variable.pii or variable.name in study.pii_columns or variable.name in suspected:
+            if variable.type == "id":
+                hashed.append(variable.name)
+                dropped.append(f"{variable.name}_raw")
+            else:
+                dropped += [variable.name, *_companions(variable)]
     return hashed, dropped
 
 
@@ -113,4 +149,62 @@ def deidentify(
     for column in hashed:
         if column in out.columns:
             out[column] = pseudonymize(out[column], key=key)
+    return out
+
+
+def coarsen_gps(
+    frame: pd.DataFrame,
+    *,
+    latitude: str,
+    longitude: str,
+    village: str | None,
+    how: GpsRule = "drop",
+    digits: int = 3,
+) -> pd.DataFrame:
+    """Replace household GPS points by the village centroid, or drop them.
+
+    Parameters
+    ----------
+    frame
+        One round's data.
+    latitude, longitude
+        The GPS columns (numbers or text holding numbers).
+    village
+        The village column; required for ``how="village"``.
+    how
+        ``drop``: remove the points.  ``village``: add ``village_latitude`` and
+        ``village_longitude``, the mean point of the village's households rounded to ``digits``
+        decimals (3 decimals is about 100 m), and remove the points.  No map finer than the
+        desa centroid is ever produced (bad-inputs section 2.5).
+    digits
+        Decimals kept in the centroid.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy without the household points.
+
+    Raises
+    ------
+    ValueError
+        If ``how`` is unknown, or ``village`` is missing for ``how="village"``.
+    """
+    if how not in GPS_RULES:
+        raise ValueError(f"how={how!r}: expecting one of {', '.join(GPS_RULES)}")
+    out = frame.drop(columns=[c for c in (latitude, longitude) if c in frame.columns])
+    if how == "drop" or latitude not in frame.columns or longitude not in frame.columns:
+        return out
+    if village is None or village not in frame.columns:
+        raise ValueError("coarsening GPS to the village needs the village column")
+    points = pd.DataFrame(
+        {
+            "village": frame[village].to_numpy(),
+            "lat": pd.to_numeric(frame[latitude], errors="coerce").to_numpy(),
+            "lon": pd.to_numeric(frame[longitude], errors="coerce").to_numpy(),
+        }
+    )
+    centre = points.groupby("village", dropna=True)[["lat", "lon"]].mean().round(digits)
+    keys = frame[village].to_numpy()
+    out["village_latitude"] = pd.Series(keys).map(centre["lat"]).to_numpy(dtype=np.float64, na_value=np.nan)
+    out["village_longitude"] = pd.Series(keys).map(centre["lon"]).to_numpy(dtype=np.float64, na_value=np.nan)
     return out

@@ -13,7 +13,8 @@ implicit inner join: every household of either round is in the panel with its li
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -38,13 +39,39 @@ STANDARD = (
 )
 
 
+NewHouseholds = Literal["keep", "quarantine"]
+NEW_HOUSEHOLDS: tuple[str, ...] = get_args(NewHouseholds)
+
+
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in ("hh", "round", "_row", "linkage")})
+
+
 @dataclass(frozen=True)
 class Panel:
-    """The constructed panel and its linkage summary."""
+    """The constructed panel and its linkage summary.
+
+    Attributes
+    ----------
+    data
+        One row per household and round (see the module docstring).
+    linkage
+        Households by arm and linkage status.
+    exclusions
+        Rows left out of estimation, by round and reason.
+    unlinked
+        The anti-join report: every household found in one round only (``hh``, ``round``,
+        ``_row``, ``linkage``), attrited ones included.
+    not_in_baseline
+        Follow-up records set aside because their household is not in the baseline (only with
+        ``new_households="quarantine"``); they are not in ``data``.
+    """
 
     data: pd.DataFrame
     linkage: pd.DataFrame
     exclusions: pd.DataFrame
+    unlinked: pd.DataFrame = field(default_factory=_no_rows)
+    not_in_baseline: pd.DataFrame = field(default_factory=_no_rows)
 
 
 def read_villages(study: Study) -> pd.DataFrame | None:
@@ -102,7 +129,34 @@ def _standardize(frame: pd.DataFrame, *, round_name: str, codebook: Codebook, st
     return out
 
 
-def build_panel(rounds: Mapping[str, pd.DataFrame], *, codebook: Codebook, study: Study) -> Panel:
+def check_unique_keys(base: pd.Series, follow: pd.Series) -> None:
+    """Refuse duplicated household ids on either side of the baseline × follow-up merge (case 35).
+
+    Cleaning quarantines conflicting ids, so a duplicate here means the rounds were cleaned
+    outside berdaya; a merge would multiply rows.
+
+    Raises
+    ------
+    InputError
+        ``merge baseline×followup: duplicate keys hh <id> (2 left, 2 right)``; ids are the
+        pseudonyms of the processed data.
+    """
+    left, right = base.value_counts(), follow.value_counts()
+    keys = sorted(set(left.index[left > 1]) | set(right.index[right > 1]), key=str)
+    if not keys:
+        return
+    shown = ", ".join(f"hh {k} ({int(left.get(k, 0))} left, {int(right.get(k, 0))} right)" for k in keys[:3])
+    more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+    raise InputError(f"merge baseline×followup: duplicate keys {shown}{more}")
+
+
+def build_panel(
+    rounds: Mapping[str, pd.DataFrame],
+    *,
+    codebook: Codebook,
+    study: Study,
+    new_households: NewHouseholds = "keep",
+) -> Panel:
     """Link the cleaned rounds into one long household panel.
 
     Parameters
@@ -113,29 +167,48 @@ def build_panel(rounds: Mapping[str, pd.DataFrame], *, codebook: Codebook, study
         Gives the role columns (id, village, treatment, weight).
     study
         Gives the village list and clustering.
+    new_households
+        Follow-up households that are not in the baseline: ``keep`` them as ``followup_only``
+        (new households, e.g. a refreshment sample), or ``quarantine`` them
+        (``quarantined(not_in_baseline)``: probably a mistyped id).  Either way they are listed
+        in :attr:`Panel.unlinked`.
 
     Returns
     -------
     Panel
+
+    Raises
+    ------
+    InputError
+        When a household id is duplicated in either round.
+    ValueError
+        If ``new_households`` is not one of the allowed choices.
     """
+    if new_households not in NEW_HOUSEHOLDS:
+        raise ValueError(f"new_households={new_households!r}: expecting one of {', '.join(NEW_HOUSEHOLDS)}")
     parts = [_standardize(rounds[r], round_name=r, codebook=codebook, study=study) for r in ROUNDS]
     base, follow = parts
-    for part, name in ((base, "baseline"), (follow, "followup")):
-        dup = part["hh"][part["hh"].duplicated()]
-        # Cleaning quarantines conflicting ids; a duplicate here means the rounds were
-        # cleaned outside berdaya. Merging would multiply rows, so stop.
-        if len(dup):
-            raise InputError(f"merge baseline×followup: duplicate household ids in the {name} round")
+    check_unique_keys(base["hh"], follow["hh"])
 
+    # Never an implicit inner join: an outer merge with indicator, and the counts asserted.
     linked = pd.merge(
         base[["hh"]], follow[["hh"]], on="hh", how="outer", indicator=True, validate="one_to_one"
     )
     linkage = linked.set_index("hh")["_merge"].map(
         {"both": "panel", "left_only": "baseline_only", "right_only": "followup_only"}
     )
-    assert len(linkage) == base["hh"].nunique() + follow["hh"].nunique() - int(
-        (linked["_merge"] == "both").sum()
-    )
+    both = int((linked["_merge"] == "both").sum())
+    assert len(linkage) == base["hh"].nunique() + follow["hh"].nunique() - both
+    assert int((linked["_merge"] == "left_only").sum()) == len(base) - both
+    assert int((linked["_merge"] == "right_only").sum()) == len(follow) - both
+
+    unlinked = _unlinked(base, follow, linkage)
+    not_in_baseline = unlinked.loc[unlinked["linkage"] == "followup_only"].reset_index(drop=True)
+    if new_households == "quarantine" and len(not_in_baseline):
+        follow = follow.loc[~follow["hh"].isin(not_in_baseline["hh"])]
+        linkage = linkage.loc[linkage != "followup_only"]
+    else:
+        not_in_baseline = _no_rows()
 
     # The arm is a property of the household, taken from baseline when present there.
     treat = base.set_index("hh")["treatment"].combine_first(follow.set_index("hh")["treatment"])
@@ -194,7 +267,64 @@ def build_panel(rounds: Mapping[str, pd.DataFrame], *, codebook: Codebook, study
         .rename("rows")
         .reset_index()
     )
-    return Panel(data=data, linkage=summary, exclusions=exclusions)
+    return Panel(
+        data=data, linkage=summary, exclusions=exclusions, unlinked=unlinked, not_in_baseline=not_in_baseline
+    )
+
+
+def _unlinked(base: pd.DataFrame, follow: pd.DataFrame, linkage: pd.Series) -> pd.DataFrame:
+    """Households in one round only, with the record's spreadsheet row when known."""
+    parts = []
+    for part, status in ((base, "baseline_only"), (follow, "followup_only")):
+        ids = linkage.index[linkage == status]
+        rows = part.loc[part["hh"].isin(ids)]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "hh": rows["hh"].to_numpy(),
+                    "round": rows["round"].to_numpy(),
+                    "_row": rows["_row"].to_numpy() if "_row" in rows else np.full(len(rows), np.nan),
+                    "linkage": status,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def linkage_summary(panel: pd.DataFrame) -> dict[str, Any]:
+    """Linkage counts for the run record: households by arm and by village, as plain JSON types.
+
+    Returns
+    -------
+    dict
+        ``households`` (total), ``by_arm`` (``{arm: {panel, baseline_only, followup_only}}``)
+        and ``by_village`` (one entry per village: ``village``, ``treatment``, the three counts,
+        ``baseline``, ``followup`` and ``attrition_rate``).
+    """
+    first = panel.drop_duplicates("hh")
+    arm = first["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown")
+    by_arm_table = first.assign(arm=arm).groupby(["arm", "linkage"]).size().unstack("linkage", fill_value=0)
+    by_arm = {
+        str(a): {k: int(by_arm_table.loc[a].get(k, 0)) for k in ("panel", "baseline_only", "followup_only")}
+        for a in by_arm_table.index
+    }
+    villages = linkage_by_village(panel)
+    by_village = []
+    for record in villages.to_dict("records"):
+        rate = record["attrition_rate"]
+        treatment = record["treatment"]
+        by_village.append(
+            {
+                "village": None if pd.isna(record["village"]) else str(record["village"]),
+                "treatment": None if pd.isna(treatment) else int(treatment),
+                **{
+                    k: int(record[k])
+                    for k in ("panel", "baseline_only", "followup_only", "baseline", "followup")
+                },
+                "attrition_rate": None if pd.isna(rate) else round(float(rate), 6),
+            }
+        )
+    return {"households": int(len(first)), "by_arm": by_arm, "by_village": by_village}
 
 
 def linkage_by_village(panel: pd.DataFrame) -> pd.DataFrame:

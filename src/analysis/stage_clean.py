@@ -1,8 +1,20 @@
 """Stage 1, once per round: read the raw export, clean it, de-identify it, write it.
 
-Reads the raw export of one round; writes ``<round>_clean.parquet`` (de-identified),
-``<round>_quarantine.csv``, ``<round>_row_states.csv``, ``<round>_changes.csv``,
-``<round>_missing.csv`` and ``<round>_summary.json`` into the processed folder.
+Reads the raw export of one round (and the study's corrections and decisions files); writes
+into the processed folder:
+
+``<round>_clean.parquet``      clean rows, de-identified
+``<round>_quarantine.csv``     quarantined rows with their reasons (de-identified)
+``<round>_row_states.csv``     one state per raw row
+``<round>_changes.csv``        the cell-level cleaning log (personal values masked)
+``<round>_missing.csv``        values set to missing, by variable and reason
+``<round>_quality.csv``        quality flags (rows stay clean unless the study escalates them)
+``<round>_validation.csv``     schema-check failures, values described but never shown
+``<round>_duplicates.csv``     the duplicates report, to copy into the decisions file
+``<round>_columns.csv``        the raw columns, their variable and kind (for the schema diff)
+``<round>_summary.json``       counts, notes, removed and pseudonymized columns
+
+Every CSV has its text cells neutralised against spreadsheet formulas.
 """
 
 from __future__ import annotations
@@ -15,9 +27,22 @@ import pandas as pd
 
 from analysis.clean import CleanRound, clean_round
 from analysis.codebook import Codebook, codebook_from_study, read_codebook
-from analysis.deidentify import deidentify, personal_columns, resolve_key
+from analysis.corrections import read_corrections
+from analysis.deidentify import (
+    GPS_RULES,
+    coarsen_gps,
+    deidentify,
+    personal_columns,
+    resolve_key,
+    suspected_personal,
+)
+from analysis.duplicates import read_decisions
+from analysis.errors import StudyError
 from analysis.provenance import write_text_atomic
+from analysis.quality import rules_from_settings
 from analysis.readers import RawTable, read_table
+from analysis.safe_export import neutralize_formulas
+from analysis.schema import column_inventory
 from analysis.storage import write_csv, write_parquet
 from analysis.study import Study, load_study
 
@@ -42,46 +67,102 @@ class CleanSummary:
     hashed_columns: tuple[str, ...]
 
 
-def clean_stage(study_path: str | Path, round_name: str, processed: str | Path) -> CleanSummary:
+def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table for people to open in a spreadsheet: formulas in text cells neutralised."""
+    write_csv(neutralize_formulas(frame), path)
+
+
+def _gps(study: Study, codebook: Codebook, data: pd.DataFrame) -> pd.DataFrame:
+    """Apply the study's GPS rule (``gps: drop`` by default, or ``village``) before de-identifying."""
+    rule = str(study.extra.get("gps", "drop"))
+    if rule not in GPS_RULES:
+        raise StudyError(f"{study.path.name}: `gps` is {rule!r}; expecting one of {', '.join(GPS_RULES)}")
+    names = {
+        role: [v.name for v in codebook.by_role(role) if v.name in data.columns]
+        for role in ("gps_latitude", "gps_longitude", "village")
+    }
+    if not names["gps_latitude"] or not names["gps_longitude"]:
+        return data
+    return coarsen_gps(
+        data,
+        latitude=names["gps_latitude"][0],
+        longitude=names["gps_longitude"][0],
+        village=names["village"][0] if names["village"] else None,
+        how=rule,  # type: ignore[arg-type]
+    )
+
+
+def clean_stage(study_path: str | Path | Study, round_name: str, processed: str | Path) -> CleanSummary:
     """Clean and de-identify one round, and write its processed files.
 
     Parameters
     ----------
     study_path
-        The study file.
+        The study file (or a study already loaded).
     round_name
         ``baseline`` or ``followup``.
     processed
         The processed-data folder.
     """
-    study = load_study(study_path)
+    study = study_path if isinstance(study_path, Study) else load_study(study_path)
     spec = study.rounds[round_name]
     table = read_table(spec.file, sheet=spec.sheet)
     codebook = _codebook_for_round(study, table, round_name)
     result: CleanRound = clean_round(
-        table, round_name=round_name, codebook=codebook, number_style=study.number_style
+        table,
+        round_name=round_name,
+        codebook=codebook,
+        number_style=study.number_style,
+        corrections=None if study.corrections is None else read_corrections(study.corrections),
+        decisions=None if study.decisions is None else read_decisions(study.decisions),
+        rules=rules_from_settings(study.extra.get("quality"), study.extra.get("fieldwork"), round_name),
     )
     key = resolve_key(study)
     hashed, dropped = personal_columns(codebook, study)
+    suspected = suspected_personal(codebook)
     processed = Path(processed)
-    clean = deidentify(result.data, hashed=hashed, dropped=dropped, key=key)
-    quarantine = deidentify(result.quarantine, hashed=hashed, dropped=dropped, key=key)
+
+    def private(frame: pd.DataFrame) -> pd.DataFrame:
+        return deidentify(_gps(study, codebook, frame), hashed=hashed, dropped=dropped, key=key)
+
+    clean = private(result.data)
+    quarantine = private(result.quarantine)
+    duplicates = deidentify(result.duplicates, hashed=hashed, dropped=dropped, key=key)
     # The change log names cells by row; values of personal or id columns are masked.
     changes = result.changes.copy()
     sensitive = changes["column"].isin(hashed + dropped)
     changes.loc[sensitive, ["old", "new"]] = "(masked)"
     write_parquet(clean, processed / f"{round_name}_clean.parquet")
-    write_csv(quarantine, processed / f"{round_name}_quarantine.csv")
-    write_csv(result.row_states, processed / f"{round_name}_row_states.csv")
-    write_csv(changes, processed / f"{round_name}_changes.csv")
-    write_csv(result.missing, processed / f"{round_name}_missing.csv")
+    write_safe_csv(quarantine, processed / f"{round_name}_quarantine.csv")
+    write_safe_csv(result.row_states, processed / f"{round_name}_row_states.csv")
+    write_safe_csv(changes, processed / f"{round_name}_changes.csv")
+    write_safe_csv(result.missing, processed / f"{round_name}_missing.csv")
+    write_safe_csv(result.quality, processed / f"{round_name}_quality.csv")
+    write_safe_csv(result.validation, processed / f"{round_name}_validation.csv")
+    write_safe_csv(duplicates, processed / f"{round_name}_duplicates.csv")
+    write_safe_csv(column_inventory(table, codebook, round_name), processed / f"{round_name}_columns.csv")
+    removed = sorted(c for c in dropped if c in result.data.columns)
+    notes = list(result.notes)
+    if suspected:
+        notes.append(
+            f"treated as personal data because the name looks personal: {', '.join(suspected)} "
+            "(write pii: no in the codebook to keep them)"
+        )
     summary = {
         "round": round_name,
         "file": result.file,
         "counts": result.counts,
-        "notes": list(result.notes),
-        "dropped_columns": dropped,
+        "reasons": {
+            f"{r['state']}:{r['reason']}": int(r["rows"]) for r in result.reason_counts().to_dict("records")
+        },
+        "notes": notes,
+        "dropped_columns": removed,
         "hashed_columns": hashed,
+        "quality_flags": {str(k): int(v) for k, v in result.quality["flag"].value_counts().items()},
+        "duplicate_groups": int(result.duplicates["group"].nunique()) if len(result.duplicates) else 0,
+        "form_versions": {
+            str(v): int(n) for v, n in zip(result.versions["version"], result.versions["rows"], strict=True)
+        },
     }
     write_text_atomic(processed / f"{round_name}_summary.json", json.dumps(summary, indent=2) + "\n")
     return CleanSummary(
@@ -89,7 +170,7 @@ def clean_stage(study_path: str | Path, round_name: str, processed: str | Path) 
         file=result.file,
         counts=result.counts,
         reasons=result.reason_counts(),
-        notes=result.notes,
-        dropped_columns=tuple(dropped),
+        notes=tuple(notes),
+        dropped_columns=tuple(removed),
         hashed_columns=tuple(hashed),
     )

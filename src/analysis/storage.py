@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.config import PROCESSED_DIR, RAW_DIR
 from analysis.provenance import write_text_atomic
+from analysis.safe_export import neutralize_formulas
 from analysis.study import Study
 
 #: Fixed float formatting so tables are byte-identical across machines.
@@ -29,8 +30,13 @@ def processed_dir_for(study: Study, out: Path) -> Path:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table with the workbench's fixed formatting, atomically."""
-    write_text_atomic(path, frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
+    """Write a table with the workbench's fixed formatting, atomically.
+
+    Text cells that a spreadsheet would run as a formula are neutralised first (bad-inputs
+    case 40); numbers are untouched.
+    """
+    safe = neutralize_formulas(frame)
+    write_text_atomic(path, safe.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

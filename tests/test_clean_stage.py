@@ -1,0 +1,95 @@
+"""The clean and construct stages on the bundled demo: the files they write and what is in them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.config import DEMO_STUDY
+from analysis.stages import clean_stage, construct_stage
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("processed")
+    for round_name in ("baseline", "followup"):
+        clean_stage(DEMO_STUDY, round_name, folder)
+    construct_stage(DEMO_STUDY, folder)
+    return folder
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_every_round_writes_its_logs(processed: Path) -> None:
+    for round_name in ("baseline", "followup"):
+        for kind in (
+            "quarantine",
+            "row_states",
+            "changes",
+            "missing",
+            "quality",
+            "validation",
+            "duplicates",
+            "columns",
+        ):
+            assert (processed / f"{round_name}_{kind}.csv").is_file(), kind
+        summary = json.loads((processed / f"{round_name}_summary.json").read_text())
+        counts = summary["counts"]
+        assert counts["raw"] == counts["clean"] + counts["quarantined"] + counts["excluded"]
+        states = read(processed / f"{round_name}_row_states.csv")
+        assert len(states) == counts["raw"]
+        reasons = states.loc[states["state"] != "clean"].groupby(["state", "reason"]).size()
+        assert {f"{s}:{r}": int(n) for (s, r), n in reasons.items()} == summary["reasons"]
+
+
+def test_duplicates_report_lists_the_conflict_with_pseudonyms(processed: Path) -> None:
+    report = read(processed / "baseline_duplicates.csv")
+    assert len(report) == 2 and report["group"].nunique() == 1  # the demo's one conflicting id
+    assert report["hhid"].str.fullmatch(r"[0-9a-f]{16}").all() and report["hhid"].nunique() == 1
+    assert set(report["state"]) == {"quarantined"} and report["action"].eq("").all()
+    assert "income" in report["differs"].iloc[0]
+    raw = pd.read_csv(DEMO_STUDY.parent / "baseline_2023.csv", sep=";", dtype=str, keep_default_na=False)
+    assert not set(raw["hh/hhid"].str.strip()) & set(report["hhid"])
+    assert read(processed / "followup_duplicates.csv").empty
+
+
+def test_the_demo_schema_is_fully_mapped(processed: Path) -> None:
+    diff = read(processed / "schema_diff.csv").set_index("variable")
+    assert "unmapped" not in set(diff["status"])
+    assert diff.loc["hhid", "status"] == "renamed" and diff.loc["clean_water", "status"] == "unchanged"
+    assert diff.loc["programme_participation", "status"] == "added"
+
+
+def test_money_keeps_its_raw_text_and_the_change_log_masks_personal_values(processed: Path) -> None:
+    clean = pd.read_parquet(processed / "baseline_clean.parquet")
+    typed = clean.loc[
+        clean["income_wage_raw"].notna()
+        & (clean["income_wage_raw"] != clean["income_wage"].astype("Int64").astype(str))
+    ]
+    assert len(typed) > 0  # "Rp 1.500.000" next to 1500000
+    for column in ("respondent_name", "phone", "gps", "gps_latitude", "nik_raw", "hhid_raw"):
+        assert column not in clean.columns
+    changes = read(processed / "baseline_changes.csv")
+    masked = changes.loc[changes["column"].isin(["hhid", "nik", "phone"])]
+    assert len(masked) and set(masked["old"]) == {"(masked)"}
+
+
+def test_linkage_files_agree_with_the_panel(processed: Path) -> None:
+    panel = pd.read_parquet(processed / "panel.parquet")
+    by_village = read(processed / "linkage_by_village.csv")
+    counts = by_village[["panel", "baseline_only", "followup_only"]].astype(int)
+    assert int(counts.to_numpy().sum()) == panel["hh"].nunique()
+    summary = json.loads((processed / "linkage_summary.json").read_text())
+    assert summary["new_households"] == "keep" and len(summary["by_village"]) == 30
+    arms = pd.read_csv(processed / "panel_linkage.csv")
+    for record in arms.to_dict("records"):
+        assert summary["by_arm"][record["arm"]][record["linkage"]] == record["households"]
+    unlinked = read(processed / "unlinked.csv")
+    assert (unlinked["linkage"] == "followup_only").sum() == int(
+        arms.loc[arms["linkage"] == "followup_only", "households"].sum()
+    )
