@@ -320,7 +320,9 @@ def test_study_file_and_truth(demo: tuple[Path, DemoManifest]) -> None:
 
     text = (folder / "truth.json").read_text(encoding="utf-8")
     truth = json.loads(text)
-    assert set(truth) == set(names) | {"income_total"}
+    indices = {f"index_{kind}_{family}" for kind in ("klk", "icw") for family in
+               ("participation", "institutions", "business", "environment", "life", "community")}  # fmt: skip
+    assert set(truth) == set(names) | {"income_total"} | indices
     assert list(truth) == sorted(truth)
     for value in truth.values():
         assert repr(float(value)) in text  # written with full precision

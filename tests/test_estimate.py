@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,3 +152,118 @@ def test_rows_out_of_sample_are_not_used() -> None:
     full = estimate_outcome(_panel(), OutcomeSpec("y", {"baseline": "y", "followup": "y"}), clustered=False)
     assert (table["n_obs"].to_numpy() == full["n_obs"].to_numpy() - 1).all()
     assert set(table["se_type"]) == {"HC1"}
+
+
+# ---------------------------------------------------------------- covariates, weights, pooled DiD
+
+
+def _clustered(formula: str, data: pd.DataFrame, *, weights: pd.Series | None = None):
+    groups = pd.factorize(data["cluster"])[0]
+    model = smf.wls(formula, data=data, weights=weights) if weights is not None else smf.ols(formula, data=data)
+    return model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+
+
+def test_covariates_enter_as_baseline_values_with_a_missing_dummy() -> None:
+    from panel_data import make_panel
+
+    panel = make_panel(seed=3)
+    spec = OutcomeSpec("y", {"baseline": "y", "followup": "y"})
+    got = estimate_outcome(panel, spec, clustered=True, covariates=["x"]).set_index("estimator")
+    # Independent construction: wide frame by hand, x from baseline, missing -> 0 plus a dummy.
+    base = panel[panel["round"] == "baseline"].set_index("hh")
+    follow = panel[panel["round"] == "followup"].set_index("hh")
+    wide = follow[["y", "treatment", "cluster"]].rename(columns={"y": "y1"})
+    wide["y0"] = base["y"].reindex(wide.index)
+    x = base["x"].reindex(wide.index)
+    wide["xf"] = x.fillna(0.0)
+    wide["xm"] = x.isna().astype(float)
+    assert wide["xm"].sum() > 0  # new households and a few missing values
+    post = _clustered("y1 ~ treatment + xf + xm", wide)
+    assert got.loc["followup_diff", "estimate"] == pytest.approx(post.params["treatment"], rel=1e-10)
+    assert got.loc["followup_diff", "std_error"] == pytest.approx(post.bse["treatment"], rel=1e-10)
+    both = wide.dropna(subset=["y0"]).assign(d=lambda f: f["y1"] - f["y0"])
+    anc = _clustered("y1 ~ treatment + y0 + xf + xm", both)
+    assert got.loc["ancova", "estimate"] == pytest.approx(anc.params["treatment"], rel=1e-10)
+    fd = _clustered("d ~ treatment + xf + xm", both)
+    assert got.loc["did", "std_error"] == pytest.approx(fd.bse["treatment"], rel=1e-10)
+    # before/after stays a plain mean change
+    assert got.loc["before_after", "estimate"] == pytest.approx(both.loc[both["treatment"] == 1, "d"].mean())
+
+
+def test_survey_weights_are_analytic_weights() -> None:
+    from panel_data import make_panel
+
+    panel = make_panel(seed=4, weights=True)
+    spec = OutcomeSpec("y", {"baseline": "y", "followup": "y"})
+    got = estimate_outcome(panel, spec, clustered=True).set_index("estimator")
+    follow = panel[panel["round"] == "followup"]
+    fit = _clustered("y ~ treatment", follow, weights=follow["weight"])
+    assert got.loc["followup_diff", "estimate"] == pytest.approx(fit.params["treatment"], rel=1e-10)
+    assert got.loc["followup_diff", "std_error"] == pytest.approx(fit.bse["treatment"], rel=1e-10)
+
+
+def test_pooled_did_is_the_t_post_interaction_on_the_long_panel() -> None:
+    from panel_data import make_panel
+
+    panel = make_panel(seed=5, strata=2)
+    spec = OutcomeSpec("y", {"baseline": "y", "followup": "y"})
+    got = estimate_outcome(panel, spec, clustered=True, did_form="none").set_index("estimator")
+    long = panel.assign(post=(panel["round"] == "followup").astype(float))
+    fit = _clustered("y ~ treatment * post + C(strata)", long)
+    assert got.loc["did", "estimate"] == pytest.approx(fit.params["treatment:post"], rel=1e-10)
+    assert got.loc["did", "std_error"] == pytest.approx(fit.bse["treatment:post"], rel=1e-10)
+    assert got.loc["did", "n_obs"] == len(long)  # household-rounds, attriters and new households too
+    # With a balanced panel and no strata the pooled and the first-difference DiD coincide.
+    balanced = make_panel(seed=5, attrition=0.0)
+    balanced = balanced[~balanced["hh"].str.startswith("new")]
+    fd = estimate_outcome(balanced, spec, clustered=True).set_index("estimator")
+    pooled = estimate_outcome(balanced, spec, clustered=True, did_form="none").set_index("estimator")
+    assert pooled.loc["did", "estimate"] == pytest.approx(fd.loc["did", "estimate"], rel=1e-9)
+
+
+def test_pooled_did_without_villages_clusters_by_household() -> None:
+    from panel_data import make_panel
+
+    panel = make_panel(seed=6)
+    spec = OutcomeSpec("y", {"baseline": "y", "followup": "y"})
+    got = estimate_outcome(panel, spec, clustered=False, did_form="none").set_index("estimator")
+    long = panel.assign(post=(panel["round"] == "followup").astype(float))
+    fit = smf.ols("y ~ treatment * post", data=long).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(long["hh"])[0]}, use_t=True
+    )
+    assert got.loc["did", "std_error"] == pytest.approx(fit.bse["treatment:post"], rel=1e-10)
+    assert got.loc["did", "n_clusters"] == long["hh"].nunique()
+
+
+def test_wald_test_matches_statsmodels() -> None:
+    from analysis.estimate import wald_test
+
+    y, X, g = toy_design()
+    fit = fit_ols(y, X, clusters=g)
+    test = wald_test(fit, ["treat", "x"])
+    sm_fit = smf.ols("y ~ treat + x", data=toy_design_frame()).fit(
+        cov_type="cluster", cov_kwds={"groups": g}, use_t=True
+    )
+    ref = sm_fit.f_test("treat = 0, x = 0")
+    assert test.f_stat == pytest.approx(float(np.squeeze(ref.fvalue)), rel=1e-10)
+    assert (test.df_num, test.df_denom) == (2, 7)
+    assert test.p_value == pytest.approx(float(ref.pvalue), rel=1e-8)
+    # More restrictions than G - 1 degrees of freedom cannot be tested.
+    few = wald_test(dataclasses.replace(fit, df_inference=1.0), ["treat", "x"])
+    assert np.isnan(few.f_stat) and "exceed" in few.note
+
+
+def toy_design_frame() -> pd.DataFrame:
+    y, X, _ = toy_design()
+    return X.assign(y=y)
+
+
+def test_redundant_column_finds_a_sum_of_items() -> None:
+    from analysis.estimate import redundant_column
+
+    rng = np.random.default_rng(0)
+    items = pd.DataFrame(rng.integers(0, 2, (60, 4)).astype(float), columns=list("abcd"))
+    assert redundant_column(items) is None
+    with_score = items.assign(score=items.sum(axis=1))[["score", "a", "b", "c", "d"]]
+    assert redundant_column(with_score) == "score"  # the first column in the relation
+    assert redundant_column(with_score.drop(columns="score")) is None

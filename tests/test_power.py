@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -180,3 +181,24 @@ def test_validation():
         mde_cluster(40, 20, 0.1, share_treated=1.0)
     with pytest.raises(EstimationError):
         icc([1.0, 2.0, 3.0], [0, 0, 0])
+
+
+def test_icc_anova_equals_reml_on_balanced_data_and_is_the_moment_formula() -> None:
+    rng = np.random.default_rng(12)
+    groups = np.repeat(np.arange(25), 16)
+    values = 0.6 * rng.normal(size=25)[groups] + rng.normal(size=len(groups))
+    assert icc(values, groups, method="anova") == pytest.approx(icc(values, groups), rel=1e-5)
+    # Unequal sizes: (MSB - MSW) / n0, written out.
+    sizes = rng.integers(3, 30, 20)
+    g = np.repeat(np.arange(20), sizes)
+    y = 0.5 * rng.normal(size=20)[g] + rng.normal(size=len(g))
+    frame = pd.DataFrame({"y": y, "g": g})
+    means = frame.groupby("g")["y"].mean()
+    msb = (sizes * (means - y.mean()) ** 2).sum() / 19
+    msw = ((y - frame.groupby("g")["y"].transform("mean")) ** 2).sum() / (len(y) - 20)
+    n0 = (len(y) - (sizes**2).sum() / len(y)) / 19
+    between = (msb - msw) / n0
+    assert icc(y, g, method="anova") == pytest.approx(between / (between + msw), rel=1e-12)
+    # No between-cluster variance: 0, not a negative number.
+    flat = np.tile(np.arange(10.0), 5)
+    assert icc(flat, np.repeat(np.arange(5), 10), method="anova") == 0.0

@@ -90,3 +90,104 @@ def test_processed_data_carry_no_personal_data(demo_run: tuple[Path, Path, dict[
             text += path.read_text()
     leaked = [v for v in values if v in text]
     assert not leaked, f"{len(leaked)} personal values reached data/processed, e.g. {leaked[:1]}"
+
+
+# ------------------------------------------------------------------ the tables of issue #4
+
+
+def test_all_analysis_tables_are_written(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
+    from analysis.attrition import ATTRITION_COLUMNS, LEE_COLUMNS
+    from analysis.balance import BALANCE_COLUMNS
+    from analysis.counting import AF_COLUMNS
+    from analysis.family_indices import WEIGHT_COLUMNS
+    from analysis.impact_tables import CATALOGUE_COLUMNS
+    from analysis.inference import INFERENCE_COLUMNS
+    from analysis.mde import MDE_COLUMNS
+
+    _, tables, _ = demo_run
+    for name, columns in (
+        ("impact_inference.csv", INFERENCE_COLUMNS),
+        ("index_weights.csv", WEIGHT_COLUMNS),
+        ("outcomes.csv", CATALOGUE_COLUMNS),
+        ("balance.csv", BALANCE_COLUMNS),
+        ("attrition.csv", ATTRITION_COLUMNS),
+        ("lee_bounds.csv", LEE_COLUMNS),
+        ("mde.csv", MDE_COLUMNS),
+        ("alkire_foster.csv", AF_COLUMNS),
+    ):
+        assert tuple(pd.read_csv(tables / name).columns) == columns, name
+    for name in ("impact.tex", "indices.tex", "balance.tex", "attrition.tex"):
+        assert (tables / name).read_text().startswith("\\begin{tabular}")
+    assert "proxy" in (tables / "income_conventions.csv").read_text()
+
+
+FAMILIES = ("participation", "institutions", "business", "environment", "life", "community")
+
+
+def test_impact_keeps_its_contract_and_adds_indices_and_women(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
+    _, tables, _ = demo_run
+    impact = pd.read_csv(tables / "impact.csv")
+    assert tuple(impact.columns) == IMPACT_COLUMNS
+    outcomes = set(impact["outcome"])
+    for family in FAMILIES:
+        assert {f"index_klk_{family}", f"index_icw_{family}"} <= outcomes
+    assert "index_klk_income" not in outcomes  # a family of one outcome has no index
+    # The codebook gives respondent_sex: the participation outcomes are re-estimated for women.
+    assert {"participation_score_women", "took_part_planning_women"} <= outcomes
+    assert {"index_klk_participation_women", "index_icw_participation_women"} <= outcomes
+    detail = pd.read_csv(tables / "impact_detail.csv")
+    assert len(detail) == len(impact)
+
+
+def test_wild_bootstrap_and_q_values_beside_cr1(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
+    _, tables, _ = demo_run
+    inference = pd.read_csv(tables / "impact_inference.csv")
+    impact = pd.read_csv(tables / "impact.csv")
+    tested = impact.loc[impact["estimator"] != "before_after"]
+    assert len(inference) == len(tested)
+    # 30 villages < 50: every estimate gets a wild bootstrap p-value, Rademacher (G >= 12), 9999 draws.
+    assert inference["p_value_wild"].between(0, 1).all()
+    assert set(inference["wild_weights"]) == {"rademacher"} and set(inference["wild_reps"]) == {9999}
+    assert inference["q_value_family"].between(0, 1).all()
+    assert set(inference.loc[inference["outcome"].str.startswith("index_klk"), "q_group"]) == {"indices_klk"}
+    merged = inference.merge(impact, on=["outcome", "estimator"])
+    assert (merged["p_value_cr1"] == merged["p_value"]).all()
+    assert set(inference["q_source"]) == {"wild"}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("kind", ["klk", "icw"])
+@pytest.mark.parametrize("estimator", ["followup_diff", "ancova"])
+def test_demo_family_indices_cover_the_true_effect(
+    demo_run: tuple[Path, Path, dict[str, str]], family: str, kind: str, estimator: str
+) -> None:
+    # truth.json carries the effect on each index, computed from the latent potential outcomes
+    # with the same standardization (analysis.demo._index_truth). With the committed seed the
+    # DiD intervals of the two institutions indices miss it (0.137 and 0.220 upper limits against
+    # 0.152 and 0.243); the Monte Carlo test checks DiD coverage over many draws instead.
+    _, tables, _ = demo_run
+    truth = json.loads((DEMO_DIR / "truth.json").read_text())
+    impact = pd.read_csv(tables / "impact.csv").set_index(["outcome", "estimator"])
+    name = f"index_{kind}_{family}"
+    row = impact.loc[(name, estimator)]
+    assert row["ci_low"] <= truth[name] <= row["ci_high"], (row.to_dict(), truth[name])
+
+
+def test_design_checks_on_the_demo(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
+    _, tables, _ = demo_run
+    balance = pd.read_csv(tables / "balance.csv")
+    joint = balance.loc[balance["row_type"] == "joint_test"].set_index("sample")
+    # Randomized by village: the randomization version of the joint test does not reject.
+    assert joint.loc["baseline", "p_value_ri"] > 0.05
+    attrition = pd.read_csv(tables / "attrition.csv")
+    rates = attrition.loc[attrition["test"] == "rate"].set_index("arm")
+    assert 0.05 < rates.loc["all", "rate"] < 0.12  # the demo loses about 8 % at random
+    lee = pd.read_csv(tables / "lee_bounds.csv")
+    assert list(lee["outcome"]) == ["income_pc", "participation_score", "bumdes_active", "owns_umkm",
+                                    "clean_water", "food_secure", "gotong_royong_days"]  # fmt: skip
+    assert (lee["lower"] <= lee["upper"]).all() and (lee["ci_low"] <= lee["lower"]).all()
+    mde = pd.read_csv(tables / "mde.csv")
+    assert (mde["n_clusters"] == 30).all() and mde["mde_sd"].between(0.05, 1.0).all()
+    af = pd.read_csv(tables / "alkire_foster.csv")
+    m0 = af.loc[af["statistic"] == "M0"].set_index(["round", "arm"])["value"]
+    assert 0 < m0.loc[("followup", "treatment")] < m0.loc[("followup", "comparison")]

@@ -18,7 +18,8 @@ counted in :class:`RoundFaults`).
     The study file that ties them together.
 ``truth.json``
     The true average effect of the programme on every outcome, computed from the latent
-    potential outcomes, so an estimator can be checked against it.
+    potential outcomes, so an estimator can be checked against it; also on every family
+    index (``index_klk_<family>``, ``index_icw_<family>``), with the estimator's conventions.
 ``README.md``
     What the data are and which faults were injected.
 
@@ -777,6 +778,47 @@ def _people(rng: np.random.Generator, n: int, kec: Array) -> _Person:
     return _Person(name, female, phone, _digits(nik, 16))
 
 
+def _scaled(multiplier: float, effect_scale: float) -> float:
+    """An income-effect multiplier with its effect scaled; exactly ``multiplier`` at scale 1."""
+    return multiplier if effect_scale == 1.0 else 1.0 + (multiplier - 1.0) * effect_scale
+
+
+def _index_truth(
+    baseline: Mapping[str, Array],
+    comparison: Array,
+    truth: Mapping[str, float],
+    outcomes: list[tuple[str, str, int]],
+) -> dict[str, float]:
+    """True effects on the family indices, with the estimator's conventions.
+
+    Components are the family's outcomes measured at baseline, oriented by direction, except
+    ``participation_score`` (the sum of the ladder rungs, which the estimator leaves out as an
+    exact linear combination of the others). Each is standardized on the baseline comparison
+    households (mean, n - 1 SD) of the latent data, so the KLK effect is the mean of
+    ``direction * truth / SD``. For ICW the weights are ``Sigma^-1 1`` with Sigma the covariance
+    of the standardized components over all baseline households, and the index is rescaled by
+    its SD among baseline comparison households.
+    """
+    out: dict[str, float] = {}
+    for family in dict.fromkeys(f for _, f, _ in outcomes):
+        parts = [
+            (name, d)
+            for name, f, d in outcomes
+            if f == family and name in baseline and name != "participation_score"
+        ]
+        if len(parts) < 2:
+            continue
+        y = np.column_stack([d * np.asarray(baseline[name], dtype=float) for name, d in parts])
+        sd = y[comparison].std(axis=0, ddof=1)
+        z = (y - y[comparison].mean(axis=0)) / sd
+        effect = np.array([d * truth[name] for name, d in parts]) / sd
+        out[f"index_klk_{family}"] = float(effect.mean())
+        weights = np.linalg.solve(np.cov(z, rowvar=False, ddof=1), np.ones(len(parts)))
+        spread = (z @ weights / weights.sum())[comparison].std(ddof=1)
+        out[f"index_icw_{family}"] = float(effect @ weights / weights.sum() / spread)
+    return out
+
+
 class _World(NamedTuple):
     """The latent households of both rounds and what the exports are built from."""
 
@@ -794,7 +836,9 @@ class _World(NamedTuple):
     attrited: int
 
 
-def _make_world(rng: np.random.Generator, vil: _Villages, households: int) -> _World:
+def _make_world(
+    rng: np.random.Generator, vil: _Villages, households: int, *, effect_scale: float = 1.0
+) -> _World:
     n_vil = len(vil.code)
     n_base = n_vil * households
     n_new = max(1, round(_NEW * n_base))
@@ -861,7 +905,7 @@ def _make_world(rng: np.random.Generator, vil: _Villages, households: int) -> _W
     scale = np.array([_SCALE["log" if it.kind == "count" else "logit"] for it in _ITEMS])
     alpha = np.array([it.alpha for it in _ITEMS])
     trend = np.array([it.trend for it in _ITEMS])
-    tau = np.array([it.tau for it in _ITEMS])
+    tau = np.array([it.tau for it in _ITEMS]) * effect_scale
     village_part = 0.6 * rng.standard_normal((n_vil, 6))[:, fam] + 0.8 * rng.standard_normal(
         (n_vil, len(names))
     )
@@ -920,7 +964,9 @@ def _make_world(rng: np.random.Generator, vil: _Villages, households: int) -> _W
             if k == "income_transfer":
                 realized = transfer  # fixed programme amounts (PKH, BLT), no effect
             elif r == "followup":
-                realized = _round_money(amount[k] * np.where(treat == 1, s.effect, 1.0))
+                realized = _round_money(
+                    amount[k] * np.where(treat == 1, _scaled(s.effect, effect_scale), 1.0)
+                )
             else:
                 realized = _round_money(amount[k])
             values[r][k] = np.where(present[k], realized, 0).astype(np.int64)
@@ -950,9 +996,11 @@ def _make_world(rng: np.random.Generator, vil: _Villages, households: int) -> _W
     gain = np.zeros(int(f.sum()))
     for k in ("income_wage", "income_farm", "income_remittance", "income_other"):
         a = amount[k][f]
-        gain += present[k][f] * (_round_money(a * _SOURCES[k].effect) - _round_money(a))
+        gain += present[k][f] * (
+            _round_money(a * _scaled(_SOURCES[k].effect, effect_scale)) - _round_money(a)
+        )
     a = amount["income_business"][f]
-    gain += p_on[:, own] * _round_money(a * _SOURCES["income_business"].effect)
+    gain += p_on[:, own] * _round_money(a * _scaled(_SOURCES["income_business"].effect, effect_scale))
     gain -= p_off[:, own] * _round_money(a)
     diffs["income_total"] = gain
     diffs["income_pc"] = gain / size1[f]
@@ -1179,7 +1227,9 @@ def _interview_times(rng: np.random.Generator, day: Array) -> Array:
     return day * 86_400 + rng.integers(0, 10 * 3600, len(day))
 
 
-def generate_demo(*, villages: int = 30, households: int = 40, seed: int = DEFAULT_SEED) -> DemoSurvey:
+def generate_demo(
+    *, villages: int = 30, households: int = 40, seed: int = DEFAULT_SEED, effect_scale: float = 1.0
+) -> DemoSurvey:
     """Generate the demo survey in memory.
 
     Parameters
@@ -1191,6 +1241,11 @@ def generate_demo(*, villages: int = 30, households: int = 40, seed: int = DEFAU
         Households per village at baseline (10 to 900).
     seed
         Seed of the one ``numpy.random.default_rng`` everything is drawn from.
+    effect_scale
+        Multiplies every programme effect (1 is the documented programme; 0 a programme with
+        no effect at all, for checking the size of tests). The villages, their arms and the
+        latent household indices come from the seed alone; realized outcomes, and the draws
+        after them, depend on the scale too. Scale 1 reproduces the documented demo exactly.
 
     Returns
     -------
@@ -1214,7 +1269,7 @@ def generate_demo(*, villages: int = 30, households: int = 40, seed: int = DEFAU
         raise ValueError(f"households={households}: expecting 10 to 900")
     rng = np.random.default_rng(seed)
     vil = _make_villages(rng, villages)
-    world = _make_world(rng, vil, households)
+    world = _make_world(rng, vil, households, effect_scale=effect_scale)
 
     base_rows = np.arange(world.n_baseline)
     ref_id, ref_vix = world.refusal_baseline
@@ -1256,6 +1311,13 @@ def generate_demo(*, villages: int = 30, households: int = 40, seed: int = DEFAU
     outcomes = _outcomes()
     truth = {name: world.truth[name] for name, _, _ in outcomes}
     truth["income_total"] = world.truth["income_total"]
+    interviewed = slice(0, world.n_baseline)  # the baseline households (new ones come after)
+    truth |= _index_truth(
+        {k: v[interviewed] for k, v in world.values["baseline"].items()},
+        world.treat[interviewed] == 0,
+        truth,
+        outcomes,
+    )
     survey_faults = (base_faults, follow_faults)
     return DemoSurvey(
         seed=seed,
@@ -1281,7 +1343,12 @@ def generate_demo(*, villages: int = 30, households: int = 40, seed: int = DEFAU
 
 
 def write_demo(
-    out_dir: Path, *, villages: int = 30, households: int = 40, seed: int = DEFAULT_SEED
+    out_dir: Path,
+    *,
+    villages: int = 30,
+    households: int = 40,
+    seed: int = DEFAULT_SEED,
+    effect_scale: float = 1.0,
 ) -> DemoManifest:
     """Generate the demo survey and write its files into ``out_dir``.
 
@@ -1289,7 +1356,7 @@ def write_demo(
     ----------
     out_dir
         Folder to write into; created if needed. Files of the same name are replaced.
-    villages, households, seed
+    villages, households, seed, effect_scale
         As in :func:`generate_demo`.
 
     Returns
@@ -1302,7 +1369,7 @@ def write_demo(
     ValueError
         If ``villages`` or ``households`` is out of range.
     """
-    demo = generate_demo(villages=villages, households=households, seed=seed)
+    demo = generate_demo(villages=villages, households=households, seed=seed, effect_scale=effect_scale)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -5,20 +5,29 @@ For each outcome (McKenzie 2012; ``methods.md`` §1):
 ``followup_diff``
     Y_i1 = α + τ·T_i + ε_i on every household measured at follow-up.
 ``did``
-    Difference-in-differences with household fixed effects. With two rounds this is the
-    first-difference regression ΔY_i = δ + τ·T_i + ε_i on households measured in both rounds,
-    which is numerically identical to the household-FE regression and needs no dummy per
-    household (so it scales to national surveys).
+    Difference-in-differences with household fixed effects (the default, study key
+    ``did_fixed_effects: household``). With two rounds this is the first-difference regression
+    ΔY_i = δ + τ·T_i + ε_i on households measured in both rounds, which is numerically
+    identical to the household-FE regression and needs no dummy per household (so it scales to
+    national surveys). With ``did_fixed_effects: none`` it is the pooled regression
+    Y_it = α + β·T_i + δ·Post_t + τ·(T_i × Post_t) + ε_it on every household-round of the long
+    panel (repeated cross-sections included), clustered by village, or by household when the
+    study has no cluster.
 ``ancova``
     Y_i1 = α + τ·T_i + θ·Y_i0 + ε_i on households measured in both rounds.
 ``before_after``
     The mean change ΔY_i among programme households only. Descriptive: it mixes the programme
     with everything else that changed, so it is never an impact estimate.
 
-Strata fixed effects enter when the study has strata. Standard errors are CR1 clustered by the
-study's cluster column, matching Stata ``regress, vce(cluster)``, with tests and intervals from
-t(G − 1); without a cluster column they are HC1 with t(N − K). Estimation is done by
-statsmodels; this module only prepares the data and collects the results.
+Strata fixed effects enter when the study has strata. Baseline covariates (study key
+``covariates``) enter every regression except ``before_after``: each is the household's baseline
+value, with a missing value set to 0 and a missing-value dummy added (methods.md §1.1), so no
+household is dropped for a missing covariate. Survey weights enter as analytic weights (WLS).
+Standard errors are CR1 clustered by the study's cluster column, matching Stata
+``regress, vce(cluster)``, with tests and intervals from t(G − 1); without a cluster column they
+are HC1 with t(N − K). Estimation is done by statsmodels; this module only prepares the data
+(:class:`Design`, reused by :mod:`analysis.inference` for the few-cluster p-values) and collects
+the results.
 """
 
 from __future__ import annotations
@@ -30,10 +39,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats
 
 from analysis.config import ESTIMATORS, IMPACT_COLUMNS
 from analysis.errors import EstimationError
-from analysis.study import OutcomeSpec, VcovChoice
+from analysis.study import DidForm, OutcomeSpec, VcovChoice
 
 SeType = str
 
@@ -50,6 +60,7 @@ class Fit:
     n_clusters: int | None
     se_type: SeType
     df_inference: float
+    cov_params: pd.DataFrame | None = None
 
 
 def fit_ols(
@@ -121,14 +132,95 @@ def fit_ols(
         n_clusters=n_clusters,
         se_type=se_type,
         df_inference=df,
+        cov_params=result.cov_params(),
     )
 
 
-def outcome_frame(panel: pd.DataFrame, outcome: OutcomeSpec) -> pd.DataFrame:
-    """One row per household: ``y0``, ``y1``, and the household's design columns.
+@dataclass(frozen=True)
+class WaldTest:
+    """A joint test that several coefficients are zero.
+
+    Attributes
+    ----------
+    f_stat
+        ``W / q`` with ``W = b'(R V R')⁻¹ b`` from the fit's own covariance matrix.
+    df_num, df_denom
+        q and the fit's inference degrees of freedom (G − 1 with clusters, as Stata's
+        ``test`` after ``regress, vce(cluster)``; N − K otherwise).
+    p_value
+        Upper tail of F(q, df_denom).
+    note
+        Why the test could not be computed (then ``f_stat`` and ``p_value`` are NaN).
+    """
+
+    f_stat: float
+    df_num: int
+    df_denom: float
+    p_value: float
+    note: str = ""
+
+
+def wald_test(fit: Fit, terms: Sequence[str]) -> WaldTest:
+    """Joint F test that the coefficients of ``terms`` are all zero (see :class:`WaldTest`)."""
+    q = len(terms)
+    if q == 0 or fit.cov_params is None:
+        return WaldTest(np.nan, q, fit.df_inference, np.nan, "nothing to test")
+    if q > fit.df_inference:
+        # A clustered covariance matrix has rank at most G - 1: more restrictions than that
+        # cannot be tested jointly.
+        return WaldTest(
+            np.nan,
+            q,
+            fit.df_inference,
+            np.nan,
+            f"{q} restrictions exceed the {fit.df_inference:g} degrees of freedom",
+        )
+    b = fit.params[list(terms)].to_numpy(dtype=float)
+    V = fit.cov_params.loc[list(terms), list(terms)].to_numpy(dtype=float)
+    try:
+        solved = np.linalg.solve(V, b)
+    except np.linalg.LinAlgError:
+        return WaldTest(
+            np.nan, q, fit.df_inference, np.nan, "the covariance matrix of the tested terms is singular"
+        )
+    f_stat = float(b @ solved / q)
+    p_value = float(stats.f.sf(f_stat, q, fit.df_inference))
+    return WaldTest(f_stat, q, fit.df_inference, p_value)
+
+
+def redundant_column(frame: pd.DataFrame, *, tolerance: float = 1e-9) -> str | None:
+    """The first column that is an exact linear combination of the others and a constant.
+
+    Checked on the rows where every column is present. The columns are centred (which removes
+    the constant) and scaled to unit length; a column is redundant when it takes part in an
+    exact linear relation, i.e. has a non-zero entry in a right singular vector whose singular
+    value is below ``tolerance`` times the largest. Columns are tried in order, so the earliest
+    redundant one is named (dropping it and asking again finds any further one).
+    """
+    complete = frame.dropna()
+    if complete.shape[1] < 2 or len(complete) <= complete.shape[1] + 1:
+        return None
+    values = complete.to_numpy(dtype=float)
+    values = values - values.mean(axis=0)
+    norms = np.linalg.norm(values, axis=0)
+    if (norms == 0).any():
+        return None  # a constant column is the caller's to handle
+    _, singular, vt = np.linalg.svd(values / norms, full_matrices=False)
+    null = vt[singular <= tolerance * singular[0]]
+    if not len(null):
+        return None
+    involved = np.abs(null).max(axis=0) > 1e-6
+    return str(complete.columns[int(np.argmax(involved))])
+
+
+def outcome_frame(
+    panel: pd.DataFrame, outcome: OutcomeSpec, *, covariates: Sequence[str] = ()
+) -> pd.DataFrame:
+    """One row per household: ``y0``, ``y1``, the design columns and baseline covariates.
 
     Only rows in the estimation sample (``in_sample``) are used; a round in which the outcome
-    was not measured gives an all-missing column.
+    was not measured gives an all-missing column. Each covariate ``c`` becomes ``cov_<c>``, the
+    household's baseline value (missing for households without a baseline interview).
     """
     design = ["hh", "treatment", "cluster", "strata", "weight", "village"]
     sample = panel.loc[panel["in_sample"]]
@@ -141,6 +233,13 @@ def outcome_frame(panel: pd.DataFrame, outcome: OutcomeSpec) -> pd.DataFrame:
             wide[short] = values.reindex(wide.index)
         else:
             wide[short] = np.nan
+    if covariates:
+        base = sample.loc[sample["round"] == "baseline"].set_index("hh")
+        for name in covariates:
+            if name in base.columns:
+                wide[f"cov_{name}"] = pd.to_numeric(base[name], errors="coerce").reindex(wide.index)
+            else:
+                wide[f"cov_{name}"] = np.nan
     return wide.reset_index()
 
 
@@ -153,14 +252,201 @@ def measured_in(panel: pd.DataFrame, outcome: OutcomeSpec, round_name: str) -> b
     return bool(pd.to_numeric(values, errors="coerce").notna().any())
 
 
-def _design(frame: pd.DataFrame, *, terms: Sequence[str], strata_fe: bool) -> pd.DataFrame:
+def _design(
+    frame: pd.DataFrame, *, terms: Sequence[str], strata_fe: bool, covariates: Sequence[str] = ()
+) -> pd.DataFrame:
     X = pd.DataFrame({"const": 1.0}, index=frame.index)
     for term in terms:
         X[term] = frame[term].astype(float)
     if strata_fe and frame["strata"].notna().any() and frame["strata"].nunique() > 1:
         dummies = pd.get_dummies(frame["strata"].astype(str), prefix="strata", drop_first=True)
         X = X.join(dummies.astype(float))
-    return X
+    for name in covariates:
+        values = frame[f"cov_{name}"].astype(float)
+        missing = values.isna()
+        X[f"cov_{name}"] = values.fillna(0.0)
+        if missing.any():
+            X[f"cov_{name}_missing"] = missing.astype(float)
+    # A strata dummy or covariate that does not vary in this sample (e.g. a covariate missing for
+    # every household) is collinear with the constant and identifies nothing: leave it out.
+    fixed = [c for c in X.columns if c != "const" and c not in terms and X[c].nunique() <= 1]
+    return X.drop(columns=fixed)
+
+
+@dataclass(frozen=True)
+class Design:
+    """The regression behind one row of the impact table.
+
+    Attributes
+    ----------
+    outcome, estimator
+        What the row estimates.
+    y, X
+        Dependent variable and regressors (``X`` holds the constant).
+    term
+        The column of ``X`` whose coefficient is the reported estimate.
+    clusters
+        Cluster labels when standard errors are clustered (villages, or households for the
+        pooled DiD without a study cluster); otherwise None.
+    weights
+        Survey weights, or None.
+    n_obs
+        Households used (household-rounds for the pooled DiD).
+    note
+        Why there is no regression (empty when there is one).
+    strata
+        Randomization strata labels aligned with ``y`` (for randomization inference), or None.
+    """
+
+    outcome: str
+    estimator: str
+    y: pd.Series
+    X: pd.DataFrame
+    term: str
+    clusters: pd.Series | None
+    weights: pd.Series | None
+    n_obs: int
+    note: str = ""
+    strata: pd.Series | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to estimate."""
+        return self.n_obs == 0 or bool(self.note)
+
+
+def _pooled_did(
+    panel: pd.DataFrame,
+    outcome: OutcomeSpec,
+    wide: pd.DataFrame,
+    *,
+    clustered: bool,
+    strata_fe: bool,
+    covariates: Sequence[str],
+) -> Design:
+    """Pooled T, Post, T×Post regression on every in-sample household-round with a value."""
+    parts = []
+    for round_name, post in (("baseline", 0.0), ("followup", 1.0)):
+        column = outcome.columns.get(round_name)
+        rows = panel.loc[panel["in_sample"] & (panel["round"] == round_name)]
+        if column is None or column not in rows.columns:
+            continue
+        part = pd.DataFrame({"hh": rows["hh"].to_numpy(), "y": pd.to_numeric(rows[column], errors="coerce")})
+        part["post"] = post
+        parts.append(part)
+    long = pd.concat(parts, ignore_index=True).dropna(subset=["y"])
+    household = wide.set_index("hh")
+    keep = ["treatment", "cluster", "strata", "weight"] + [f"cov_{c}" for c in covariates]
+    long = long.join(household[keep], on="hh").dropna(subset=["treatment"])
+    long["treatment_x_post"] = long["treatment"] * long["post"]
+    X = _design(
+        long, terms=["treatment", "post", "treatment_x_post"], strata_fe=strata_fe, covariates=covariates
+    )
+    # Households appear in both rounds, so without villages the household is the cluster.
+    clusters = long["cluster"] if clustered else long["hh"]
+    return Design(
+        outcome=outcome.name,
+        estimator="did",
+        y=long["y"],
+        X=X,
+        term="treatment_x_post",
+        clusters=clusters,
+        weights=long["weight"],
+        n_obs=len(long),
+        note="" if len(long) else "no data",
+        strata=long["strata"],
+    )
+
+
+def designs_for(
+    panel: pd.DataFrame,
+    outcome: OutcomeSpec,
+    *,
+    clustered: bool,
+    strata_fe: bool = True,
+    covariates: Sequence[str] = (),
+    did_form: DidForm = "household",
+) -> list[Design]:
+    """The regressions of every applicable estimator for one outcome.
+
+    An outcome measured in both rounds gets ``followup_diff``, ``did``, ``ancova`` and
+    ``before_after``; one measured only at follow-up gets ``followup_diff`` alone.
+
+    Parameters
+    ----------
+    panel
+        The constructed long panel (see :mod:`analysis.panel`).
+    outcome
+        The outcome to estimate.
+    clustered
+        Whether to cluster standard errors by the panel's ``cluster`` column.
+    strata_fe
+        Include strata fixed effects when the panel has strata.
+    covariates
+        Panel columns whose baseline values enter as controls (missing set to 0 plus a dummy).
+    did_form
+        ``household`` (first differences, equal to household fixed effects) or ``none``
+        (pooled T, Post, T×Post on the long panel).
+
+    Returns
+    -------
+    list of Design
+        One per estimator, in the order of :data:`analysis.config.ESTIMATORS`.
+    """
+    if did_form not in ("household", "none"):
+        raise ValueError(f"did_form is {did_form!r}; expecting household or none")
+    wide = outcome_frame(panel, outcome, covariates=covariates)
+    both_rounds = measured_in(panel, outcome, "baseline") and measured_in(panel, outcome, "followup")
+    estimators = ESTIMATORS if both_rounds else ("followup_diff",)
+    designs = []
+    for estimator in estimators:
+        controls: Sequence[str] = covariates
+        if estimator == "did" and did_form == "none":
+            designs.append(
+                _pooled_did(
+                    panel, outcome, wide, clustered=clustered, strata_fe=strata_fe, covariates=covariates
+                )
+            )
+            continue
+        if estimator == "followup_diff":
+            sample = wide.dropna(subset=["y1", "treatment"])
+            y, terms = sample["y1"], ["treatment"]
+        elif estimator == "ancova":
+            sample = wide.dropna(subset=["y0", "y1", "treatment"])
+            y, terms = sample["y1"], ["treatment", "y0"]
+        elif estimator == "did":
+            sample = wide.dropna(subset=["y0", "y1", "treatment"])
+            y, terms = sample["y1"] - sample["y0"], ["treatment"]
+        else:  # before_after: programme households only, so there is no comparison term
+            sample = wide.dropna(subset=["y0", "y1"]).loc[lambda f: f["treatment"] == 1]
+            y, terms, controls = sample["y1"] - sample["y0"], [], ()
+        term = "treatment" if terms else "const"
+        X = _design(
+            sample,
+            terms=terms,
+            strata_fe=strata_fe and estimator != "before_after",
+            covariates=controls,
+        )
+        designs.append(
+            Design(
+                outcome=outcome.name,
+                estimator=estimator,
+                y=y,
+                X=X,
+                term=term,
+                clusters=sample["cluster"] if clustered else None,
+                weights=sample["weight"],
+                n_obs=len(sample),
+                note="" if len(sample) else "no data",
+                strata=sample["strata"],
+            )
+        )
+    return designs
+
+
+def fit_design(design: Design, *, vcov: VcovChoice = "auto") -> Fit:
+    """Fit one :class:`Design` with :func:`fit_ols`."""
+    return fit_ols(design.y, design.X, clusters=design.clusters, weights=design.weights, se=vcov)
 
 
 def _row(
@@ -180,19 +466,48 @@ def _row(
             "se_type": "",
             "note": note,
         }
+    position = list(fit.params.index).index(term)
     return {
         "outcome": outcome,
         "estimator": estimator,
         "estimate": float(fit.params[term]),
         "std_error": float(fit.bse[term]),
         "p_value": float(fit.pvalues[term]),
-        "ci_low": float(fit.conf_int.to_numpy()[list(fit.params.index).index(term), 0]),
-        "ci_high": float(fit.conf_int.to_numpy()[list(fit.params.index).index(term), 1]),
-        "n_obs": fit.nobs,
+        "ci_low": float(fit.conf_int.to_numpy()[position, 0]),
+        "ci_high": float(fit.conf_int.to_numpy()[position, 1]),
+        "n_obs": n_obs,
         "n_clusters": np.nan if fit.n_clusters is None else fit.n_clusters,
         "se_type": fit.se_type,
         "note": note,
     }
+
+
+def estimate_designs(designs: Sequence[Design], *, vcov: VcovChoice = "auto") -> pd.DataFrame:
+    """Fit every design; one tidy row each (the columns of ``tables/impact.csv`` plus ``note``)."""
+    rows = []
+    for design in designs:
+        if design.empty:
+            rows.append(
+                _row(design.outcome, design.estimator, None, term=design.term, n_obs=design.n_obs,
+                     note=design.note or "no data")
+            )  # fmt: skip
+            continue
+        try:
+            fit = fit_design(design, vcov=vcov)
+        except EstimationError as exc:
+            rows.append(
+                _row(
+                    design.outcome,
+                    design.estimator,
+                    None,
+                    term=design.term,
+                    n_obs=design.n_obs,
+                    note=str(exc),
+                )
+            )
+            continue
+        rows.append(_row(design.outcome, design.estimator, fit, term=design.term, n_obs=design.n_obs))
+    return pd.DataFrame(rows, columns=[*IMPACT_COLUMNS, "note"])
 
 
 def estimate_outcome(
@@ -202,6 +517,8 @@ def estimate_outcome(
     clustered: bool,
     vcov: VcovChoice = "auto",
     strata_fe: bool = True,
+    covariates: Sequence[str] = (),
+    did_form: DidForm = "household",
 ) -> pd.DataFrame:
     """Every applicable estimator for one outcome, as tidy rows.
 
@@ -220,47 +537,20 @@ def estimate_outcome(
         Standard-error choice, see :func:`fit_ols`.
     strata_fe
         Include strata fixed effects when the panel has strata.
+    covariates
+        Baseline covariates, see :func:`designs_for`.
+    did_form
+        ``household`` or ``none``, see :func:`designs_for`.
 
     Returns
     -------
     pandas.DataFrame
         One row per estimator with the columns of ``tables/impact.csv`` plus ``note``.
     """
-    wide = outcome_frame(panel, outcome)
-    both_rounds = measured_in(panel, outcome, "baseline") and measured_in(panel, outcome, "followup")
-    estimators = ESTIMATORS if both_rounds else ("followup_diff",)
-    rows = []
-    for estimator in estimators:
-        if estimator == "followup_diff":
-            sample = wide.dropna(subset=["y1", "treatment"])
-            y, terms = sample["y1"], ["treatment"]
-        elif estimator == "ancova":
-            sample = wide.dropna(subset=["y0", "y1", "treatment"])
-            y, terms = sample["y1"], ["treatment", "y0"]
-        elif estimator == "did":
-            sample = wide.dropna(subset=["y0", "y1", "treatment"])
-            y, terms = sample["y1"] - sample["y0"], ["treatment"]
-        else:  # before_after: programme households only, so there is no comparison term
-            sample = wide.dropna(subset=["y0", "y1"]).loc[lambda f: f["treatment"] == 1]
-            y, terms = sample["y1"] - sample["y0"], []
-        term = "treatment" if terms else "const"
-        if sample.empty:
-            rows.append(_row(outcome.name, estimator, None, term=term, n_obs=0, note="no data"))
-            continue
-        X = _design(sample, terms=terms, strata_fe=strata_fe and estimator != "before_after")
-        try:
-            fit = fit_ols(
-                y,
-                X,
-                clusters=sample["cluster"] if clustered else None,
-                weights=sample["weight"],
-                se=vcov,
-            )
-        except EstimationError as exc:
-            rows.append(_row(outcome.name, estimator, None, term=term, n_obs=len(sample), note=str(exc)))
-            continue
-        rows.append(_row(outcome.name, estimator, fit, term=term, n_obs=fit.nobs))
-    return pd.DataFrame(rows)
+    designs = designs_for(
+        panel, outcome, clustered=clustered, strata_fe=strata_fe, covariates=covariates, did_form=did_form
+    )
+    return estimate_designs(designs, vcov=vcov)
 
 
 def estimate_impacts(
@@ -269,11 +559,18 @@ def estimate_impacts(
     *,
     clustered: bool,
     vcov: VcovChoice = "auto",
+    covariates: Sequence[str] = (),
+    did_form: DidForm = "household",
 ) -> pd.DataFrame:
     """Tidy impact table for every outcome: one row per outcome × estimator.
 
     The first columns are exactly :data:`analysis.config.IMPACT_COLUMNS`; ``note`` follows.
     """
-    frames = [estimate_outcome(panel, outcome, clustered=clustered, vcov=vcov) for outcome in outcomes]
+    frames = [
+        estimate_outcome(
+            panel, outcome, clustered=clustered, vcov=vcov, covariates=covariates, did_form=did_form
+        )
+        for outcome in outcomes
+    ]
     table = pd.concat(frames, ignore_index=True)
     return table[list(IMPACT_COLUMNS) + ["note"]]

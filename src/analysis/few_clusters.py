@@ -3,7 +3,9 @@
 Three tools, all described in ``methods.md`` section 2:
 
 - :func:`wild_cluster_bootstrap` -- the wild cluster restricted bootstrap-t (WCR, section 2.2),
-  run by the maintained ``wildboottest`` package;
+  run by the maintained ``wildboottest`` package; :func:`wcr_bootstrap` computes the same
+  statistics in closed form from cluster-level sums (fast enough for every outcome of a study,
+  and able to reuse one matrix of cluster weights across outcomes, as Romano-Wolf needs);
 - :func:`crv3_se` -- the cluster jackknife (CRV3) standard errors (section 2.3);
 - :func:`randomization_inference` -- randomization inference that re-draws the village-level
   assignment with the number of treated villages held fixed (section 2.4).
@@ -16,7 +18,7 @@ import io
 import itertools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
@@ -220,6 +222,221 @@ def wild_cluster_bootstrap(
         weights_type=resolved,
         n_clusters=n_clusters,
         impose_null=impose_null,
+    )
+
+
+@dataclass(frozen=True)
+class WildDraws:
+    """Cluster weights of a wild bootstrap, one row per draw.
+
+    Attributes
+    ----------
+    matrix
+        (B, G) weights; column g belongs to cluster code g.
+    weights_type
+        ``"rademacher"`` or ``"webb"``.
+    enumerated
+        True when the rows are all ``2**G`` Rademacher sign vectors.
+    """
+
+    matrix: np.ndarray
+    weights_type: Literal["rademacher", "webb"]
+    enumerated: bool
+
+
+_WEBB_POINTS = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
+
+
+def wild_draws(n_clusters: int, *, reps: int, weights_type: WeightsType = "auto", seed: int) -> WildDraws:
+    """Draw (or enumerate) the cluster weights of a wild cluster bootstrap.
+
+    ``"auto"`` picks Webb's six-point weights below 12 clusters and Rademacher weights
+    otherwise (methods.md section 2.2). Rademacher weights are enumerated, all ``2**G`` sign
+    vectors, when ``2**G <= reps``; otherwise ``reps`` rows are drawn from
+    ``numpy.random.default_rng(seed)``.
+
+    Parameters
+    ----------
+    n_clusters
+        Number of clusters G (at least 2).
+    reps
+        Number of draws wanted.
+    weights_type
+        ``"rademacher"``, ``"webb"`` or ``"auto"``.
+    seed
+        Seed of the draws.
+
+    Returns
+    -------
+    WildDraws
+    """
+    _check_choice("weights_type", weights_type, get_args(WeightsType))
+    if n_clusters < 2:
+        raise EstimationError(f"need at least 2 clusters, got {n_clusters}")
+    if reps < 1:
+        raise ValueError(f"reps must be a positive integer, got {reps}")
+    resolved: Literal["rademacher", "webb"]
+    if weights_type == "auto":
+        resolved = "webb" if n_clusters < WEBB_BELOW_G else "rademacher"
+    else:
+        resolved = weights_type
+    if resolved == "rademacher" and 2**n_clusters <= reps:
+        signs = (np.arange(2**n_clusters)[:, None] >> np.arange(n_clusters)[None, :]) & 1
+        return WildDraws(matrix=1.0 - 2.0 * signs, weights_type=resolved, enumerated=True)
+    rng = np.random.default_rng(seed)
+    if resolved == "rademacher":
+        matrix = 1.0 - 2.0 * rng.integers(0, 2, size=(reps, n_clusters))
+    else:
+        matrix = _WEBB_POINTS[rng.integers(0, 6, size=(reps, n_clusters))]
+    return WildDraws(matrix=matrix, weights_type=resolved, enumerated=False)
+
+
+def wcr_t_statistics(
+    y: pd.Series | np.ndarray,
+    X: pd.DataFrame,
+    codes: np.ndarray | Sequence[int],
+    *,
+    param: str,
+    draws: np.ndarray,
+    weights: pd.Series | np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:
+    """CR1 t statistic and its wild cluster restricted bootstrap draws, in closed form.
+
+    The restricted model (``param`` dropped) gives fitted values ỹ and residuals ũ; draw b
+    sets ``y* = ỹ + v_{g(i),b} ũ_i`` and re-estimates the full model. Because ỹ lies in the
+    column space of X, the bootstrap coefficient is ``C v_b`` with ``C_g = A_g ũ_g`` (A the
+    OLS projection rows of cluster g), and the cluster scores of ``param`` are ``M v_b`` with
+    ``M = diag(d) - E C``, ``d_g = Σ_{i∈g} a_i ũ_i`` and ``E_g = Σ_{i∈g} a_i x_i'`` (a the row
+    of A for ``param``). So every draw costs O(G²) whatever N is; the statistics are exactly
+    those of re-fitting OLS with CR1 standard errors (small-sample factor
+    ``G/(G-1)·(N-1)/(N-K)``, wildboottest's bootstrap type ``"11"``) on each ``y*``.
+
+    Parameters
+    ----------
+    y
+        Outcome, length N.
+    X
+        Regressors with named columns, including the constant.
+    codes
+        Integer cluster code of each observation: the column of ``draws`` it takes its weight
+        from. Codes need not be contiguous, so one weight matrix can serve several samples.
+    param
+        Column of ``X`` tested against 0.
+    draws
+        (B, G_all) cluster weights, e.g. :attr:`WildDraws.matrix`.
+    weights
+        Survey weights (analytic, as WLS): the data are multiplied by their square root first,
+        which leaves coefficients and CR1 scores those of WLS.
+
+    Returns
+    -------
+    tuple of float and numpy.ndarray
+        The sample's CR1 t statistic and the B bootstrap t statistics.
+
+    Raises
+    ------
+    EstimationError
+        If the data cannot be used (missing values, collinear X, fewer than 2 clusters).
+    """
+    if param not in X.columns:
+        raise ValueError(f"param={param!r} is not a column of X: expecting one of {list(X.columns)}")
+    codes_all = np.asarray(codes).reshape(-1).astype(np.intp)
+    yv, Xv, _, _ = _design(y, X, codes_all)
+    if weights is not None:
+        root = np.sqrt(np.asarray(weights, dtype=float).reshape(-1))
+        if not (np.isfinite(root).all() and (root > 0).all()):
+            raise EstimationError("survey weights must be positive")
+        yv, Xv = yv * root, Xv * root[:, None]
+    present, local = np.unique(codes_all, return_inverse=True)
+    n_clusters = len(present)
+    if n_clusters < 2:
+        raise EstimationError(f"need at least 2 clusters, got {n_clusters}")
+    if present.max() >= draws.shape[1]:
+        raise ValueError("a cluster code has no column in draws")
+    n_obs, k = Xv.shape
+    j = list(X.columns).index(param)
+    A = np.linalg.solve(Xv.T @ Xv, Xv.T)  # (K, N): rows of (X'X)^-1 X'
+    a = A[j]
+    ssc = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
+
+    # Cluster sums as a product with the (G, N) membership matrix: far faster than np.add.at.
+    member = np.zeros((n_clusters, n_obs))
+    member[local, np.arange(n_obs)] = 1.0
+
+    def by_cluster(values: np.ndarray) -> np.ndarray:
+        """Sum rows of a (N, ...) array within clusters: (G, ...)."""
+        return member @ values
+
+    beta = A @ yv
+    resid = yv - Xv @ beta
+    t_stat = float(beta[j] / np.sqrt(ssc * np.sum(by_cluster(a * resid) ** 2)))
+
+    Xr = np.delete(Xv, j, axis=1)
+    resid_r = yv - Xr @ np.linalg.lstsq(Xr, yv, rcond=None)[0]
+    C = by_cluster(A.T * resid_r[:, None]).T  # (K, G)
+    d = by_cluster(a * resid_r)  # (G,)
+    E = by_cluster(a[:, None] * Xv)  # (G, K)
+    M = np.diag(d) - E @ C  # (G, G)
+    V = np.asarray(draws, dtype=float)[:, present]
+    numer = V @ C[j]
+    scores = V @ M.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_boot = numer / np.sqrt(ssc * np.einsum("bg,bg->b", scores, scores))
+    if not np.isfinite(t_boot).all():
+        raise EstimationError("some bootstrap t statistics are not finite")
+    return t_stat, t_boot
+
+
+def wild_p_value(t_stat: float, t_boot: np.ndarray) -> float:
+    """Symmetric bootstrap p-value, the share of draws with ``|t*| >= |t|`` (ties count)."""
+    return float(np.mean(_exceeds(np.asarray(t_boot, dtype=float), t_stat)))
+
+
+def wcr_bootstrap(
+    y: pd.Series | np.ndarray,
+    X: pd.DataFrame,
+    clusters: pd.Series | np.ndarray | Sequence[object],
+    *,
+    param: str,
+    reps: int = 9999,
+    weights_type: WeightsType = "auto",
+    seed: int,
+    weights: pd.Series | np.ndarray | None = None,
+) -> WildBootstrapResult:
+    """Wild cluster restricted bootstrap-t p-value, computed in closed form.
+
+    The same test as :func:`wild_cluster_bootstrap` (methods.md section 2.2: restricted
+    residuals, CR1 t, symmetric p-value with ties counted, Rademacher enumeration when
+    ``2**G <= reps``, Webb below 12 clusters under ``"auto"``), with the statistics of
+    :func:`wcr_t_statistics` and the weights of :func:`wild_draws`. Under enumeration the two
+    functions give identical p-values; with random draws they use different random numbers.
+    Survey weights are supported (WLS).
+
+    Parameters
+    ----------
+    y, X, clusters, param, reps, weights_type, seed
+        As in :func:`wild_cluster_bootstrap`.
+    weights
+        Survey weights, or None.
+
+    Returns
+    -------
+    WildBootstrapResult
+    """
+    codes, uniques = pd.factorize(pd.Series(np.asarray(clusters).reshape(-1)), use_na_sentinel=True)
+    if (codes < 0).any():
+        raise EstimationError("clusters must not contain missing values")
+    draws = wild_draws(len(uniques), reps=reps, weights_type=weights_type, seed=seed)
+    t_stat, t_boot = wcr_t_statistics(y, X, codes, param=param, draws=draws.matrix, weights=weights)
+    return WildBootstrapResult(
+        param=param,
+        t_stat=t_stat,
+        p_value=wild_p_value(t_stat, t_boot),
+        reps_used=len(t_boot),
+        enumerated=draws.enumerated,
+        weights_type=draws.weights_type,
+        n_clusters=len(uniques),
+        impose_null=True,
     )
 
 
@@ -495,6 +712,119 @@ def randomization_inference(
         p_value=n_extreme / len(draws),
         n_extreme=n_extreme,
         n_assignments=len(draws),
+        n_possible=n_possible,
+        enumerated=enumerated,
+    )
+
+
+def cr1_wald_f(y: np.ndarray, X: np.ndarray, codes: np.ndarray, terms: Sequence[int]) -> float:
+    """Wald F statistic ``b'(R V R')⁻¹ b / q`` of ``X[:, terms]`` with CR1 covariance ``V``.
+
+    ``V = c (X'X)⁻¹ Σ_g X_g'u_g u_g'X_g (X'X)⁻¹`` with ``c = G/(G-1)·(N-1)/(N-K)``, as
+    statsmodels' clustered OLS and Stata ``regress, vce(cluster)`` followed by ``test``.
+    Returns NaN when ``X`` or ``R V R'`` is singular.
+    """
+    n_obs, k = X.shape
+    codes = np.asarray(codes)
+    present, local = np.unique(codes, return_inverse=True)
+    n_clusters = len(present)
+    # The statistic does not change when a column is rescaled; unit-length columns keep X'X
+    # well conditioned when money (millions of Rp) sits beside 0/1 dummies.
+    norms = np.linalg.norm(X, axis=0)
+    if (norms == 0).any():
+        return float("nan")
+    X = X / norms
+    xtx = X.T @ X
+    if np.linalg.matrix_rank(xtx) < k:
+        return float("nan")
+    bread = np.linalg.inv(xtx)
+    beta = bread @ (X.T @ y)
+    resid = y - X @ beta
+    member = np.zeros((n_clusters, n_obs))
+    member[local, np.arange(n_obs)] = 1.0
+    scores = member @ (X * resid[:, None])
+    ssc = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
+    V = ssc * bread @ (scores.T @ scores) @ bread
+    idx = list(terms)
+    try:
+        solved = np.linalg.solve(V[np.ix_(idx, idx)], beta[idx])
+    except np.linalg.LinAlgError:
+        return float("nan")
+    return float(beta[idx] @ solved / len(idx))
+
+
+def randomization_wald(
+    design: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    *,
+    treatment: np.ndarray,
+    clusters: np.ndarray | Sequence[object],
+    terms: Sequence[int],
+    strata: np.ndarray | Sequence[object] | None = None,
+    reps: int = 999,
+    seed: int,
+) -> RandomizationResult:
+    """Randomization p-value of a joint CR1 Wald test, re-drawing the village assignment.
+
+    With few clusters a cluster-robust Wald test of many restrictions rejects far too often (its
+    covariance matrix has rank at most G − 1). Re-drawing the assignment as the design did it
+    (the same number of treated clusters, within strata, as :func:`randomization_inference`)
+    and recomputing the same F statistic gives a test of the right size whatever the number of
+    restrictions. The p-value is the share of assignments whose F is at least the observed one
+    (ties count); all assignments are used when there are at most ``reps``. An assignment under
+    which the regression is collinear (so the statistic is undefined) is left out of the count.
+
+    Parameters
+    ----------
+    design
+        Maps an observation-level 0/1 treatment vector to ``(y, X)``: the regression whose
+        ``terms`` are tested (the treatment may be the outcome, as in a balance test, or enter
+        X, as in an attrition-composition test).
+    treatment
+        The actual observation-level 0/1 treatment, constant within clusters.
+    clusters
+        Cluster of each observation (the unit of assignment and of the CR1 covariance).
+    terms
+        Column positions in X of the tested coefficients.
+    strata
+        Randomization stratum of each observation (constant within clusters), or None.
+    reps
+        Maximum assignments enumerated, otherwise random draws.
+    seed
+        Seed of the draws.
+
+    Returns
+    -------
+    RandomizationResult
+        ``statistic="t"`` is not meaningful here; ``observed`` is the F statistic.
+    """
+    codes, uniques = pd.factorize(pd.Series(np.asarray(clusters).reshape(-1)))
+    codes = codes.astype(np.intp)
+    n_clusters = len(uniques)
+    treat = pd.Series(np.asarray(treatment, dtype=float).reshape(-1))
+    treat_c = _cluster_constant(treat, codes, n_clusters, "treatment").astype(float)
+    if strata is None:
+        stratum_c = np.zeros(n_clusters)
+    else:
+        stratum_c = _cluster_constant(pd.Series(np.asarray(strata).reshape(-1)), codes, n_clusters, "strata")
+
+    def statistic(assign_obs: np.ndarray) -> float:
+        y, X = design(assign_obs)
+        return cr1_wald_f(np.asarray(y, dtype=float), np.asarray(X, dtype=float), codes, terms)
+
+    observed = statistic(treat_c[codes])
+    if not np.isfinite(observed):
+        raise EstimationError("the Wald statistic is not defined for the actual assignment")
+    draws, n_possible, enumerated = _assignments(treat_c, stratum_c, reps=reps, rng_seed=seed)
+    values = np.array([statistic(row[codes]) for row in draws])
+    values = values[np.isfinite(values)]
+    tol = TIE_TOLERANCE * max(1.0, abs(observed))
+    n_extreme = int((values >= observed - tol).sum())
+    return RandomizationResult(
+        statistic="t",
+        observed=observed,
+        p_value=n_extreme / len(values),
+        n_extreme=n_extreme,
+        n_assignments=len(values),
         n_possible=n_possible,
         enumerated=enumerated,
     )

@@ -130,6 +130,7 @@ def klk_index(
     reference: pd.Series,
     treated: pd.Series | None = None,
     directions: Mapping[str, int] | None = None,
+    groups: pd.Series | None = None,
 ) -> pd.Series:
     """Kling–Liebman–Katz (2007) mean-effects index (methods.md §3.1).
 
@@ -158,6 +159,10 @@ def klk_index(
     directions
         Component name to ``1`` (higher is better) or ``-1`` (lower is better; the sign is
         flipped before standardizing). Components not listed count as ``1``.
+    groups
+        Labels aligned with ``frame`` that refine the imputation cells: with ``treated``, a
+        missing component is imputed at the mean of the row's (group, arm) cell, e.g. survey
+        round × arm when a panel's rounds are stacked. Ignored without ``treated``.
 
     Returns
     -------
@@ -184,20 +189,31 @@ def klk_index(
         index = z.mean(axis=1, skipna=True)
     else:
         arm = _aligned_mask(treated, frame.index, name="treated")
+        if groups is None:
+            cells = pd.Series("", index=frame.index)
+        else:
+            if not isinstance(groups, pd.Series) or not groups.index.equals(frame.index):
+                raise ValueError("'groups' must be a pandas Series aligned with the data")
+            if groups.isna().any():
+                raise ValueError("'groups' has missing labels")
+            cells = groups.astype(str)
         imputed = z.copy()
-        for in_arm, label in ((arm, "treated"), (~arm, "comparison")):
-            rows = in_arm & has_any
-            group_means = z.loc[rows].mean()
-            for column in z.columns:
-                needs = rows & z[column].isna()
-                if not needs.any():
-                    continue
-                if np.isnan(group_means[column]):
-                    raise EstimationError(
-                        f"cannot impute column {column!r} for {int(needs.sum())} "
-                        f"{label} row(s): no {label} row has a value for it"
-                    )
-                imputed.loc[needs, column] = group_means[column]
+        for cell in pd.unique(cells):
+            in_cell = cells == cell
+            for in_arm, label in ((arm, "treated"), (~arm, "comparison")):
+                rows = in_arm & has_any & in_cell
+                group_means = z.loc[rows].mean()
+                where = f" in group {cell!r}" if groups is not None else ""
+                for column in z.columns:
+                    needs = rows & z[column].isna()
+                    if not needs.any():
+                        continue
+                    if np.isnan(group_means[column]):
+                        raise EstimationError(
+                            f"cannot impute column {column!r} for {int(needs.sum())} "
+                            f"{label} row(s){where}: no {label} row has a value for it"
+                        )
+                    imputed.loc[needs, column] = group_means[column]
         index = imputed.mean(axis=1, skipna=False)
     index = index.where(has_any)
     index.name = "klk_index"

@@ -21,6 +21,7 @@ from analysis.errors import EstimationError
 
 Estimator = Literal["post", "did", "ancova"]
 Dist = Literal["normal", "t"]
+IccMethod = Literal["reml", "anova"]
 
 
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -352,11 +353,17 @@ def design_effect(cluster_size: float, icc: float, *, cv: float = 0.0) -> float:
 def icc(
     values: Sequence[float] | np.ndarray | pd.Series,
     clusters: Sequence[object] | np.ndarray | pd.Series,
+    *,
+    method: IccMethod = "reml",
 ) -> float:
     """Intra-cluster correlation ``s2_u / (s2_u + s2_e)`` from a random-intercept model.
 
-    Fits ``values = mu + u_cluster + e`` by REML with statsmodels ``MixedLM``. A variance
-    estimate on the boundary (``s2_u = 0``) gives 0.
+    ``method="reml"`` fits ``values = mu + u_cluster + e`` by REML with statsmodels
+    ``MixedLM``. ``method="anova"`` uses the one-way ANOVA (moment) estimator for unequal
+    cluster sizes, ``s2_u = (MSB - MSW) / n0`` with ``n0 = (N - Σ n_g² / N) / (G - 1)`` and
+    ``s2_e = MSW`` (Donner 1986); it needs no optimizer, and with equal cluster sizes it equals
+    REML whenever that is inside the parameter space. Either way a between-cluster variance
+    estimate at or below zero gives 0.
 
     Parameters
     ----------
@@ -387,6 +394,19 @@ def icc(
         raise EstimationError("values and clusters must not contain missing values")
     if len(np.unique(groups)) < 2:
         raise EstimationError("need at least 2 clusters to estimate an ICC")
+    _check_choice("method", method, get_args(IccMethod))
+    if method == "anova":
+        codes, _ = pd.factorize(pd.Series(groups))
+        sizes = np.bincount(codes).astype(float)
+        n_obs, n_groups = float(len(y)), len(sizes)
+        if n_obs - n_groups < 1:
+            raise EstimationError("need more units than clusters to estimate an ICC")
+        means = np.bincount(codes, weights=y) / sizes
+        msb = float(np.sum(sizes * (means - y.mean()) ** 2) / (n_groups - 1))
+        msw = float(np.sum((y - means[codes]) ** 2) / (n_obs - n_groups))
+        n0 = (n_obs - np.sum(sizes**2) / n_obs) / (n_groups - 1)
+        between = max((msb - msw) / n0, 0.0)
+        return between / (between + msw) if between + msw > 0 else 0.0
     model = sm.MixedLM(y, np.ones((len(y), 1)), groups=groups)
     # Boundary and convergence warnings are turned into the checks below instead of noise.
     with warnings.catch_warnings():

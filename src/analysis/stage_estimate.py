@@ -1,7 +1,8 @@
 """Stage 3: estimate every outcome from the panel and write the tidy tables.
 
 Reads ``panel.parquet`` (and the row states for the accounting table); writes
-``tables/impact.csv`` and the other tables listed in :func:`estimate_stage`.
+``tables/impact.csv`` and the other tables listed in :func:`estimate_stage`, with the
+computations of :func:`analysis.impact_tables.analyse`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import IMPACT_COLUMNS, ROUNDS
-from analysis.estimate import estimate_impacts
+from analysis.impact_tables import analyse, respondent_sex_column
+from analysis.latex import attrition_latex, balance_latex, impact_latex, indices_latex
 from analysis.panel import linkage_by_village
+from analysis.provenance import write_text_atomic
 from analysis.storage import write_csv
 from analysis.study import load_study
 
@@ -67,21 +70,40 @@ def village_summary(panel: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
 def estimate_stage(study_path: str | Path, processed: str | Path, tables: str | Path) -> pd.DataFrame:
     """Estimate every outcome from ``panel.parquet`` and write the tidy tables.
 
-    Writes ``impact.csv`` (exactly the contract columns), ``impact_detail.csv`` (plus notes),
-    ``row_accounting.csv``, ``linkage.csv`` and ``villages.csv`` into ``tables``.
+    Writes into ``tables``: ``impact.csv`` (exactly the contract columns), ``impact_detail.csv``
+    (plus notes), ``impact_inference.csv``, ``index_weights.csv``, ``outcomes.csv``,
+    ``balance.csv``, ``attrition.csv``, ``lee_bounds.csv``, ``mde.csv``, ``alkire_foster.csv``,
+    ``income_conventions.csv``, the LaTeX tables ``impact.tex``, ``indices.tex``,
+    ``balance.tex`` and ``attrition.tex``, and ``row_accounting.csv``, ``linkage.csv`` and
+    ``villages.csv``. README.md ("Tables") documents every column.
 
     Returns
     -------
     pandas.DataFrame
-        The impact table.
+        The impact table (contract columns plus ``note``).
     """
     study = load_study(study_path)
     processed, tables = Path(processed), Path(tables)
     panel = pd.read_parquet(processed / "panel.parquet")
-    clustered = study.cluster_column is not None and bool(panel["cluster"].notna().any())
-    impact = estimate_impacts(panel, study.outcomes, clustered=clustered, vcov=study.vcov)
+    result = analyse(panel, study, sex_column=respondent_sex_column(study))
+    impact = result.impact
     write_csv(impact[list(IMPACT_COLUMNS)], tables / "impact.csv")
     write_csv(impact, tables / "impact_detail.csv")
+    write_csv(result.inference, tables / "impact_inference.csv")
+    write_csv(result.index_weights, tables / "index_weights.csv")
+    write_csv(result.outcomes, tables / "outcomes.csv")
+    write_csv(result.balance, tables / "balance.csv")
+    write_csv(result.attrition, tables / "attrition.csv")
+    write_csv(result.lee_bounds, tables / "lee_bounds.csv")
+    write_csv(result.mde, tables / "mde.csv")
+    write_csv(result.alkire_foster, tables / "alkire_foster.csv")
+    write_csv(result.income_conventions, tables / "income_conventions.csv")
+    kinds = result.outcomes.set_index("outcome")["kind"]
+    main = [o for o in dict.fromkeys(impact["outcome"]) if kinds.get(o) in ("outcome", "women")]
+    write_text_atomic(tables / "impact.tex", impact_latex(impact, result.inference, outcomes=main))
+    write_text_atomic(tables / "indices.tex", indices_latex(impact, result.inference))
+    write_text_atomic(tables / "balance.tex", balance_latex(result.balance))
+    write_text_atomic(tables / "attrition.tex", attrition_latex(result.attrition))
     write_csv(row_accounting(processed), tables / "row_accounting.csv")
     write_csv(pd.read_csv(processed / "panel_linkage.csv"), tables / "linkage.csv")
     villages = village_summary(panel, min_cell=study.min_cell)
