@@ -1,124 +1,335 @@
 """The index page: every village in one sortable, filterable table, linking to its report.
 
-It needs no network: the sorting and filtering script is inline and tiny.
+It needs no network: the sorting and filtering script is inline, tiny, and the only script
+the page's Content-Security-Policy allows (by hash). Every value from the data is escaped,
+counts below ``min_cell`` are hidden, and rates that would reveal a hidden count are shown
+as bounds.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote
 
 import pandas as pd
 
+from analysis.disclosure import is_small, rate_display
 from analysis.html_export import page
+from analysis.report import count, element, void_element
+from analysis.report_text import (
+    Language,
+    Safe,
+    check_language,
+    integer,
+    join,
+    number,
+    percent,
+    render,
+    rupiah,
+    t,
+)
 from analysis.study import Study
 
 if TYPE_CHECKING:
     from analysis.pipeline import VillageResult
 
 
+class _Result(Protocol):
+    """What the index needs of a village report's outcome (``pipeline.VillageResult``)."""
+
+    @property
+    def village(self) -> str: ...
+    @property
+    def file(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def error(self) -> str: ...
+
+
+def _float(value: object) -> float:
+    try:
+        result = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+    return result
+
+
+def _count(value: object) -> int:
+    number_ = _float(value)
+    return int(number_) if math.isfinite(number_) else 0
+
+
+def _cell(content: object, *, sort_value: float | str | None, cls: str | None = None) -> Safe:
+    """A table cell with the value the sorting script uses (empty sorts last)."""
+    if isinstance(sort_value, float) and not math.isfinite(sort_value):
+        sort_value = None
+    return element("td", content, cls=cls, data_value="" if sort_value is None else str(sort_value))
+
+
+def village_rows(
+    frame: pd.DataFrame, results: Mapping[str, _Result], *, min_cell: int, language: Language
+) -> list[Safe]:
+    """One ``<tr>`` per village of ``villages.csv``."""
+    rows = []
+    for rec in frame.to_dict("records"):
+        village = str(rec["village"])
+        name = str(rec.get("village_name") or "").strip() or village
+        treatment = _float(rec.get("treatment"))
+        arm = (
+            t("programme", language)
+            if treatment == 1
+            else t("comparison", language)
+            if treatment == 0
+            else t("unknown_arm", language)
+        )
+        baseline, followup, found = (_count(rec.get(k)) for k in ("baseline", "followup", "panel"))
+        exact, bound = rate_display(found, baseline, min_cell=min_cell)
+        if exact is not None:
+            rate_text: object = percent(exact, language)
+            rate_sort: float | None = exact
+        elif bound is not None:
+            rate_text = element("span", f"≥ {percent(bound, language)}", cls="bound")
+            rate_sort = bound
+        else:
+            rate_text, rate_sort = element("span", t("hidden", language), cls="suppressed"), None
+        income0, income1 = _float(rec.get("income_pc_baseline")), _float(rec.get("income_pc_followup"))
+        income_change = income1 / income0 - 1 if math.isfinite(income0) and income0 > 0 else float("nan")
+        score0 = _float(rec.get("participation_score_baseline"))
+        score1 = _float(rec.get("participation_score_followup"))
+        small = baseline < min_cell and followup < min_cell
+        result = results.get(village)
+        link: object = name
+        if result is None:
+            status: object = t("not_run", language)
+        elif result.status == "ok":
+            link = element("a", name, href=f"villages/{quote(result.file)}")
+            status = t("ok", language)
+        else:
+            # The batch engine's messages are English; they keep their "failed:" prefix in both
+            # languages so that logs, run.json and the page can be searched alike.
+            detail = f"failed: {result.error}"
+            text = detail if language == "en" else f"{t('failed', language)} ({detail})"
+            status = element("span", text, cls="status-failed")
+        if small:
+            status = join(
+                [status, " · ", element("span", render("reason_small", language, n=min_cell), cls="reason")]
+            )
+        rows.append(
+            element(
+                "tr",
+                join(
+                    [
+                        _cell(village, sort_value=village),
+                        _cell(link, sort_value=name.casefold(), cls="left"),
+                        _cell(arm, sort_value=arm),
+                        _cell(
+                            count(baseline, language=language, min_cell=min_cell),
+                            sort_value=_shown(baseline, min_cell),
+                        ),
+                        _cell(
+                            count(followup, language=language, min_cell=min_cell),
+                            sort_value=_shown(followup, min_cell),
+                        ),
+                        _cell(rate_text, sort_value=rate_sort),
+                        _cell(rupiah(income1, language), sort_value=income1),
+                        _cell(percent(income_change, language, signed=True), sort_value=income_change),
+                        _cell(number(score1, language, digits=1), sort_value=score1),
+                        _cell(
+                            number(score1 - score0, language, digits=1, signed=True),
+                            sort_value=score1 - score0,
+                        ),
+                        _cell(status, sort_value=None if result is None else result.status, cls="left"),
+                    ]
+                ),
+                data_arm="programme" if treatment == 1 else "comparison" if treatment == 0 else "unknown",
+                data_status="suppressed" if small else (result.status if result else "not_run"),
+            )
+        )
+    return rows
+
+
+def _shown(value: int, min_cell: int) -> float | None:
+    return None if is_small(value, min_cell) else float(value)
+
+
 def index_page(study: Study, tables: Path, results: Sequence[VillageResult], *, has_programme: bool) -> str:
-    """The index: one sortable, filterable table of all villages with links to their reports."""
-    by_village = {r.village: r for r in results}
+    """The index: one sortable, filterable table of all villages with links to their reports.
+
+    Parameters
+    ----------
+    study
+        The study (its name, language and ``min_cell``).
+    tables
+        The run's ``tables/`` folder (``villages.csv``).
+    results
+        The village reports' outcomes (status, file name, error).
+    has_programme
+        Whether ``programme.html`` exists to link to.
+    """
+    language = check_language(study.language)
+    min_cell = study.min_cell
     path = tables / "villages.csv"
     frame = (
         pd.read_csv(path, dtype={"village": str}, keep_default_na=False) if path.is_file() else pd.DataFrame()
     )
-    rows = []
-    for rec in frame.to_dict("records"):
-        village = str(rec["village"])
-        result = by_village.get(village)
-        arm = {"1.0": "programme", "1": "programme", "0.0": "comparison", "0": "comparison"}.get(
-            str(rec.get("treatment", "")), "unknown"
-        )
-        if result is None:
-            link, status = html.escape(str(rec.get("village_name") or village)), "not run"
-        elif result.status == "ok":
-            link = (
-                f'<a href="villages/{html.escape(result.file)}">'
-                f"{html.escape(str(rec.get('village_name') or village))}</a>"
-            )
-            status = "ok"
-        else:
-            link = html.escape(str(rec.get("village_name") or village))
-            status = f'<span class="status-failed">failed: {html.escape(result.error)}</span>'
-        if rec.get("suppressed") in (True, "True"):
-            status += ' <span class="suppressed">(fewer than min_cell households: figures suppressed)</span>'
-
-        def cell(value: object, fmt: str = "{:,.0f}") -> str:
-            try:
-                return fmt.format(float(value))  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                return '<span class="suppressed">–</span>'
-
-        rows.append(
-            "<tr>"
-            f"<td>{html.escape(village)}</td><td>{link}</td><td>{arm}</td>"
-            f"<td>{cell(rec.get('baseline'))}</td><td>{cell(rec.get('followup'))}</td>"
-            f"<td>{cell(rec.get('attrition_rate'), '{:.0%}')}</td>"
-            f"<td>{cell(rec.get('income_pc_baseline'))}</td><td>{cell(rec.get('income_pc_followup'))}</td>"
-            f"<td>{cell(rec.get('participation_score_baseline'), '{:.2f}')}</td>"
-            f"<td>{cell(rec.get('participation_score_followup'), '{:.2f}')}</td>"
-            f"<td>{status}</td></tr>"
-        )
-    header = (
-        "<tr>"
-        + "".join(
-            f'<th class="sortable">{h}</th>'
-            for h in (
-                "Code",
-                "Village (desa)",
-                "Arm",
-                "Households baseline",
-                "Households follow-up",
-                "Attrition",
-                "Median income/person baseline",
-                "Median income/person follow-up",
-                "Participation baseline",
-                "Participation follow-up",
-                "Report",
-            )
-        )
-        + "</tr>"
+    by_village = {r.village: r for r in results}
+    rows = village_rows(frame, by_village, min_cell=min_cell, language=language) if not frame.empty else []
+    groups = [
+        ("", 3),
+        (t("n_households", language), 3),
+        ({"id": "Median pendapatan per orang", "en": "Median income per person"}[language], 2),
+        ({"id": "Skor partisipasi (0–6)", "en": "Participation score (0–6)"}[language], 2),
+        ("", 1),
+    ]
+    followup, change = t("followup", language), {"id": "Perubahan", "en": "Change"}[language]
+    headers = [
+        t("code", language),
+        t("village", language),
+        t("arm", language),
+        t("baseline", language),
+        followup,
+        t("response_rate", language),
+        followup,
+        change,
+        followup,
+        change,
+        t("report", language),
+    ]
+    group_row = element(
+        "tr",
+        join(
+            element("th", text, colspan=str(span), scope="colgroup" if text else None)
+            for text, span in groups
+        ),
+        cls="groups",
     )
-    programme = '<p><a href="programme.html">Programme report</a></p>' if has_programme else ""
-    body = (
-        f"<h1>{html.escape(study.name)}</h1>{programme}"
-        '<p><input type="search" id="filter" placeholder="Filter villages…" aria-label="Filter villages"></p>'
-        f'<div class="wide"><table id="villages"><thead>{header}</thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-        f"<script>{_INDEX_SCRIPT}</script>"
+    head = join(
+        [
+            group_row,
+            element(
+                "tr",
+                join(
+                    element(
+                        "th",
+                        h,
+                        cls="sortable left" if i in (1, 10) else "sortable",
+                        scope="col",
+                        tabindex="0",
+                    )
+                    for i, h in enumerate(headers)
+                ),
+            ),
+        ]
     )
-    return page(f"{study.name} – villages", body, language="en")
+    arm_options = join(
+        element("option", text, value=value)
+        for value, text in (
+            ("", {"id": "Semua kelompok", "en": "All arms"}[language]),
+            ("programme", t("programme_villages", language)),
+            ("comparison", t("comparison_villages", language)),
+        )
+    )
+    programme = (
+        element("p", element("a", t("programme_report_link", language), href="programme.html"))
+        if has_programme
+        else ""
+    )
+    body = join(
+        [
+            element("h1", join([study.name, " · ", t("index_title", language)])),
+            programme,
+            element("p", render("index_lead", language, villages=integer(len(rows), language), n=min_cell)),
+            element(
+                "p",
+                join(
+                    [
+                        void_element(
+                            "input",
+                            type="search",
+                            id="filter",
+                            placeholder=t("filter", language),
+                            aria_label=t("filter", language),
+                        ),
+                        " ",
+                        element("select", arm_options, id="arm", aria_label=t("arm", language)),
+                        " ",
+                        element("span", t("sort_hint", language), cls="note"),
+                    ]
+                ),
+                cls="controls",
+            ),
+            element(
+                "div",
+                element(
+                    "table",
+                    join([element("thead", head), element("tbody", join(rows))]),
+                    id="villages",
+                    cls="data",
+                ),
+                cls="wide",
+            ),
+        ],
+        "\n",
+    )
+    return page(
+        f"{study.name} – {t('index_title', language)}",
+        str(body),
+        language=language,
+        script=INDEX_SCRIPT,
+        wide=True,
+    )
 
 
-_INDEX_SCRIPT = """
+#: Sorting (click or Enter on a heading; numbers by ``data-value``, text otherwise, empty last)
+#: and filtering (free text and arm). Kept inline so the page works from a USB stick.
+INDEX_SCRIPT = """
 (function () {
+  'use strict';
   var table = document.getElementById('villages');
   var body = table.tBodies[0];
   var filter = document.getElementById('filter');
-  filter.addEventListener('input', function () {
+  var arm = document.getElementById('arm');
+  function apply() {
     var q = filter.value.toLowerCase();
+    var a = arm.value;
     Array.prototype.forEach.call(body.rows, function (row) {
-      row.style.display = row.textContent.toLowerCase().indexOf(q) >= 0 ? '' : 'none';
+      var show = row.textContent.toLowerCase().indexOf(q) >= 0 && (!a || row.getAttribute('data-arm') === a);
+      row.hidden = !show;
     });
-  });
-  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
-    var ascending = true;
-    th.addEventListener('click', function () {
-      var rows = Array.prototype.slice.call(body.rows);
-      rows.sort(function (a, b) {
-        var x = a.cells[col].textContent.trim(), y = b.cells[col].textContent.trim();
-        var nx = parseFloat(x.replace(/[,%]/g, '')), ny = parseFloat(y.replace(/[,%]/g, ''));
-        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-        return ascending ? c : -c;
-      });
-      ascending = !ascending;
-      rows.forEach(function (r) { body.appendChild(r); });
-      table.setAttribute('data-sorted-by', String(col));
+  }
+  filter.addEventListener('input', apply);
+  arm.addEventListener('change', apply);
+  function key(row, col) {
+    var v = row.cells[col].getAttribute('data-value');
+    if (v === null || v === '') { return null; }
+    var n = Number(v);
+    return isNaN(n) ? v.toLowerCase() : n;
+  }
+  function sortBy(th, col) {
+    var ascending = th.getAttribute('aria-sort') !== 'ascending';
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (r1, r2) {
+      var x = key(r1, col), y = key(r2, col);
+      if (x === null && y === null) { return 0; }
+      if (x === null) { return 1; }
+      if (y === null) { return -1; }
+      var c = (typeof x === 'number' && typeof y === 'number') ? x - y : String(x).localeCompare(String(y));
+      return ascending ? c : -c;
     });
+    rows.forEach(function (r) { body.appendChild(r); });
+    Array.prototype.forEach.call(table.tHead.rows[table.tHead.rows.length - 1].cells, function (other) {
+      other.removeAttribute('aria-sort');
+    });
+    th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+    table.setAttribute('data-sorted-by', String(col));
+  }
+  Array.prototype.forEach.call(table.tHead.rows[table.tHead.rows.length - 1].cells, function (th, col) {
+    th.addEventListener('click', function () { sortBy(th, col); });
+    th.addEventListener('keydown', function (e) { if (e.key === 'Enter') { sortBy(th, col); } });
   });
 })();
 """

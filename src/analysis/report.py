@@ -1,309 +1,406 @@
-"""What the report notebooks show: tables, figures and the provenance block.
+"""Building blocks shared by the reports: safe HTML fragments, tables, figures, provenance.
 
-Each function returns a DataFrame, a matplotlib Figure or safe Markdown; the notebooks only
-call them and display the result. Disclosure control happens here: no statistic describes
-fewer than ``min_cell`` households, and income is top-coded in displays.
+The notebooks display only objects made here. Each renders itself as HTML whose every
+data-derived string was escaped (:mod:`analysis.report_text`); nbconvert's sanitizer then checks
+it a second time (:mod:`analysis.html_export`). Counts carry ``class="n"`` and statistics carry
+``data-base`` (their number of households), so :func:`analysis.disclosure.scan_html` can verify a
+finished page.
 """
 
 from __future__ import annotations
 
+import base64
+import html as html_lib
 import io
 import json
-from dataclasses import dataclass
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
-import matplotlib
-import numpy as np
 import pandas as pd
-import seaborn as sns
-from IPython.display import Image, Markdown
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
 
 from analysis.codebook import Codebook
 from analysis.indicators import CONSTRUCTED
 from analysis.provenance import git_commit, hash_inputs, package_versions
-from analysis.report_text import ESTIMATOR_LABELS, Language, esc, t
+from analysis.report_text import (
+    FAMILY_LABELS,
+    Language,
+    Safe,
+    esc,
+    integer,
+    join,
+    render,
+    t,
+)
 from analysis.study import Study
 
-PALETTE = {"programme": "#0b6e4f", "comparison": "#9aa5b1", "village": "#d9822b"}
+# ---------------------------------------------------------------------------------------------
+# HTML fragments
 
 
-def setup_style() -> None:
-    """One look for every figure."""
-    sns.set_theme(style="whitegrid", context="notebook", font="DejaVu Sans")
-    matplotlib.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "figure.figsize": (7.5, 3.6)})
+@dataclass(frozen=True, repr=False)
+class Html:
+    """A fragment of safe HTML, displayed as ``text/html`` by the notebook."""
+
+    markup: Safe
+
+    def _repr_html_(self) -> str:
+        return str(self.markup)
+
+    def __str__(self) -> str:
+        return str(self.markup)
+
+    def __repr__(self) -> str:
+        # What JupyterLab's plain-text view and a console show: the words, not the markup.
+        return plain_text(self.markup)
 
 
-def as_image(fig: Figure | None, *, alt_text: str = "") -> Image | Markdown:
-    """Render a figure as an embedded PNG (or a note when it was suppressed).
+def _attributes(attrs: dict[str, object]) -> str:
+    # Python names become attribute names: ``data_base`` → ``data-base``, ``class_`` → ``class``.
+    return "".join(
+        f' {name.rstrip("_").replace("_", "-")}="{esc(value)}"'
+        for name, value in attrs.items()
+        if value is not None
+    )
 
-    Returning PNG bytes rather than the Figure makes the report independent of the kernel's
-    matplotlib backend, and dropping the PNG's software tag keeps the bytes reproducible.
+
+def element(tag: str, content: object = "", *, cls: str | None = None, **attrs: object) -> Safe:
+    """``<tag class=… attrs…>content</tag>`` with the content escaped unless it is :class:`Safe`."""
+    return Safe(f"<{tag}{_attributes({'class': cls} | attrs)}>{esc(content)}</{tag}>")
+
+
+def void_element(tag: str, **attrs: object) -> Safe:
+    """An element without content (``<input …>``), attributes escaped."""
+    return Safe(f"<{tag}{_attributes(attrs)}>")
+
+
+def heading(text: object, *, level: int = 2, anchor: str | None = None) -> Safe:
+    """A heading; ``anchor`` gives it an id for links."""
+    return element(f"h{level}", text, id=anchor)
+
+
+def paragraph(content: object, *, cls: str | None = None) -> Safe:
+    """A paragraph of escaped (or already safe) content."""
+    return element("p", content, cls=cls)
+
+
+def note(content: object) -> Safe:
+    """A muted explanatory paragraph."""
+    return paragraph(content, cls="note")
+
+
+def bullets(items: Iterable[object]) -> Safe:
+    """An unordered list."""
+    return element("ul", join(element("li", item) for item in items))
+
+
+def fragment(*parts: object) -> Html:
+    """Join safe parts into one displayable fragment."""
+    return Html(join(parts, "\n"))
+
+
+def count(value: float | int | None, *, language: Language, min_cell: int) -> Safe:
+    """A household count, marked for the disclosure scan; hidden when small or when ``None``.
+
+    ``None`` means a complementary suppression decided elsewhere: the text is the same
+    “hidden” either way, so a reader cannot tell the small cell from its complement.
     """
-    if fig is None:
-        return Markdown(f"*{esc(alt_text)}*" if alt_text else "")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return Image(data=buffer.getvalue(), format="png")
+    if value is None or (isinstance(value, float) and math.isnan(value)) or 0 < value < min_cell:
+        return element("span", t("hidden", language), cls="n suppressed")
+    return element("span", integer(value, language), cls="n")
 
 
-def new_figure(width: float, height: float) -> tuple[Figure, matplotlib.axes.Axes]:
-    """A figure outside pyplot's registry, so a notebook shows it once, where it is returned."""
-    fig = Figure(figsize=(width, height), layout="tight")
-    return fig, fig.subplots()
+def fewer_than(min_cell: int, *, language: Language) -> Safe:
+    """``fewer than 10`` as a hidden count (primary suppression in a sentence)."""
+    return element("span", t("fewer_than", language, n=min_cell), cls="n suppressed")
+
+
+def statistic(text: str, *, base: int) -> Safe:
+    """A statistic computed from ``base`` households; the base is kept for the disclosure scan."""
+    return element("span", text, cls="stat", data_base=str(int(base)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+Align = Literal["left", "right"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: header text, alignment and an optional CSS class for its cells."""
+
+    header: str
+    align: Align = "right"
+    cls: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """A heading row inside a table (an outcome family), spanning every column."""
+
+    text: str
 
 
 @dataclass(frozen=True)
 class Table:
-    """A DataFrame shown as a plain, escaped HTML table.
+    """A table rendered as plain escaped HTML (and as LaTeX for papers).
 
-    pandas' notebook display and ``Styler`` both emit ``<style>`` blocks, which the report
-    sanitizer escapes; this emits only table markup, with every cell HTML-escaped.
+    pandas' notebook display and ``Styler`` emit ``<style>`` blocks that the report sanitizer
+    escapes, and ``Styler`` does not escape cells by default (``bad-inputs.md`` §4.2); this emits
+    only table markup, every cell escaped unless it is :class:`Safe` markup made by this package.
     """
 
-    frame: pd.DataFrame
-    index: bool = False
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[object] | GroupRow]
+    caption: str | None = None
+    notes: Sequence[object] = field(default_factory=tuple)
+    cls: str = "data"
 
     def _repr_html_(self) -> str:
-        return self.frame.to_html(
-            index=self.index, escape=True, border=0, na_rep="–", classes="data", float_format=_fmt
+        head = join(
+            element("th", c.header, cls="left" if c.align == "left" else None, scope="col")
+            for c in self.columns
         )
+        body = []
+        for row in self.rows:
+            if isinstance(row, GroupRow):
+                body.append(
+                    element(
+                        "tr",
+                        element("th", row.text, scope="colgroup", colspan=str(len(self.columns))),
+                        cls="group",
+                    )
+                )
+                continue
+            cells = []
+            for column, value in zip(self.columns, row, strict=True):
+                classes = " ".join(x for x in (column.cls, "left" if column.align == "left" else "") if x)
+                cells.append(element("td", "–" if value is None else value, cls=classes or None))
+            body.append(element("tr", join(cells)))
+        caption = element("caption", self.caption) if self.caption else ""
+        table = element(
+            "table",
+            join([caption, element("thead", element("tr", head)), element("tbody", join(body))]),
+            cls=self.cls,
+        )
+        wrapped = element("div", table, cls="wide")
+        if self.notes:
+            wrapped = join([wrapped, *(note(n) for n in self.notes)])
+        return str(wrapped)
 
     def __repr__(self) -> str:
-        return self.frame.to_string(index=self.index)
+        return f"Table({len(self.rows)} rows × {len(self.columns)} columns)"
+
+    def to_latex(self, *, label: str | None = None) -> str:
+        """A booktabs ``table`` environment with every cell escaped for LaTeX."""
+        spec = "".join("l" if c.align == "left" else "r" for c in self.columns)
+        lines = [
+            "\\begin{table}[htbp]",
+            "\\centering",
+        ]
+        if self.caption:
+            lines.append(f"\\caption{{{latex_escape(self.caption)}}}")
+        if label:
+            lines.append(f"\\label{{{latex_escape(label)}}}")
+        lines += [
+            f"\\begin{{tabular}}{{{spec}}}",
+            "\\toprule",
+            " & ".join(latex_escape(c.header) for c in self.columns) + " \\\\",
+            "\\midrule",
+        ]
+        for row in self.rows:
+            if isinstance(row, GroupRow):
+                lines.append(
+                    f"\\multicolumn{{{len(self.columns)}}}{{l}}{{\\textit{{{latex_escape(row.text)}}}}} \\\\"
+                )
+                continue
+            lines.append(" & ".join(latex_escape(plain_text(v)) for v in row) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        for n in self.notes:
+            lines.append(f"\\par\\footnotesize {latex_escape(plain_text(n))}")
+        lines.append("\\end{table}")
+        return "\n".join(lines)
 
 
-def _fmt(value: float) -> str:
-    if not np.isfinite(value):
+def plain_text(value: object) -> str:
+    """The visible text of a cell (markup removed, entities decoded)."""
+    if value is None:
         return "–"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return f"{value:,.0f}"
-    return f"{value:,.3g}" if abs(value) < 1 else f"{value:,.2f}"
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", str(value)))
 
 
-def outcome_label(name: str, codebook: Codebook | None, language: Language, study: Study) -> str:
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "−": "$-$",
+    "≥": r"$\geq$",
+    "<": r"$<$",
+    ">": r"$>$",
+    "×": r"$\times$",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape text for LaTeX so data-derived strings can never become commands."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+@dataclass(frozen=True)
+class FigureImage:
+    """A figure as an embedded PNG with alt text.
+
+    Returning PNG bytes rather than the Figure makes the report independent of the kernel's
+    matplotlib backend; dropping the PNG's software tag keeps the bytes reproducible. The alt
+    text reaches the page through nbconvert's own escaping of image metadata.
+    """
+
+    png: bytes
+    alt: str
+    width: int
+    height: int
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        data = {"image/png": base64.b64encode(self.png).decode("ascii"), "text/plain": self.alt}
+        metadata = {"image/png": {"alt": self.alt, "width": self.width, "height": self.height}}
+        return data, metadata
+
+
+def figure_image(fig: Figure, *, alt: str, dpi: int = 110) -> FigureImage:
+    """Render ``fig`` to PNG at ``dpi``; the displayed size is the figure's size at 96 dpi."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    width, height = fig.get_size_inches()
+    return FigureImage(buffer.getvalue(), alt, int(round(width * 96)), int(round(height * 96)))
+
+
+def figure_block(
+    fig: Figure | None, *, alt: str, caption: Safe | str, base: int | None, language: Language, min_cell: int
+) -> list[object]:
+    """A figure and its caption, or the note saying it was not shown.
+
+    The caption carries the smallest group's number of households (``data-base``) for the
+    disclosure scan.
+    """
+    if fig is None:
+        return [Html(note(render("figure_suppressed", language, n=min_cell)))]
+    marker = statistic("", base=base) if base is not None else Safe("")
+    return [figure_image(fig, alt=alt), Html(element("p", join([caption, marker]), cls="caption"))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+
+
+def outcome_label(name: str, *, study: Study, codebook: Codebook | None, language: Language) -> str:
     """Display label of an outcome: study label, else codebook, else constructed, else the name."""
     for outcome in study.outcomes:
         if outcome.name == name and outcome.label:
             return str(outcome.label)
     if codebook is not None and name in codebook:
-        return codebook.get(name).label(language)
+        text = codebook.get(name).label(language)
+        if text:
+            return text
     if name in CONSTRUCTED:
         return CONSTRUCTED[name][f"label_{language}"]
+    if name.endswith("_women") and name != "_women":
+        # Outcomes re-estimated on women respondents (the estimate stage's subsample).
+        base = outcome_label(name.removesuffix("_women"), study=study, codebook=codebook, language=language)
+        return f"{base} ({'perempuan' if language == 'id' else 'women'})"
+    for prefix, key in (("index_klk_", "index_klk"), ("index_icw_", "index_icw")):
+        if name.startswith(prefix):
+            family = name[len(prefix) :]
+            return f"{t(key, language)}: {FAMILY_LABELS.get(family, {}).get(language, family)}"
     return name
 
 
-def short_number(value: float) -> str:
-    """A compact, readable number: thousands separated for large values, 3 significant digits else."""
-    if not np.isfinite(value):
-        return "–"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+def outcome_family(name: str, study: Study) -> str | None:
+    """The family of an outcome (from the study file, or the index name)."""
+    for outcome in study.outcomes:
+        if outcome.name == name:
+            return outcome.family
+    for prefix in ("index_klk_", "index_icw_"):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return None
 
 
-def impact_display(
-    impact: pd.DataFrame, *, study: Study, codebook: Codebook | None, language: Language
-) -> pd.DataFrame:
-    """The main impact table, one row per outcome and one column per estimator.
+def is_money(name: str, codebook: Codebook | None) -> bool:
+    """Whether an outcome is in rupiah (income, debt, ...)."""
+    if name.startswith("income") and not name.endswith("_ihs"):
+        return True
+    if codebook is not None and name in codebook:
+        return codebook.get(name).type == "money"
+    return False
 
-    Each cell is ``estimate stars (standard error)``.
+
+Design = Literal["randomized", "matched"]
+
+
+def study_design(study: Study) -> Design:
+    """``randomized`` unless the study file says the comparison villages were ``matched``.
+
+    Read defensively: ``design`` is not (yet) a key of :class:`~analysis.study.Study`.
     """
-    order = ("followup_diff", "did", "ancova", "before_after")
-    outcome_header = "Outcome" if language == "en" else "Indikator"
-    rows: dict[str, dict[str, str]] = {}
-    for rec in impact.to_dict("records"):
-        label = outcome_label(str(rec["outcome"]), codebook, language, study)
-        if pd.isna(rec["estimate"]):
-            cell = "–"
-        else:
-            p = rec["p_value"]
-            stars = "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
-            cell = f"{short_number(rec['estimate'])}{stars} ({short_number(rec['std_error'])})"
-        rows.setdefault(label, {})[str(rec["estimator"])] = cell
-    columns = [e for e in order if any(e in r for r in rows.values())]
-    table = pd.DataFrame(
-        [[label] + [cells.get(e, "") for e in columns] for label, cells in rows.items()],
-        columns=[outcome_header] + [ESTIMATOR_LABELS[e][language] for e in columns],
-    )
-    return table
+    value = getattr(study, "design", None) or study.extra.get("design") or "randomized"
+    return "matched" if str(value) == "matched" else "randomized"
 
 
-def coefficient_plot(
-    impact: pd.DataFrame, *, study: Study, codebook: Codebook | None, language: Language
-) -> Figure:
-    """Estimates with 95% intervals in control-SD-free units: one panel per estimator, outcomes on y."""
-    setup_style()
-    data = impact.loc[impact["estimator"].isin(["did", "ancova"]) & impact["estimate"].notna()].copy()
-    if data.empty:
-        data = impact.loc[impact["estimate"].notna()].copy()
-    # Outcomes have different units, so each is shown relative to its own interval width.
-    data["label"] = [outcome_label(o, codebook, language, study) for o in data["outcome"]]
-    scale = (data["ci_high"] - data["ci_low"]).abs().groupby(data["outcome"]).transform("max") / 2
-    scale = scale.where(scale > 0, 1.0)
-    data["z"] = data["estimate"] / scale
-    data["lo"] = data["ci_low"] / scale
-    data["hi"] = data["ci_high"] / scale
-    labels = list(dict.fromkeys(data["label"]))
-    fig, ax = new_figure(7.5, 0.38 * len(labels) + 1.4)
-    offsets = {"did": -0.15, "ancova": 0.15, "followup_diff": 0.0, "before_after": 0.3}
-    colors = {
-        "did": "#0b6e4f",
-        "ancova": "#3b82c4",
-        "followup_diff": "#7b8794",
-        "before_after": "#d9822b",
-    }
-    for estimator, part in data.groupby("estimator", sort=False):
-        y = np.array([labels.index(v) for v in part["label"]]) + offsets.get(str(estimator), 0)
-        ax.errorbar(
-            part["z"],
-            y,
-            xerr=[part["z"] - part["lo"], part["hi"] - part["z"]],
-            fmt="o",
-            color=colors.get(str(estimator), "k"),
-            label=ESTIMATOR_LABELS[str(estimator)][language],
-            ms=4,
-            capsize=2,
-        )
-    ax.axvline(0, color="#52606d", lw=1)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()
-    ax.set_xlabel(
-        "Effect ÷ half-width of its 95% interval (|x| > 1: significant)"
-        if language == "en"
-        else "Efek ÷ setengah lebar selang 95% (|x| > 1: signifikan)"
-    )
-    ax.legend(loc="lower right", fontsize=8)
-    return fig
+def primary_estimator(study: Study) -> str:
+    """ANCOVA in a randomized design (McKenzie 2012); DiD when comparison villages were matched."""
+    return "ancova" if study_design(study) == "randomized" else "did"
 
 
-def arm_of(treatment: float) -> str:
-    """``programme`` or ``comparison``."""
-    return "programme" if treatment == 1 else "comparison"
+def inference_value(inference: pd.DataFrame | None, outcome: str, estimator: str, column: str) -> float:
+    """One number of ``impact_inference.csv`` (NaN when the table, the row or the column is absent)."""
+    if inference is None or not {"outcome", column} <= set(inference.columns):
+        return float("nan")
+    mask = inference["outcome"] == outcome
+    if "estimator" in inference.columns:
+        mask &= inference["estimator"] == estimator
+    values = pd.to_numeric(inference.loc[mask, column], errors="coerce").dropna()
+    return float(values.iloc[0]) if len(values) else float("nan")
 
 
-def income_figure(
-    panel: pd.DataFrame,
-    *,
-    village: str,
-    min_cell: int,
-    language: Language,
-    top_quantile: float = 0.99,
-) -> Figure | None:
-    """Income per person before and after: this village against the comparison villages.
-
-    Income is top-coded at the pooled 99th percentile so no single rich household stands out.
-    Returns None when this village has fewer than ``min_cell`` households in a round.
-    """
-    if "income_pc" not in panel.columns:
+def read_table(tables_dir: Path, name: str) -> pd.DataFrame | None:
+    """A table of the estimate stage, or None when this run did not write it (or it is empty)."""
+    path = tables_dir / name
+    if not path.is_file():
         return None
-    setup_style()
-    data = panel.loc[panel["income_pc"].notna(), ["village", "round", "treatment", "income_pc"]].copy()
-    cap = data["income_pc"].quantile(top_quantile)
-    data["income"] = data["income_pc"].clip(upper=float(cap)) / 1000
-    here = data["village"] == village
-    if data.loc[here].groupby("round").size().reindex(["baseline", "followup"]).fillna(0).min() < min_cell:
+    try:
+        frame = pd.read_csv(path, dtype={"village": str})
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
         return None
-    data["group"] = np.where(
-        here,
-        t("this_village", language),
-        np.where(data["treatment"] == 0, t("comparison_villages", language), ""),
-    )
-    data = data.loc[data["group"] != ""]
-    data["round_label"] = data["round"].map(
-        {"baseline": t("baseline", language), "followup": t("followup", language)}
-    )
-    fig, ax = new_figure(7.5, 3.4)
-    sns.boxplot(
-        data=data,
-        x="income",
-        y="round_label",
-        hue="group",
-        ax=ax,
-        showfliers=False,
-        palette=[PALETTE["village"], PALETTE["comparison"]],
-        hue_order=[t("this_village", language), t("comparison_villages", language)],
-    )
-    ax.set_xlabel("Rp '000 per person per month" if language == "en" else "Rp ribu per orang per bulan")
-    ax.set_ylabel("")
-    ax.legend(title="", fontsize=8, loc="lower right")
-    return fig
+    return frame if len(frame.columns) else None
 
 
-def ladder_table(
-    panel: pd.DataFrame,
-    *,
-    codebook: Codebook | None,
-    village: str,
-    min_cell: int,
-    language: Language,
-) -> pd.DataFrame:
-    """Share of households reaching each rung of the participation ladder, by round."""
-    if codebook is None:
-        return pd.DataFrame()
-    rungs = [v for v in codebook.by_role("ladder") if v.name in panel.columns]
-    here = panel.loc[panel["village"] == village]
-    rows = []
-    for rung in rungs:
-        record: dict[str, object] = {"rung": rung.label(language)}
-        for round_name in ("baseline", "followup"):
-            values = here.loc[here["round"] == round_name, rung.name].dropna()
-            record[t(round_name, language)] = values.mean() if len(values) >= min_cell else np.nan
-        rows.append(record)
-    return pd.DataFrame(rows)
+def first_column(frame: pd.DataFrame, *candidates: str) -> str | None:
+    """The first of ``candidates`` that ``frame`` has (tables from other stages evolve)."""
+    return next((c for c in candidates if c in frame.columns), None)
 
 
-def ladder_figure(table: pd.DataFrame, *, language: Language) -> Figure | None:
-    """The participation ladder as horizontal bars, baseline against follow-up."""
-    if table.empty or table.drop(columns="rung").isna().all().all():
-        return None
-    setup_style()
-    long = table.melt(id_vars="rung", var_name="round", value_name="share").dropna()
-    fig, ax = new_figure(7.5, 0.45 * len(table) + 1.2)
-    sns.barplot(data=long, y="rung", x="share", hue="round", ax=ax, palette=["#9aa5b1", "#0b6e4f"])
-    ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("Share of households" if language == "en" else "Persentase rumah tangga")
-    ax.set_ylabel("")
-    ax.legend(title="", fontsize=8, loc="lower right")
-    return fig
-
-
-def attrition_table(
-    panel: pd.DataFrame, *, village: str | None, min_cell: int, language: Language
-) -> pd.DataFrame:
-    """Households surveyed at baseline, found again, lost, and new at follow-up."""
-    data = panel if village is None else panel.loc[panel["village"] == village]
-    first = data.drop_duplicates("hh")
-    counts = first["linkage"].value_counts()
-    panel_n = int(counts.get("panel", 0))
-    lost = int(counts.get("baseline_only", 0))
-    new = int(counts.get("followup_only", 0))
-    if language == "en":
-        labels = [
-            "Surveyed at baseline",
-            "Found again at follow-up",
-            "Not found (attrition)",
-            "New at follow-up",
-        ]
-    else:
-        labels = [
-            "Disurvei saat data dasar",
-            "Ditemukan lagi",
-            "Tidak ditemukan (atrisi)",
-            "Baru saat tindak lanjut",
-        ]
-    values = [panel_n + lost, panel_n, lost, new]
-    # Suppress small counts, plus enough others that they cannot be recovered from the total.
-    shown: list[object] = list(values)
-    small = [i for i in (1, 2, 3) if 0 < values[i] < min_cell]
-    if small:
-        for i in small:
-            shown[i] = t("suppressed", language, n=min_cell)
-        if len(small) == 1 and small[0] in (1, 2):
-            shown[3 - small[0]] = t("suppressed", language, n=min_cell)  # complementary cell
-    return pd.DataFrame({"": labels, "n": shown})
+# ---------------------------------------------------------------------------------------------
+# Provenance
 
 
 def write_provenance(study: Study, path: Path, *, root: Path) -> dict[str, object]:
@@ -320,30 +417,6 @@ def write_provenance(study: Study, path: Path, *, root: Path) -> dict[str, objec
     return facts
 
 
-def provenance_markdown(
-    facts: dict[str, object], *, parameters: dict[str, object], language: Language, run_time: str
-) -> str:
-    """The provenance block that ends every report (safe Markdown)."""
-    inputs = facts.get("inputs_sha256") or {}
-    packages = facts.get("packages") or {}
-    lines = [
-        f"## {t('provenance', language)}",
-        "",
-        f"- Study: {esc(facts.get('study'))}",
-        f"- Git commit: `{esc(facts.get('git_commit') or 'not a git checkout')}`",
-        f"- Run time: {esc(run_time)}",
-        f"- Rebuild: `{esc(facts.get('command'))}`",
-        "- Parameters: " + ", ".join(f"{esc(k)} = {esc(v)}" for k, v in sorted(parameters.items())),
-        "- Input files (SHA-256):",
-    ]
-    assert isinstance(inputs, dict) and isinstance(packages, dict)
-    lines += [
-        f"    - {esc(Path(str(name)).name)}: `{esc(digest)}`" for name, digest in sorted(inputs.items())
-    ]
-    lines.append("- Packages: " + ", ".join(f"{esc(k)} {esc(v)}" for k, v in sorted(packages.items())))
-    return "\n".join(lines)
-
-
 def read_provenance(tables_dir: Path, study: Study, *, root: Path) -> dict[str, object]:
     """The run's provenance facts, computing them when the pipeline has not."""
     path = tables_dir / "provenance.json"
@@ -351,3 +424,57 @@ def read_provenance(tables_dir: Path, study: Study, *, root: Path) -> dict[str, 
         facts: dict[str, object] = json.loads(path.read_text())
         return facts
     return write_provenance(study, path, root=root)
+
+
+def provenance_block(
+    facts: Mapping[str, object],
+    *,
+    parameters: Mapping[str, object],
+    language: Language,
+    started: float,
+) -> Html:
+    """The provenance block that ends every report.
+
+    Only file names (never folders, which can name a person) and personal-data-free parameters
+    are shown.
+    """
+    inputs = facts.get("inputs_sha256") or {}
+    packages = facts.get("packages") or {}
+    assert isinstance(inputs, dict) and isinstance(packages, dict)
+    commit = facts.get("git_commit") or t("prov_not_git", language)
+    generated = time.strftime("%Y-%m-%d %H:%M %Z")
+    seconds = f"{time.time() - started:.1f}"
+    items = [
+        join([element("b", t("prov_study", language)), ": ", facts.get("study", "")]),
+        join([element("b", t("prov_commit", language)), ": ", element("code", commit)]),
+        # One text node on purpose: reproducibility checks mask this line as a whole.
+        t("prov_run_time", language, when=generated, s=seconds),
+        join([element("b", t("prov_rebuild", language)), ": ", element("code", facts.get("command", ""))]),
+        join(
+            [
+                element("b", t("prov_parameters", language)),
+                ": ",
+                ", ".join(f"{k} = {v}" for k, v in sorted(parameters.items())),
+            ]
+        ),
+        join(
+            [
+                element("b", t("prov_inputs", language)),
+                ":",
+                bullets(
+                    join([Path(str(name)).name, ": ", element("code", digest)])
+                    for name, digest in sorted(inputs.items())
+                ),
+            ]
+        ),
+        join(
+            [
+                element("b", t("prov_packages", language)),
+                ": ",
+                ", ".join(f"{k} {v}" for k, v in sorted(packages.items())),
+            ]
+        ),
+    ]
+    return Html(
+        element("div", join([heading(t("provenance", language), level=2), bullets(items)]), cls="provenance")
+    )
