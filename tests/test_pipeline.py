@@ -87,6 +87,45 @@ def test_a_second_run_notes_changed_inputs(small_demo, tmp_path: Path) -> None:
     assert record["changed_inputs"] == []
 
 
+def test_run_json_records_each_village_and_the_batch(small_demo) -> None:
+    _, out, _ = small_demo
+    record = json.loads((out / "run.json").read_text())
+    villages = {v["village"]: v for v in record["villages"]}
+    assert sorted(villages) == ["0101", "0102", "0201", "0202"]
+    assert all(v["status"] == "ok" and len(v["key"]) == 64 and v["worker"] for v in villages.values())
+    batch = record["incremental"]["batch"]
+    assert batch["villages_run"] == 4 and batch["scheduler"] is None
+    assert all(peak > 0 for peak in batch["peak_rss_per_worker"].values())
+    stages = record["incremental"]["stages"]
+    assert {"clean_baseline", "construct", "estimate", "programme_report", "index"} <= set(stages)
+    # Outputs are named relative to the output folder, so a copied folder stays current.
+    assert all(name.startswith("<out>/") for name in stages["construct"]["outputs"])
+
+
+def test_run_help_lists_the_batch_options() -> None:
+    run = berdaya("run", "--help")
+    assert run.returncode == 0
+    for option in (
+        "--workers",
+        "--scheduler",
+        "--villages",
+        "--retry-failed",
+        "--timeout",
+        "--no-village-reports",
+    ):
+        assert option in run.stdout
+
+
+@pytest.mark.parametrize(
+    "option", [["--workers", "0"], ["--timeout", "-5"], ["--villages", " , "], ["--workers", "two"]]
+)
+def test_bad_batch_options_are_usage_errors(option: list[str], tmp_path: Path) -> None:
+    run = berdaya("run", "--out", str(tmp_path / "out"), *option)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_minimal_study_without_village_or_codebook(tmp_path: Path) -> None:
     rows = []
     for i in range(60):

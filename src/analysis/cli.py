@@ -3,16 +3,19 @@
 ::
 
     berdaya run [STUDY.yml] [--out DIR] [--no-village-reports] [--workers N]
+                [--scheduler ADDRESS] [--villages ID,ID,...] [--retry-failed] [--timeout SECONDS]
     berdaya demo-data --out DIR [--villages N] [--households M] [--seed S]
     berdaya codebook-template STUDY [--out FILE]
 
 Errors the user can fix are printed as one line naming the file, row and column; a traceback
-appears only with ``--debug``.
+appears only with ``--debug``. Exit codes: 0 success, 1 some village reports failed (the others
+were written), 2 bad input, 128 + the signal number when interrupted (130 Ctrl-C, 143 SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -45,7 +48,32 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("study", nargs="?", default=str(DEMO_STUDY), help="study file (default: the demo)")
     run.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
     run.add_argument("--no-village-reports", action="store_true", help="skip the per-village reports")
-    run.add_argument("--workers", type=int, default=None, help="parallel village reports (default: cores)")
+    run.add_argument(
+        "--workers", type=_positive_int, default=None, help="parallel village reports (default: cores)"
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="write the village reports on an existing Dask cluster (e.g. tcp://host:8786)",
+    )
+    run.add_argument(
+        "--villages",
+        metavar="ID,ID,...",
+        type=_village_list,
+        default=None,
+        help="only these villages (the others keep their current reports)",
+    )
+    run.add_argument(
+        "--retry-failed", action="store_true", help="only the villages that failed in the last run"
+    )
+    run.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=600.0,
+        help="time limit per village report (default: 600)",
+    )
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
     demo = sub.add_parser("demo-data", help="write a synthetic demo survey and its study.yml")
@@ -66,6 +94,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expecting a whole number of at least 1, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expecting a positive number of seconds, got {text}")
+    return value
+
+
+def _village_list(text: str) -> list[str]:
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    if not codes:
+        raise argparse.ArgumentTypeError("expecting village codes separated by commas")
+    return list(dict.fromkeys(codes))
+
+
 def _run(args: argparse.Namespace) -> int:
     from analysis.pipeline import run_study
     from analysis.study import load_study
@@ -76,6 +125,10 @@ def _run(args: argparse.Namespace) -> int:
         out=Path(args.out),
         village_reports=not args.no_village_reports,
         workers=args.workers,
+        scheduler=args.scheduler,
+        villages=args.villages,
+        retry_failed=args.retry_failed,
+        timeout=args.timeout,
     )
 
 
@@ -115,9 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + int(signum)
     except Exception as exc:
         ename = getattr(exc, "ename", None)
         if ename in _OWN_ERRORS:

@@ -8,6 +8,7 @@ so an interrupted run never leaves a half-written notebook.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Mapping
@@ -22,6 +23,15 @@ from analysis.errors import ReportError
 from analysis.study import is_safe_identifier
 
 KERNEL_NAME = "berdaya"
+
+#: Arguments for every kernel the workbench starts. The kernel's own start-up chatter (e.g.
+#: the TCP transport notice) is not news to the user; cell errors still arrive through the
+#: execution channel. History goes to memory: many kernels writing one SQLite history file
+#: in the user's home would contend for its lock and fill it with generated code.
+KERNEL_ARGUMENTS: tuple[str, ...] = (
+    "--IPKernelApp.log_level=CRITICAL",
+    "--HistoryManager.hist_file=:memory:",
+)
 
 #: Kernel start-ups tried before a notebook counts as failed.
 STARTUP_ATTEMPTS = 3
@@ -45,9 +55,18 @@ def kernel_name() -> str:
     return "python3"
 
 
+@functools.lru_cache(maxsize=32)
+def _declared(notebook: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    return {name: info for name, info in pm.inspect_notebook(notebook).items()}
+
+
 def parameters_of(notebook: Path) -> dict[str, Any]:
-    """The parameters the notebook declares in its ``parameters`` cell."""
-    return {name: info for name, info in pm.inspect_notebook(str(notebook)).items()}
+    """The parameters the notebook declares in its ``parameters`` cell.
+
+    Cached per file version: a batch checks the same template once per village.
+    """
+    st = notebook.stat()
+    return dict(_declared(str(notebook.resolve()), st.st_mtime_ns, st.st_size))
 
 
 def check_parameters(notebook: Path, parameters: Mapping[str, Any]) -> None:
@@ -114,9 +133,7 @@ def execute(
                     progress_bar=progress,
                     log_output=False,
                     request_save_on_cell_execute=False,
-                    # The kernel's own start-up chatter (e.g. the TCP transport notice) is not
-                    # news to the user; cell errors still arrive through the execution channel.
-                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                    extra_arguments=list(KERNEL_ARGUMENTS),
                 )
                 break
             except RuntimeError as exc:
