@@ -75,7 +75,7 @@ def berdaya_on_a_terminal(*args: str) -> tuple[int, str]:
 
 def masked(page: Path) -> str:
     """A report's HTML without its one run-dependent line (run time, in English or Indonesian)."""
-    return re.sub(r"(Run time|Waktu jalan): [^<\n]*", r"\1: …", page.read_text())
+    return re.sub(r"(Run time|Waktu jalan|Waktu proses): [^<\n]*", r"\1: …", page.read_text())
 
 
 def record(out: Path) -> dict:

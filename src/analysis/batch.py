@@ -385,7 +385,7 @@ def worker_loop(conn: Connection, parent_pid: int) -> None:
     # alone decides how the batch stops, and tells the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    from analysis.kernels import release_kernels
+    from analysis.kernels import close_kernels
 
     try:
         while True:
@@ -401,7 +401,7 @@ def worker_loop(conn: Connection, parent_pid: int) -> None:
                 return
             conn.send(run_village(job))
     finally:
-        release_kernels()
+        close_kernels()
 
 
 def _descendants(pid: int) -> list[Any]:

@@ -455,6 +455,15 @@ class WarmKernel:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+            # Reap it (we are its parent), so no zombie waits for init after we exit.
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        break
+                except ChildProcessError:
+                    break
+                time.sleep(0.01)
         km = self.km
         if km is not None:
             try:
@@ -495,6 +504,18 @@ def process_peak_rss() -> int:
     for kernel in kernels:
         kernel._remember_memory()
     return peak_rss(os.getpid()) + sum(k.peak_rss for k in kernels)
+
+
+def close_kernels() -> None:
+    """Shut down this thread's kernel and wait for it to exit; kill any other of this process."""
+    with _KERNELS_LOCK:
+        own = _KERNELS.pop(threading.get_ident(), None)
+    if own is not None:
+        try:
+            own.close()
+        except Exception:  # a kernel that will not stop politely is killed below
+            own.kill_now()
+    release_kernels()
 
 
 def release_kernels() -> int:
