@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-_SPECIAL = {
+#: LaTeX's special characters and their escaped forms (shared with analysis.report).
+LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
     "%": r"\%",
@@ -37,7 +38,7 @@ ESTIMATOR_HEADINGS: dict[str, str] = {
 
 def escape(text: object) -> str:
     """Escape the characters LaTeX treats specially."""
-    return "".join(_SPECIAL.get(c, c) for c in str(text))
+    return "".join(LATEX_SPECIAL.get(c, c) for c in str(text))
 
 
 def number(value: object, decimals: int = 3) -> str:

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from analysis.codebook import Codebook
 from analysis.indicators import CONSTRUCTED
+from analysis.latex import LATEX_SPECIAL
 from analysis.provenance import git_commit, hash_inputs, package_versions
 from analysis.report_text import (
     FAMILY_LABELS,
@@ -236,17 +237,9 @@ def plain_text(value: object) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", "", str(value)))
 
 
+# The characters of analysis.latex, plus the typographic symbols report text uses.
 _LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
+    **LATEX_SPECIAL,
     "−": "$-$",
     "≥": r"$\geq$",
     "<": r"$<$",
