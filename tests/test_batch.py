@@ -86,6 +86,13 @@ def results(out: Path) -> dict[str, dict]:
     return {v["village"]: v for v in record(out)["villages"]}
 
 
+def index_row(index: str, village: str) -> str:
+    """The index page's table row of one village."""
+    row = re.search(rf'<tr [^>]*><td data-value="{re.escape(village)}">.*?</tr>', index)
+    assert row is not None, village
+    return row.group(0)
+
+
 def temporary_files(out: Path) -> list[Path]:
     return [p for p in out.rglob(".*") if TEMPORARY.match(p.name)]
 
@@ -315,8 +322,21 @@ def test_each_fault_is_isolated_reported_and_retried(demo: Study, tmp_path: Path
     for village in ("0301", "0302"):
         assert (out / "villages" / f"{village}.html").is_file()
     index = (out / "index.html").read_text()
-    assert "failed: In [" in index and "ValueError: injected failure" in index
     assert "took longer than 5 s" in index and "cannot write villages/0202.html" in index
+    # The index names the failing cell and the error, each labelled (in the study's language),
+    # and links the kept notebook relative to itself.
+    row = index_row(index, "0101")
+    cell = re.escape(f"In [{got['0101']['cell']}] `import os, pathlib, signal, time`")
+    assert re.search(
+        rf'<div class="failure-cell"><span class="note">[^<]+:</span> <code>{cell}</code></div>', row
+    )
+    assert re.search(
+        r'<div class="failure-error"><span class="note">[^<]+:</span> ValueError: injected failure</div>', row
+    )
+    for village in ("0101", "0102", "0201", "0202"):
+        links = re.findall(r'href="([^"]+)"', index_row(index, village))
+        assert links == [f"villages/{village}.failed.ipynb"], village
+        assert (out / links[0]).is_file()
     assert str(tmp_path) not in index
     assert any("FAILED village 0101" in m for m in messages)
     assert any("--retry-failed" in m for m in messages)
@@ -342,6 +362,7 @@ def test_each_fault_is_isolated_reported_and_retried(demo: Study, tmp_path: Path
     assert {v for v, r in got.items() if not r["reused"]} == {"0101", "0102", "0201", "0202"}
     assert {v: (out / "villages" / f"{v}.html").stat().st_mtime_ns for v in ("0301", "0302")} == written
     assert not list((out / "villages").glob("*.failed.ipynb"))
+    assert ".failed.ipynb" not in (out / "index.html").read_text()
 
 
 def test_cli_exit_code_summary_and_retry_for_a_report_that_cannot_be_written(
@@ -357,7 +378,11 @@ def test_cli_exit_code_summary_and_retry_for_a_report_that_cannot_be_written(
     assert "FAILED village 0102: cannot write villages/0102.html" in run.stderr
     assert "--retry-failed" in run.stderr and "Traceback" not in run.stderr
     assert (out / "villages" / "0102.failed.ipynb").is_file()
-    assert "failed: cannot write villages/0102.html" in (out / "index.html").read_text()
+    row = index_row((out / "index.html").read_text(), "0102")
+    assert re.search(
+        r'<div class="failure-error"><span class="note">[^<]+:</span> cannot write villages/0102\.html', row
+    )
+    assert 'href="villages/0102.failed.ipynb"' in row
     assert "elapsed," not in run.stderr  # no progress bar when stderr is not a terminal
     shutil.rmtree(blocker)
     # On a terminal, a progress bar shows villages done, failed and time left.

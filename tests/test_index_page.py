@@ -5,23 +5,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pytest
 
+from analysis.batch import VillageResult
 from analysis.disclosure import scan_html
 from analysis.index_page import INDEX_SCRIPT, index_page
 from analysis.study import Study
 
 
-@dataclass(frozen=True)
-class Result:
-    village: str
-    file: str
-    status: str
-    seconds: float = 1.0
-    error: str = ""
+def _result(village: str, file: str, status: Any, **values: Any) -> VillageResult:
+    return VillageResult(village, file, status, seconds=values.pop("seconds", 1.0), **values)
 
 
 def _study(tmp_path: Path, language: str = "en") -> Study:
@@ -57,12 +55,12 @@ def _tables(tmp_path: Path) -> Path:
     return tables
 
 
-def _results() -> list[Result]:
+def _results() -> list[VillageResult]:
     return [
-        Result("../../etc/passwd", "etc_passwd.html", "ok"),
-        Result("0102", "0102.html", "ok"),
-        Result("0103", "0103.html", "ok"),
-        Result("0104", "0104.html", "failed", error="PapermillExecutionError: <img src=x onerror=alert(3)>"),
+        _result("../../etc/passwd", "etc_passwd.html", "ok"),
+        _result("0102", "0102.html", "ok"),
+        _result("0103", "0103.html", "ok"),
+        _result("0104", "0104.html", "failed", error="PapermillExecutionError: <img src=x onerror=alert(3)>"),
     ]
 
 
@@ -83,7 +81,7 @@ def test_small_counts_are_hidden_and_rates_bounded(tmp_path: Path) -> None:
     assert "71%" in rows["0102"]  # 30 of 42 found, 12 lost: exact
     assert "fewer than 10 households: figures hidden" in rows["0103"]
     assert 'data-status="suppressed"' in rows["0103"]
-    assert "failed: PapermillExecutionError" in rows["0104"] and "<a " not in rows["0104"]
+    assert "Error:</span> PapermillExecutionError" in rows["0104"] and "<a " not in rows["0104"]
 
 
 def test_the_page_needs_no_network_and_only_its_own_script_runs(tmp_path: Path) -> None:
@@ -111,3 +109,94 @@ def test_sorting_values_are_numbers_and_hidden_cells_sort_last(tmp_path: Path) -
 def test_a_village_without_a_result_is_marked_not_run(tmp_path: Path) -> None:
     html = index_page(_study(tmp_path), _tables(tmp_path), _results()[:1], has_programme=True)
     assert html.count("not run") == 3
+
+
+def _row(html: str, village: str) -> str:
+    match = re.search(rf'<tr [^>]*><td data-value="{re.escape(village)}">.*?</tr>', html)
+    assert match is not None, village
+    return match.group(0)
+
+
+def _failed(**values: Any) -> VillageResult:
+    return _result(
+        "0104",
+        "0104.html",
+        "failed",
+        **{
+            "error": "ValueError: <script>alert(4)</script> & more",
+            "failure": "exception",
+            "cell": 7,
+            "cell_source": 'vr.figure("<b>")',
+            "failed_notebook": "villages/0104.failed.ipynb",
+            **values,
+        },
+    )
+
+
+def test_a_failed_village_shows_its_cell_and_error_and_links_its_kept_notebook(tmp_path: Path) -> None:
+    results = [*_results()[:3], _failed()]
+    html = index_page(_study(tmp_path), _tables(tmp_path), results, has_programme=False)
+    row = _row(html, "0104")
+    assert 'data-status="failed"' in row
+    assert '<span class="status-failed">failed</span>' in row
+    # The cell and the error are separate, labelled, and escaped.
+    assert (
+        '<div class="failure-cell"><span class="note">Cell:</span> '
+        "<code>In [7] `vr.figure(&quot;&lt;b&gt;&quot;)`</code></div>"
+    ) in row
+    assert (
+        '<div class="failure-error"><span class="note">Error:</span> '
+        "ValueError: &lt;script&gt;alert(4)&lt;/script&gt; &amp; more</div>"
+    ) in row
+    assert "<script>alert(4)" not in html and "<b>" not in row
+    # The kept notebook is linked relative to index.html (reports are opened from file:).
+    assert (
+        '<div class="failure-notebook"><a href="villages/0104.failed.ipynb">Failed notebook</a></div>' in row
+    )
+    assert re.findall(r'href="([^"]+)"', row) == ["villages/0104.failed.ipynb"]
+    # The report's own file, which does not exist, is not linked.
+    assert 'href="villages/0104.html"' not in html
+
+
+def test_a_failed_village_in_indonesian_and_without_a_cell_or_notebook(tmp_path: Path) -> None:
+    tables = _tables(tmp_path)
+    html = index_page(_study(tmp_path, "id"), tables, [_failed()], has_programme=False)
+    row = _row(html, "0104")
+    assert '<span class="status-failed">gagal</span>' in row
+    assert '<span class="note">Sel:</span> <code>In [7]' in row
+    assert '<span class="note">Galat:</span> ValueError: &lt;script&gt;' in row
+    assert '<a href="villages/0104.failed.ipynb">Notebook yang gagal</a>' in row
+    # A timeout the pool noticed has no cell and no notebook: only the error is shown.
+    lost = _failed(
+        error="took longer than 5 s", failure="timeout", cell=None, cell_source="", failed_notebook=""
+    )
+    row = _row(index_page(_study(tmp_path), tables, [lost], has_programme=False), "0104")
+    assert "failure-cell" not in row and "failure-notebook" not in row and "<a " not in row
+    assert '<span class="note">Error:</span> took longer than 5 s</div>' in row
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/passwd",
+        "../0104.failed.ipynb",
+        "villages/../../secret.ipynb",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "C:\\reports\\0104.failed.ipynb",
+        "//evil.example/x.ipynb",
+    ],
+)
+def test_a_failed_notebook_path_outside_the_output_folder_is_not_linked(tmp_path: Path, path: str) -> None:
+    html = index_page(
+        _study(tmp_path), _tables(tmp_path), [_failed(failed_notebook=path)], has_programme=False
+    )
+    row = _row(html, "0104")
+    assert "<a " not in row and "failure-notebook" not in row
+    assert "Error:</span> ValueError" in row
+
+
+def test_a_failed_notebook_name_is_url_encoded(tmp_path: Path) -> None:
+    result = _failed(failed_notebook="villages/desa #1?.failed.ipynb")
+    html = index_page(_study(tmp_path), _tables(tmp_path), [result], has_programme=False)
+    assert 'href="villages/desa%20%231%3F.failed.ipynb"' in _row(html, "0104")

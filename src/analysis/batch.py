@@ -124,8 +124,8 @@ class VillageJob:
 class VillageResult:
     """The outcome of one village report.
 
-    ``village``, ``file``, ``status``, ``seconds`` and ``error`` are what the index page
-    reads; the rest say where a failure happened and what a later run may reuse.
+    ``village``, ``file``, ``status``, ``error``, :meth:`where` and ``failed_notebook`` are
+    what the index page shows; the rest say how a failure happened and what a later run may reuse.
     """
 
     village: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
@@ -48,6 +48,9 @@ class _Result(Protocol):
     def status(self) -> str: ...
     @property
     def error(self) -> str: ...
+    @property
+    def failed_notebook(self) -> str: ...
+    def where(self) -> str: ...
 
 
 def _float(value: object) -> float:
@@ -61,6 +64,48 @@ def _float(value: object) -> float:
 def _count(value: object) -> int:
     number_ = _float(value)
     return int(number_) if math.isfinite(number_) else 0
+
+
+#: Labels of a failed village's details (the details themselves are the engine's English).
+_FAILURE_LABELS: dict[str, dict[Language, str]] = {
+    "cell": {"id": "Sel", "en": "Cell"},
+    "error": {"id": "Galat", "en": "Error"},
+    "notebook": {"id": "Notebook yang gagal", "en": "Failed notebook"},
+}
+
+
+def _notebook_link(path: str) -> str | None:
+    """``path`` (relative to the output folder) as a link relative to ``index.html``, or None.
+
+    The page is opened from ``file:``, so only a relative path inside the output folder will do;
+    anything else (absolute, ``..``, a drive or scheme) gets no link.
+    """
+    if not path or "\\" in path or ":" in path:
+        return None
+    parts = PurePosixPath(path)
+    if parts.is_absolute() or ".." in parts.parts:
+        return None
+    return quote(parts.as_posix())
+
+
+def _failure_details(result: _Result, language: Language) -> list[Safe]:
+    """The failing cell, the error and a link to the kept notebook, each labelled on its own line."""
+
+    def line(key: str, content: object, cls: str) -> Safe:
+        label = element("span", f"{_FAILURE_LABELS[key][language]}:", cls="note")
+        return element("div", join([label, " ", content]), cls=cls)
+
+    details = []
+    where = result.where()
+    if where:
+        details.append(line("cell", element("code", where), "failure-cell"))
+    if result.error:
+        details.append(line("error", result.error, "failure-error"))
+    href = _notebook_link(result.failed_notebook)
+    if href is not None:
+        link = element("a", _FAILURE_LABELS["notebook"][language], href=href)
+        details.append(element("div", link, cls="failure-notebook"))
+    return details
 
 
 def _cell(content: object, *, sort_value: float | str | None, cls: str | None = None) -> Safe:
@@ -103,21 +148,23 @@ def village_rows(
         small = baseline < min_cell and followup < min_cell
         result = results.get(village)
         link: object = name
+        details: list[Safe] = []
         if result is None:
             status: object = t("not_run", language)
         elif result.status == "ok":
             link = element("a", name, href=f"villages/{quote(result.file)}")
             status = t("ok", language)
         else:
-            # The batch engine's messages are English; they keep their "failed:" prefix in both
-            # languages so that logs, run.json and the page can be searched alike.
-            detail = f"failed: {result.error}"
-            text = detail if language == "en" else f"{t('failed', language)} ({detail})"
-            status = element("span", text, cls="status-failed")
+            status = element("span", t("failed", language), cls="status-failed")
+            # The batch engine's cell and message are English in both languages, as in the log
+            # and run.json, so that all three can be searched alike.
+            details = _failure_details(result, language)
         if small:
             status = join(
                 [status, " · ", element("span", render("reason_small", language, n=min_cell), cls="reason")]
             )
+        if details:
+            status = join([status, *details])
         rows.append(
             element(
                 "tr",
@@ -166,7 +213,8 @@ def index_page(study: Study, tables: Path, results: Sequence[VillageResult], *, 
     tables
         The run's ``tables/`` folder (``villages.csv``).
     results
-        The village reports' outcomes (status, file name, error).
+        The village reports' outcomes (status, file name; for a failure the failing cell, the
+        error and the kept notebook, relative to the output folder).
     has_programme
         Whether ``programme.html`` exists to link to.
     """

@@ -757,13 +757,19 @@ def _index(
     study: Study, out: Path, tables: Path, results: Sequence[VillageResult], steps: _Steps, st: StageRecord
 ) -> None:
     """Write ``index.html`` unless nothing it shows has changed."""
-    # Until the index page shows the failing cell itself, put it in front of the error.
-    shown = [replace(r, error=r.describe()) if r.status != "ok" else r for r in results]
+    # A failed village shows its cell, its error and a link to its kept notebook; a notebook
+    # that is no longer there (removed by hand) gets no link.
+    shown = [
+        replace(r, failed_notebook="") if r.failed_notebook and not (out / r.failed_notebook).is_file() else r
+        for r in results
+    ]
     villages_csv = tables / "villages.csv"
     key = digest(
         {
             "step": "index",
-            "results": sorted((r.village, r.file, r.status, r.error) for r in shown),
+            "results": sorted(
+                (r.village, r.file, r.status, r.where(), r.error, r.failed_notebook) for r in shown
+            ),
             "villages_csv": sha256_file(villages_csv) if villages_csv.is_file() else "",
             "environment": steps.environment,
             "study": study.name,
