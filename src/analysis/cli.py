@@ -6,10 +6,14 @@
                 [--scheduler ADDRESS] [--villages ID,ID,...] [--retry-failed] [--timeout SECONDS]
     berdaya demo-data --out DIR [--villages N] [--households M] [--seed S]
     berdaya codebook-template STUDY [--out FILE]
+    berdaya package STUDY --out DIR [--include-raw]
+    berdaya verify DIR
 
 Errors the user can fix are printed as one line naming the file, row and column; a traceback
 appears only with ``--debug``. Exit codes: 0 success, 1 some village reports failed (the others
-were written), 2 bad input, 128 + the signal number when interrupted (130 Ctrl-C, 143 SIGTERM).
+were written) or ``verify`` found tables that differ from the expected ones, 2 bad input (including
+a folder that is not a replication package), 128 + the signal number when interrupted (130 Ctrl-C,
+143 SIGTERM).
 """
 
 from __future__ import annotations
@@ -91,6 +95,21 @@ def _parser() -> argparse.ArgumentParser:
         help="codebook file (default: codebook_template.csv next to the study)",
     )
     template.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+
+    package = sub.add_parser("package", help="write a replication package (de-identified data, code, tables)")
+    package.add_argument("study", help="study file")
+    package.add_argument("--out", required=True, help="package folder (created; must be empty or absent)")
+    # Raw exports hold names, phone numbers and NIK: they go in only when asked for by name.
+    package.add_argument(
+        "--include-raw",
+        action="store_true",
+        help="also copy the raw, identified exports (only for a secure enclave; never share publicly)",
+    )
+    package.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+
+    verify = sub.add_parser("verify", help="rebuild a replication package's tables and compare them")
+    verify.add_argument("package", help="package folder (written by berdaya package)")
+    verify.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
 
@@ -157,10 +176,78 @@ def _template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _package(args: argparse.Namespace) -> int:
+    import json
+
+    from analysis.replication import build_package
+
+    out = build_package(args.study, out=Path(args.out), include_raw=args.include_raw)
+    # The counts come from the manifest that was written, so the summary describes the package
+    # on disk rather than what this command meant to put in it.
+    manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    tables = len(manifest["expected"])
+    rounds = len(manifest["processed"])
+    raw = "raw exports INCLUDED" if manifest["include_raw"] else "no raw data"
+    print(f"wrote the replication package to {out}")
+    print(
+        f"it holds {tables} expected tables, {rounds} de-identified cleaned rounds, the study files "
+        f"and the notebooks ({raw}); check it with: berdaya verify {out}"
+    )
+    if manifest["include_raw"]:
+        # Last, and on stderr, so it is the line left on screen and survives redirecting stdout.
+        print(
+            f"warning: {out / 'data' / 'raw'} holds the raw, identified survey exports (names, "
+            "phone numbers, NIK): keep this package in a secure enclave and never share it publicly",
+            file=sys.stderr,
+        )
+    return 0
+
+
+#: Differing cells listed per table in ``berdaya verify``; a broken table can differ in
+#: thousands, and past this many the count says more than the lines.
+_VERIFY_SHOWN = 50
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from analysis.replication import verify_package
+
+    result = verify_package(args.package)
+    differing = 0
+    for table in result.tables:
+        differences = [d for d in result.differences if d.table == table]
+        if not differences:
+            print(f"{table}: matches")
+            continue
+        differing += 1
+        print(f"{table}: {_count(len(differences), 'difference')}")
+        for difference in differences[:_VERIFY_SHOWN]:
+            print(f"  {difference.describe()}")
+        if len(differences) > _VERIFY_SHOWN:
+            print(f"  ... and {len(differences) - _VERIFY_SHOWN} more in {table}")
+    if result.ok:
+        print(f"all {len(result.tables)} tables match the expected outputs")
+        return 0
+    print(
+        f"{differing} of {len(result.tables)} tables differ from the expected outputs "
+        f"({_count(len(result.differences), 'difference')})"
+    )
+    return 1
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``berdaya`` command."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "demo-data": _demo, "codebook-template": _template}
+    handlers = {
+        "run": _run,
+        "demo-data": _demo,
+        "codebook-template": _template,
+        "package": _package,
+        "verify": _verify,
+    }
     try:
         return handlers[args.command](args)
     except BerdayaError as exc:
