@@ -255,3 +255,18 @@ def test_latex_tables_are_well_formed() -> None:
         assert len(columns) == 1  # every row has the same number of cells
     assert "b\\_1" in balance_latex(balance)
     assert "[0.500]" in impact_latex(impact, inference)
+
+
+def test_randomization_tests_are_skipped_with_many_clusters_and_say_so() -> None:
+    # With design_test_ri_below clusters or more the re-draws are skipped (hours at national
+    # scale), the table says why, and the F test is still there.
+    panel = make_panel(seed=34, villages=16, per=12, attrition=0.15)
+    for below, computed in ((16, False), (17, True)):
+        balance = balance_table(panel, [("y", "y"), ("x", "x")], clustered=True, ri_reps=50, ri_below=below, seed=1)
+        joint = balance.loc[balance["row_type"] == "joint_test"].iloc[0]
+        attrition = attrition_table(panel, controls=[("y", "y")], clustered=True, ri_reps=50, ri_below=below, seed=1)
+        composition = attrition.loc[attrition["test"] == "differential_composition"].iloc[0]
+        for row in (joint, composition):
+            assert np.isfinite(row["f_stat"]) and np.isfinite(row["p_value"])
+            assert np.isfinite(row["p_value_ri"]) == computed
+            assert ("randomization test not run: 16 clusters" in str(row["note"])) == (not computed)

@@ -12,7 +12,7 @@ from scipy import stats
 from toy_data import toy_design
 
 from analysis.errors import EstimationError
-from analysis.estimate import estimate_outcome, fit_ols
+from analysis.estimate import designs_for, estimate_outcome, fit_design, fit_ols
 from analysis.study import OutcomeSpec
 
 
@@ -267,3 +267,66 @@ def test_redundant_column_finds_a_sum_of_items() -> None:
     with_score = items.assign(score=items.sum(axis=1))[["score", "a", "b", "c", "d"]]
     assert redundant_column(with_score) == "score"  # the first column in the relation
     assert redundant_column(with_score.drop(columns="score")) is None
+
+
+@pytest.mark.parametrize("se", ["CR1", "HC1", "iid"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_absorbed_strata_equal_strata_dummies(se: str, weighted: bool) -> None:
+    # Frisch–Waugh–Lovell: absorbing the strata must give the regression with one dummy per
+    # stratum, small-sample factor and t degrees of freedom included (Stata regress i.strata).
+    rng = np.random.default_rng(41)
+    n, villages = 600, 30
+    village = rng.integers(0, villages, n)
+    strata = pd.Series(np.array(["a", "b", "c", "d", "e"])[village % 5])
+    frame = pd.DataFrame(
+        {
+            "treatment": (village % 2).astype(float),
+            "x": rng.normal(size=n),
+            "strata": strata,
+            "cluster": village.astype(str),
+            "weight": rng.uniform(0.5, 2.0, n) if weighted else 1.0,
+        }
+    )
+    frame["y"] = 0.4 * frame["treatment"] + 0.3 * frame["x"] + (village % 5) * 0.7 + rng.normal(size=n)
+    X = pd.DataFrame({"const": 1.0, "treatment": frame["treatment"], "x": frame["x"]})
+    dummies = pd.get_dummies(strata, prefix="s", drop_first=True).astype(float)
+    clusters = frame["cluster"] if se == "CR1" else None
+    weights = frame["weight"]
+    full = fit_ols(frame["y"], X.join(dummies), clusters=clusters, weights=weights, se=se)  # type: ignore[arg-type]
+    absorbed = fit_ols(frame["y"], X, clusters=clusters, weights=weights, absorb=strata, se=se)  # type: ignore[arg-type]
+    terms = ["treatment", "x"]
+    np.testing.assert_allclose(absorbed.params[terms], full.params[terms], rtol=1e-10)
+    np.testing.assert_allclose(absorbed.bse[terms], full.bse[terms], rtol=1e-10)
+    np.testing.assert_allclose(absorbed.pvalues[terms], full.pvalues[terms], rtol=1e-9)
+    np.testing.assert_allclose(absorbed.conf_int.loc[terms], full.conf_int.loc[terms], rtol=1e-10)
+    np.testing.assert_allclose(absorbed.cov_params.loc[terms, terms], full.cov_params.loc[terms, terms], rtol=1e-9)
+    assert absorbed.df_inference == full.df_inference
+    assert absorbed.nobs == full.nobs and absorbed.se_type == full.se_type
+    assert "const" not in absorbed.params.index
+
+
+def test_absorbed_strata_keep_collinearity_an_estimation_error() -> None:
+    # Treatment constant within every stratum is absorbed entirely: nothing identifies it.
+    frame = pd.DataFrame({"strata": list("aabbcc") * 5, "y": np.arange(30.0) % 7})
+    frame["treatment"] = (frame["strata"] == "a").astype(float)
+    X = pd.DataFrame({"const": 1.0, "treatment": frame["treatment"]})
+    with pytest.raises(EstimationError, match="collinear"):
+        fit_ols(frame["y"], X, absorb=frame["strata"], se="HC1")
+
+
+def test_design_fit_absorbs_strata_with_the_numbers_of_its_design_matrix() -> None:
+    # fit_design absorbs the strata; design.X still holds their dummies (for the bootstrap and
+    # randomization code), and both fits agree.
+    panel = _panel()
+    panel["strata"] = "s" + (panel["cluster"].astype(int) // 4).astype(str)  # 3 strata of 4 villages
+    outcome = OutcomeSpec("y", {"baseline": "y", "followup": "y"})
+    for design in designs_for(panel, outcome, clustered=True):
+        if design.empty:
+            continue
+        fast = fit_design(design)
+        slow = fit_ols(design.y, design.X, clusters=design.clusters, weights=design.weights)
+        if design.estimator != "before_after":
+            assert any(c.startswith("strata_") for c in design.X.columns)
+        assert fast.params[design.term] == pytest.approx(slow.params[design.term], rel=1e-9)
+        assert fast.bse[design.term] == pytest.approx(slow.bse[design.term], rel=1e-9)
+        assert fast.pvalues[design.term] == pytest.approx(slow.pvalues[design.term], rel=1e-8)

@@ -183,3 +183,27 @@ def test_validation():
         lee_bounds(y, treated, observed * treated)
     with pytest.raises(EstimationError, match="finite"):
         lee_bounds(np.where(observed == 1, np.nan, 0.0), treated, observed)
+
+
+def test_trimmed_means_equal_unit_by_unit_trimming() -> None:
+    # The prefix-sum form against the direct one: every unit keeps clip(keep - weight before
+    # it, 0, its weight) from the bottom (and the same from the top), ties and zero weights
+    # included.
+    from analysis.lee_bounds import _trimmed_means
+
+    rng = np.random.default_rng(5)
+    for case in range(200):
+        n, draws = int(rng.integers(1, 40)), int(rng.integers(1, 8))
+        y = np.sort(rng.choice([0.0, 1.0, 3.0], n) if case % 2 else rng.normal(size=n))
+        w = rng.integers(0, 4, size=(draws, n)).astype(float)
+        w[0] = 1.0
+        trim = rng.choice([0.0, 0.25, 1 / 3, float(rng.uniform(0, 0.9))], draws)
+        total = w.sum(axis=1)
+        keep = (1 - trim) * total
+        cum = np.cumsum(w, axis=1)
+        low_w = np.clip(keep[:, None] - (cum - w), 0, w)
+        high_w = np.clip(keep[:, None] - (total[:, None] - cum), 0, w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = (low_w @ y / keep, high_w @ y / keep)
+        for got, want in zip(_trimmed_means(y, w, trim), expected, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, equal_nan=True)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis.errors import EstimationError
 from analysis.estimate import fit_ols, wald_test
-from analysis.few_clusters import randomization_wald
+from analysis.few_clusters import randomization_skipped, randomization_wald
 from analysis.lee_bounds import lee_bounds
 from analysis.study import OutcomeSpec, VcovChoice
 
@@ -100,6 +100,7 @@ def attrition_table(
     vcov: VcovChoice = "auto",
     strata_fe: bool = True,
     ri_reps: int = 999,
+    ri_below: int = 200,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Attrition rates by arm and the differential-rate and differential-composition tests.
@@ -118,6 +119,9 @@ def attrition_table(
         Include strata fixed effects.
     ri_reps
         Re-drawn assignments for the randomization p-value of the composition test (0: none).
+    ri_below
+        Compute that p-value only with fewer clusters than this (see
+        :func:`analysis.few_clusters.randomization_skipped`).
     seed
         Seed of those draws.
 
@@ -148,10 +152,10 @@ def attrition_table(
         return pd.DataFrame(rows, columns=list(ATTRITION_COLUMNS))
     clusters = base["cluster"] if clustered else None
     X = pd.DataFrame({"const": 1.0, "treatment": base["treatment"].astype(float)}, index=base.index)
-    X = X.join(_strata(base, strata_fe))
+    absorb = base["strata"] if strata_fe else None
     row = _empty("differential_rate")
     try:
-        fit = fit_ols(base["attrited"], X, clusters=clusters, weights=base["weight"], se=vcov)
+        fit = fit_ols(base["attrited"], X, clusters=clusters, weights=base["weight"], absorb=absorb, se=vcov)
         row.update(
             estimate=float(fit.params["treatment"]),
             std_error=float(fit.bse["treatment"]),
@@ -186,9 +190,18 @@ def attrition_table(
         row["note"] = "no baseline variable to test"
     else:
         try:
-            fit = fit_ols(base["attrited"], design, clusters=clusters, weights=base["weight"], se=vcov)
+            fit = fit_ols(
+                base["attrited"], design, clusters=clusters, weights=base["weight"], absorb=absorb, se=vcov
+            )
             test = wald_test(fit, interactions)
-            ri = _composition_ri(base, X, X0, ri_reps=ri_reps, seed=seed) if clustered and ri_reps > 0 else {}
+            skipped = (
+                randomization_skipped(int(base["cluster"].nunique()), below=ri_below) if clustered else ""
+            )
+            ri: dict[str, object] = {"note": skipped} if skipped else {}
+            if clustered and ri_reps > 0 and not skipped:
+                # The randomization test refits with every re-drawn assignment: give it the dummies.
+                full = X.join(_strata(base, strata_fe))
+                ri = _composition_ri(base, full, X0, ri_reps=ri_reps, seed=seed)
             row.update(
                 f_stat=test.f_stat,
                 df_num=test.df_num,

@@ -31,7 +31,7 @@ import pandas as pd
 
 from analysis.errors import EstimationError
 from analysis.estimate import fit_ols, redundant_column, wald_test
-from analysis.few_clusters import randomization_wald
+from analysis.few_clusters import randomization_skipped, randomization_wald
 from analysis.study import VcovChoice
 
 BALANCE_COLUMNS: tuple[str, ...] = (
@@ -101,13 +101,13 @@ def _variable_row(
     if np.isfinite(pooled) and pooled > 0:
         row["normalized_difference"] = (float(row["mean_treatment"]) - float(row["mean_comparison"])) / pooled  # type: ignore[arg-type]
     X = pd.DataFrame({"const": 1.0, "treatment": data["treatment"].astype(float)}, index=data.index)
-    X = X.join(_strata_dummies(data["strata"], strata_fe=strata_fe))
     try:
         fit = fit_ols(
             data[variable].astype(float),
             X,
             clusters=data["cluster"] if clustered else None,
             weights=data["weight"],
+            absorb=data["strata"] if strata_fe else None,
             se=vcov,
         )
     except EstimationError as exc:
@@ -131,6 +131,7 @@ def _joint_row(
     vcov: VcovChoice,
     strata_fe: bool,
     ri_reps: int,
+    ri_below: int,
     seed: int,
 ) -> dict[str, object]:
     row: dict[str, object] = {c: np.nan for c in BALANCE_COLUMNS}
@@ -150,13 +151,13 @@ def _joint_row(
         row["note"] = "; ".join(notes + ["no variable to test"])
         return row
     X = pd.DataFrame({"const": 1.0}, index=data.index).join(data[kept].astype(float))
-    X = X.join(_strata_dummies(data["strata"], strata_fe=strata_fe))
     try:
         fit = fit_ols(
             data["treatment"].astype(float),
             X,
             clusters=data["cluster"] if clustered else None,
             weights=data["weight"],
+            absorb=data["strata"] if strata_fe else None,
             se=vcov,
         )
     except EstimationError as exc:
@@ -165,7 +166,12 @@ def _joint_row(
     test = wald_test(fit, kept)
     if test.note:
         notes.append(test.note)
-    if clustered and ri_reps > 0:
+    skipped = randomization_skipped(int(data["cluster"].nunique()), below=ri_below) if clustered else ""
+    if skipped:
+        notes.append(skipped)
+    elif clustered and ri_reps > 0:
+        # The randomization test refits with every re-drawn assignment: give it the dummies.
+        X = X.join(_strata_dummies(data["strata"], strata_fe=strata_fe))
         positions = [list(X.columns).index(v) for v in kept]
         root = np.sqrt(data["weight"].to_numpy(dtype=float)) if data["weight"].nunique() > 1 else None
         Xv = X.to_numpy(dtype=float)
@@ -208,6 +214,7 @@ def balance_table(
     vcov: VcovChoice = "auto",
     strata_fe: bool = True,
     ri_reps: int = 999,
+    ri_below: int = 200,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Baseline balance by arm, per variable and jointly (see the module docstring).
@@ -227,6 +234,9 @@ def balance_table(
         Include strata fixed effects in the difference and joint regressions.
     ri_reps
         Re-drawn assignments for the randomization p-value of the joint test (0: none).
+    ri_below
+        Compute that p-value only with fewer clusters than this (see
+        :func:`analysis.few_clusters.randomization_skipped`).
     seed
         Seed of those draws.
 
@@ -263,6 +273,7 @@ def balance_table(
                     vcov=vcov,
                     strata_fe=strata_fe,
                     ri_reps=ri_reps,
+                    ri_below=ri_below,
                     seed=seed,
                 ),
                 "sample": sample,

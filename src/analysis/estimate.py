@@ -69,6 +69,7 @@ def fit_ols(
     *,
     clusters: pd.Series | None = None,
     weights: pd.Series | None = None,
+    absorb: pd.Series | None = None,
     se: VcovChoice = "auto",
     alpha: float = 0.05,
 ) -> Fit:
@@ -82,6 +83,14 @@ def fit_ols(
         Cluster labels; with them (and ``se`` ``auto`` or ``CR1``) SEs are CR1 with t(G − 1).
     weights
         Survey weights (analytic weights, as Stata's ``[aw=]``).
+    absorb
+        Labels (randomization strata) whose fixed effects enter the regression. They are
+        partialled out (Frisch–Waugh–Lovell: y and X demeaned within level, weighted with
+        weights) rather than entered as one dummy per level, so a national survey with
+        hundreds of strata fits in a fraction of the time and memory. Coefficients, residuals
+        and covariance are those of the regression with the constant and ``levels − 1``
+        dummies, as Stata ``regress y x i.strata``: the small-sample factor counts every
+        absorbed level. The constant is then absorbed too and not reported.
     se
         ``auto`` (CR1 with clusters, else HC1), ``CR1``, ``HC1`` or ``iid``.
     alpha
@@ -100,11 +109,21 @@ def fit_ols(
         raise ValueError(f"se is {se!r}; expecting one of auto, CR1, HC1, iid")
     if se == "CR1" and clusters is None:
         raise EstimationError("CR1 standard errors need a cluster column")
+    weighted = weights is not None and weights.nunique() > 1
+    n_absorbed = 0
+    if absorb is not None and absorb.notna().any() and absorb.nunique() > 1:
+        # The same levels as `_design`'s dummies: a missing stratum is a level of its own.
+        codes = pd.factorize(absorb.astype(str))[0]
+        n_absorbed = int(codes.max()) + 1
+        w = weights.to_numpy(dtype=float) if weighted and weights is not None else None
+        y = pd.Series(_demean(y.to_numpy(dtype=float)[:, None], codes, w)[:, 0], index=y.index, name=y.name)
+        X = X.drop(columns="const")
+        X = pd.DataFrame(_demean(X.to_numpy(dtype=float), codes, w), index=X.index, columns=X.columns)
     if np.linalg.matrix_rank(X.to_numpy(dtype=float)) < X.shape[1]:
         raise EstimationError(
             "the regressors are collinear (is there variation in treatment in this sample?)"
         )
-    model = sm.WLS(y, X, weights=weights) if weights is not None and weights.nunique() > 1 else sm.OLS(y, X)
+    model = sm.WLS(y, X, weights=weights) if weighted else sm.OLS(y, X)
     use_cluster = clusters is not None and se in ("auto", "CR1")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -123,17 +142,55 @@ def fit_ols(
             result = model.fit(cov_type="HC1", use_t=True)
             n_clusters, se_type = None, "HC1"
     df = float(getattr(result, "df_resid_inference", None) or result.df_resid)
+    if not n_absorbed:
+        return Fit(
+            params=result.params,
+            bse=result.bse,
+            pvalues=result.pvalues,
+            conf_int=result.conf_int(alpha=alpha),
+            nobs=int(result.nobs),
+            n_clusters=n_clusters,
+            se_type=se_type,
+            df_inference=df,
+            cov_params=result.cov_params(),
+        )
+    # statsmodels saw K = X's columns; the full regression has the absorbed levels as well (the
+    # constant and levels − 1 dummies). Its CR1, HC1 and classical covariances all carry the
+    # factor 1 / (N − K), so rescaling by (N − K) / (N − K_full) gives the full regression's;
+    # and t(N − K_full) replaces t(N − K) when there are no clusters.
+    n_obs, k = int(result.nobs), X.shape[1]
+    k_full = k + n_absorbed
+    if n_obs <= k_full:
+        raise EstimationError("more parameters than observations once the strata are counted")
+    cov = result.cov_params() * ((n_obs - k) / (n_obs - k_full))
+    if n_clusters is None:
+        df = float(n_obs - k_full)
+    params = result.params
+    bse = pd.Series(np.sqrt(np.diag(cov.to_numpy())), index=params.index)
+    t_crit = float(stats.t.ppf(1 - alpha / 2, df))
     return Fit(
-        params=result.params,
-        bse=result.bse,
-        pvalues=result.pvalues,
-        conf_int=result.conf_int(alpha=alpha),
-        nobs=int(result.nobs),
+        params=params,
+        bse=bse,
+        pvalues=pd.Series(2 * stats.t.sf(np.abs(params / bse), df), index=params.index),
+        conf_int=pd.DataFrame({0: params - t_crit * bse, 1: params + t_crit * bse}),
+        nobs=n_obs,
         n_clusters=n_clusters,
         se_type=se_type,
         df_inference=df,
-        cov_params=result.cov_params(),
+        cov_params=cov,
     )
+
+
+def _demean(values: np.ndarray, codes: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """Columns of ``values`` minus their (weighted) mean within each level of ``codes``."""
+    w = np.ones(len(codes)) if weights is None else weights
+    totals = np.bincount(codes, weights=w)
+    means = (
+        np.column_stack([np.bincount(codes, weights=w * column) / totals for column in values.T])
+        if values.shape[1]
+        else np.zeros((len(totals), 0))
+    )
+    return values - means[codes]
 
 
 @dataclass(frozen=True)
@@ -223,24 +280,30 @@ def outcome_frame(
     household's baseline value (missing for households without a baseline interview).
     """
     design = ["hh", "treatment", "cluster", "strata", "weight", "village"]
-    sample = panel.loc[panel["in_sample"]]
-    wide = sample.drop_duplicates("hh", keep="last")[design].set_index("hh")
+    # Take only the columns used here before filtering rows: copying the whole panel (dozens of
+    # columns, some of them text) for every outcome dominated the stage at national scale.
+    used = [*design, "round", *dict.fromkeys(outcome.columns.values()), *covariates]
+    sample = panel.loc[panel["in_sample"], [c for c in dict.fromkeys(used) if c in panel.columns]]
+    # Households as integer codes, so that each round's values are placed by position rather
+    # than by looking up text ids (which cost more than the regressions at national scale).
+    codes, ids = pd.factorize(sample["hh"])
+    last = np.flatnonzero(~pd.Series(codes).duplicated(keep="last").to_numpy())
+    wide = sample.iloc[last][design].reset_index(drop=True)
+    rounds = sample["round"].to_numpy()
+
+    def by_household(column: str, round_name: str) -> np.ndarray:
+        in_round = rounds == round_name
+        values = np.full(len(ids), np.nan)
+        numbers = pd.to_numeric(sample[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values[codes[in_round]] = numbers[in_round]
+        return values[codes[last]]
+
     for short, round_name in (("y0", "baseline"), ("y1", "followup")):
         column = outcome.columns.get(round_name)
-        part = sample.loc[sample["round"] == round_name]
-        if column is not None and column in part.columns:
-            values = pd.to_numeric(part.set_index("hh")[column], errors="coerce")
-            wide[short] = values.reindex(wide.index)
-        else:
-            wide[short] = np.nan
-    if covariates:
-        base = sample.loc[sample["round"] == "baseline"].set_index("hh")
-        for name in covariates:
-            if name in base.columns:
-                wide[f"cov_{name}"] = pd.to_numeric(base[name], errors="coerce").reindex(wide.index)
-            else:
-                wide[f"cov_{name}"] = np.nan
-    return wide.reset_index()
+        wide[short] = by_household(column, round_name) if column and column in sample.columns else np.nan
+    for name in covariates:
+        wide[f"cov_{name}"] = by_household(name, "baseline") if name in sample.columns else np.nan
+    return wide
 
 
 def measured_in(panel: pd.DataFrame, outcome: OutcomeSpec, round_name: str) -> bool:
@@ -250,6 +313,35 @@ def measured_in(panel: pd.DataFrame, outcome: OutcomeSpec, round_name: str) -> b
         return False
     values = panel.loc[panel["round"] == round_name, column]
     return bool(pd.to_numeric(values, errors="coerce").notna().any())
+
+
+@dataclass(frozen=True)
+class Regressors:
+    """The ingredients of a design matrix, kept instead of the matrix itself.
+
+    A study with many strata at national scale (80 kecamatan, 200,000 households) makes every
+    matrix about 130 MB, mostly strata dummies, and the estimate stage keeps three designs for
+    each of some fifty outcomes alive for the inference step: that is what made it need more
+    than 17 GiB. Keeping the few source columns and building the dummies when a fit asks for
+    them costs a fraction of a second per fit and keeps memory flat in the number of outcomes.
+    """
+
+    frame: pd.DataFrame
+    terms: tuple[str, ...]
+    strata_fe: bool
+    covariates: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls, frame: pd.DataFrame, *, terms: Sequence[str], strata_fe: bool, covariates: Sequence[str] = ()
+    ) -> Regressors:
+        """Keep only the columns of ``frame`` the matrix is built from."""
+        columns = [*terms, "strata", *(f"cov_{c}" for c in covariates)]
+        return cls(frame[columns].copy(), tuple(terms), strata_fe, tuple(covariates))
+
+    def matrix(self) -> pd.DataFrame:
+        """The design matrix: constant, terms, strata dummies, covariates (with missing dummies)."""
+        return _design(self.frame, terms=self.terms, strata_fe=self.strata_fe, covariates=self.covariates)
 
 
 def _design(
@@ -282,7 +374,8 @@ class Design:
     outcome, estimator
         What the row estimates.
     y, X
-        Dependent variable and regressors (``X`` holds the constant).
+        Dependent variable and regressors (``X`` holds the constant; it is assembled from
+        ``regressors`` on each access).
     term
         The column of ``X`` whose coefficient is the reported estimate.
     clusters
@@ -301,13 +394,18 @@ class Design:
     outcome: str
     estimator: str
     y: pd.Series
-    X: pd.DataFrame
+    regressors: Regressors
     term: str
     clusters: pd.Series | None
     weights: pd.Series | None
     n_obs: int
     note: str = ""
     strata: pd.Series | None = None
+
+    @property
+    def X(self) -> pd.DataFrame:  # noqa: N802 (the econometric name for the design matrix)
+        """The regressors, built on each access; see :class:`Regressors` for why."""
+        return self.regressors.matrix()
 
     @property
     def empty(self) -> bool:
@@ -339,7 +437,7 @@ def _pooled_did(
     keep = ["treatment", "cluster", "strata", "weight"] + [f"cov_{c}" for c in covariates]
     long = long.join(household[keep], on="hh").dropna(subset=["treatment"])
     long["treatment_x_post"] = long["treatment"] * long["post"]
-    X = _design(
+    regressors = Regressors.of(
         long, terms=["treatment", "post", "treatment_x_post"], strata_fe=strata_fe, covariates=covariates
     )
     # Households appear in both rounds, so without villages the household is the cluster.
@@ -348,7 +446,7 @@ def _pooled_did(
         outcome=outcome.name,
         estimator="did",
         y=long["y"],
-        X=X,
+        regressors=regressors,
         term="treatment_x_post",
         clusters=clusters,
         weights=long["weight"],
@@ -421,7 +519,7 @@ def designs_for(
             sample = wide.dropna(subset=["y0", "y1"]).loc[lambda f: f["treatment"] == 1]
             y, terms, controls = sample["y1"] - sample["y0"], [], ()
         term = "treatment" if terms else "const"
-        X = _design(
+        regressors = Regressors.of(
             sample,
             terms=terms,
             strata_fe=strata_fe and estimator != "before_after",
@@ -432,7 +530,7 @@ def designs_for(
                 outcome=outcome.name,
                 estimator=estimator,
                 y=y,
-                X=X,
+                regressors=regressors,
                 term=term,
                 clusters=sample["cluster"] if clustered else None,
                 weights=sample["weight"],
@@ -446,7 +544,22 @@ def designs_for(
 
 def fit_design(design: Design, *, vcov: VcovChoice = "auto") -> Fit:
     """Fit one :class:`Design` with :func:`fit_ols`."""
-    return fit_ols(design.y, design.X, clusters=design.clusters, weights=design.weights, se=vcov)
+    regressors = design.regressors
+    if not regressors.strata_fe:
+        return fit_ols(design.y, design.X, clusters=design.clusters, weights=design.weights, se=vcov)
+    # The strata enter as absorbed fixed effects: the same numbers as design.X's dummies, at a
+    # fraction of the cost (see fit_ols).
+    small = _design(
+        regressors.frame, terms=regressors.terms, strata_fe=False, covariates=regressors.covariates
+    )
+    return fit_ols(
+        design.y,
+        small,
+        clusters=design.clusters,
+        weights=design.weights,
+        absorb=regressors.frame["strata"],
+        se=vcov,
+    )
 
 
 def _row(

@@ -740,9 +740,10 @@ def cr1_wald_f(y: np.ndarray, X: np.ndarray, codes: np.ndarray, terms: Sequence[
     bread = np.linalg.inv(xtx)
     beta = bread @ (X.T @ y)
     resid = y - X @ beta
-    member = np.zeros((n_clusters, n_obs))
-    member[local, np.arange(n_obs)] = 1.0
-    scores = member @ (X * resid[:, None])
+    # Cluster sums of the scores; a dense cluster-membership matrix would be G × N floats
+    # (3 GB for 2,000 villages and 200,000 households).
+    weighted = X * resid[:, None]
+    scores = np.column_stack([np.bincount(local, weights=col, minlength=n_clusters) for col in weighted.T])
     ssc = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
     V = ssc * bread @ (scores.T @ scores) @ bread
     idx = list(terms)
@@ -751,6 +752,23 @@ def cr1_wald_f(y: np.ndarray, X: np.ndarray, codes: np.ndarray, terms: Sequence[
     except np.linalg.LinAlgError:
         return float("nan")
     return float(beta[idx] @ solved / len(idx))
+
+
+def randomization_skipped(n_clusters: int, *, below: int) -> str:
+    """Why a design test's randomization p-value is not computed ("" when it is).
+
+    Re-drawing the assignment refits the test's regression every time (``design_test_reps``
+    times), which at national scale (thousands of villages, hundreds of thousands of
+    households) takes hours. The randomization p-value is there because a clustered F test of
+    many variables over-rejects with few clusters; with ``below`` clusters or more its own
+    p-value is the one to read, so the re-draws are skipped, and the table says so.
+    """
+    if n_clusters < below:
+        return ""
+    return (
+        f"randomization test not run: {n_clusters} clusters (design_test_ri_below = {below}); "
+        "with this many, read p_value"
+    )
 
 
 def randomization_wald(

@@ -213,6 +213,7 @@ def analyse(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None)
         clustered=clustered,
         vcov=study.vcov,
         ri_reps=study.design_test_reps,
+        ri_below=study.design_test_ri_below,
         seed=study.seed,
     )
     attrition = attrition_table(
@@ -221,6 +222,7 @@ def analyse(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None)
         clustered=clustered,
         vcov=study.vcov,
         ri_reps=study.design_test_reps,
+        ri_below=study.design_test_ri_below,
         seed=study.seed,
     )
     lee = lee_bounds_table(work, main, clustered=clustered, reps=study.lee_bounds_reps, seed=study.seed)

@@ -119,12 +119,11 @@ def _ri(design: Design, *, reps: int, seed: int) -> tuple[float, int, str]:
     if design.term != "treatment" or _weights(design) is not None:
         return np.nan, 0, "randomization inference needs an unweighted household-level regression"
     assert design.clusters is not None
-    controls = [
-        c for c in design.X.columns if c not in ("const", "treatment") and not c.startswith("strata_")
-    ]
-    data = design.X[controls].copy()
+    X = design.X  # built on each access: take it once
+    controls = [c for c in X.columns if c not in ("const", "treatment") and not c.startswith("strata_")]
+    data = X[controls].copy()
     data["__y"] = design.y.to_numpy(dtype=float)
-    data["__t"] = design.X["treatment"]
+    data["__t"] = X["treatment"]
     data["__c"] = design.clusters.astype(str).to_numpy()
     strata = None
     if design.strata is not None and design.strata.notna().all() and design.strata.nunique() > 1:

@@ -69,16 +69,28 @@ def _trimmed_means(y_sorted: np.ndarray, w: np.ndarray, trim: np.ndarray) -> tup
     tuple of numpy.ndarray
         (mean of the kept lowest values, mean of the kept highest values), each shape (B,).
     """
-    total = w.sum(axis=1)
-    keep = (1.0 - trim) * total
+    # Written as prefix sums: the sum of y over the lowest x of the weight is the prefix up to
+    # the last unit that fits in x, plus the fraction of the next one. The kept highest values
+    # are everything minus the lowest (total - keep). Five passes over the (B, n) arrays
+    # instead of a dozen with per-unit clipping: this is the hot spot of the bootstrap.
+    n_units = w.shape[1]
     cum = np.cumsum(w, axis=1)
-    below = cum - w
-    above = total[:, None] - cum
-    kept_low = np.clip(keep[:, None] - below, 0.0, w)
-    kept_high = np.clip(keep[:, None] - above, 0.0, w)
+    total = cum[:, -1]
+    keep = (1.0 - trim) * total
+    cum_wy = np.cumsum(w * y_sorted, axis=1)
+    rows = np.arange(len(w))
+
+    def lowest(x: np.ndarray) -> np.ndarray:
+        whole = (cum <= x[:, None]).sum(axis=1)  # units that fit entirely within x
+        last = np.maximum(whole - 1, 0)
+        prefix_w = np.where(whole > 0, cum[rows, last], 0.0)
+        prefix_wy = np.where(whole > 0, cum_wy[rows, last], 0.0)
+        cut = np.minimum(whole, n_units - 1)
+        return prefix_wy + np.where(whole < n_units, (x - prefix_w) * y_sorted[cut], 0.0)
+
     with np.errstate(invalid="ignore", divide="ignore"):
-        low = kept_low @ y_sorted / keep
-        high = kept_high @ y_sorted / keep
+        low = lowest(keep) / keep
+        high = (cum_wy[:, -1] - lowest(total - keep)) / keep
     return low, high
 
 

@@ -51,9 +51,12 @@ MDE_COLUMNS: tuple[str, ...] = (
 
 def _round_values(panel: pd.DataFrame, outcome: OutcomeSpec, round_name: str) -> pd.DataFrame:
     column = outcome.columns.get(round_name)
-    rows = panel.loc[panel["in_sample"] & (panel["round"] == round_name)]
-    if column is None or column not in rows.columns:
+    if column is None or column not in panel.columns:
         return pd.DataFrame(columns=["hh", "cluster", "treatment", "y"])
+    # Only the columns used: copying every panel column per outcome dominated at scale.
+    rows = panel.loc[
+        panel["in_sample"] & (panel["round"] == round_name), ["hh", "cluster", "treatment", column]
+    ]
     out = rows[["hh", "cluster", "treatment"]].copy()
     out["y"] = pd.to_numeric(rows[column], errors="coerce")
     return out.dropna(subset=["y", "treatment"])

@@ -392,7 +392,7 @@ def icc(
         raise ValueError(f"values and clusters must have the same length, got {len(y)} and {len(groups)}")
     if not np.isfinite(y).all() or pd.isna(groups).any():
         raise EstimationError("values and clusters must not contain missing values")
-    if len(np.unique(groups)) < 2:
+    if pd.Series(groups).nunique() < 2:  # hashing, not np.unique's sort of text labels
         raise EstimationError("need at least 2 clusters to estimate an ICC")
     _check_choice("method", method, get_args(IccMethod))
     if method == "anova":

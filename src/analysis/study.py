@@ -186,6 +186,7 @@ class Study:
     main_outcomes: tuple[str, ...] = ()
     lee_bounds_reps: int = 999
     design_test_reps: int = 999
+    design_test_ri_below: int = 200
     power_alpha: float = 0.05
     power_target: float = 0.8
     women_subsample: bool = True
@@ -520,6 +521,7 @@ def load_study(path: str | Path) -> Study:
         main_outcomes=tuple(main),
         lee_bounds_reps=_positive_int(raw, "lee_bounds_reps", 999, study_path),
         design_test_reps=_positive_int(raw, "design_test_reps", 999, study_path),
+        design_test_ri_below=_positive_int(raw, "design_test_ri_below", 200, study_path),
         power_alpha=_share(power_raw.get("alpha", 0.05), "power.alpha", study_path),
         power_target=_share(power_raw.get("power", 0.8), "power.power", study_path),
         women_subsample=_flag(raw, "women_subsample", True, study_path),
