@@ -78,14 +78,14 @@ def _child(mode: str, study: Path, out: Path) -> dict[str, Any]:
     return result
 
 
-def measure(households: int, *, work: Path) -> dict[str, Any]:
+def measure(households: int, *, work: Path, seed: int = 20231) -> dict[str, Any]:
     """Generate a study of ``households`` households and time the floor and the stages."""
     from analysis.demo import write_demo
 
     villages = max(2, households // HOUSEHOLDS_PER_VILLAGE)
     folder = work / f"h{households}"
     started = time.perf_counter()
-    write_demo(folder / "study", villages=villages, households=HOUSEHOLDS_PER_VILLAGE, seed=20231)
+    write_demo(folder / "study", villages=villages, households=HOUSEHOLDS_PER_VILLAGE, seed=seed)
     generation = time.perf_counter() - started
     study = folder / "study" / "study.yml"
     floor = _child("floor", study, folder / "floor")
@@ -101,11 +101,17 @@ def measure(households: int, *, work: Path) -> dict[str, Any]:
         "peak_gib": stages["peak_bytes"] / 2**30,
         "stages": stages["stages"],
         "covered": _coverage(impact, truth),
+        "z": {k: z for k, (_, z) in _index_errors(impact, truth).items()},
     }
 
 
 def _coverage(impact_csv: str, truth: dict[str, float]) -> dict[str, bool]:
     """Whether each family index's DiD and ANCOVA intervals cover its true effect."""
+    return {key: covered for key, (covered, _) in _index_errors(impact_csv, truth).items()}
+
+
+def _index_errors(impact_csv: str, truth: dict[str, float]) -> dict[str, tuple[bool, float]]:
+    """Per family index and estimator: covered, and (estimate - truth) / standard error."""
     import io
 
     import pandas as pd
@@ -113,7 +119,10 @@ def _coverage(impact_csv: str, truth: dict[str, float]) -> dict[str, bool]:
     table = pd.read_csv(io.StringIO(impact_csv))
     rows = table.loc[table["outcome"].str.startswith("index_") & table["estimator"].isin(["did", "ancova"])]
     return {
-        f"{r.outcome}/{r.estimator}": bool(r.ci_low <= truth[r.outcome] <= r.ci_high)
+        f"{r.outcome}/{r.estimator}": (
+            bool(r.ci_low <= truth[r.outcome] <= r.ci_high),
+            float((r.estimate - truth[r.outcome]) / r.std_error),
+        )
         for r in rows.itertuples()
         if r.outcome in truth
     }
@@ -124,6 +133,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="20000,50000,200000", help="households, comma-separated")
     parser.add_argument("--keep", default=None, help="keep the generated studies in this folder")
+    parser.add_argument(
+        "--seed", type=int, default=20231, help="seed of the generated studies (default: the demo's)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="berdaya-scale-"))
@@ -131,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = []
     try:
         for size in sizes:
-            result = measure(size, work=work)
+            result = measure(size, work=work, seed=args.seed)
             results.append(result)
             print(
                 f"{result['households']:>8,} households: pipeline {result['pipeline_s']:6.1f} s, "
@@ -142,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(
                 "    stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["stages"].items()), flush=True
             )
-            missed = [k for k, ok in result["covered"].items() if not ok]
+            missed = [f"{k} z = {result['z'][k]:+.2f}" for k, ok in result["covered"].items() if not ok]
             print(
                 f"    family indices covering the truth: {sum(result['covered'].values())}/{len(result['covered'])}"
                 + (f" (missed: {', '.join(missed)})" if missed else ""),

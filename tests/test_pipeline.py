@@ -67,6 +67,18 @@ def test_run_json_records_what_is_needed_to_explain_a_difference(small_demo) -> 
         "index",
     } <= set(stages)
     assert all(s["status"] == "ok" and s["seconds"] >= 0 for s in stages.values())
+    # What cleaning and linkage did, with the same counts as the tables.
+    data = record["data"]
+    accounting = pd.read_csv(out / "tables" / "row_accounting.csv").set_index("round")
+    for round_name in ("baseline", "followup"):
+        counts = data[round_name]["counts"]
+        assert counts["raw"] == accounting.loc[round_name, "n_raw"]
+        assert counts["clean"] + counts["quarantined"] + counts["excluded"] == counts["raw"]
+        assert sum(v for k, v in data[round_name]["reasons"].items() if k.startswith("excluded")) == counts["excluded"]
+        assert "respondent_name" in data[round_name]["dropped_columns"]
+    linkage = data["linkage"]
+    assert "by_village" not in linkage
+    assert linkage["households"] == sum(sum(arm.values()) for arm in linkage["by_arm"].values())
 
 
 def test_reports_show_no_code_no_parameters_and_load_nothing_from_the_network(small_demo) -> None:

@@ -39,6 +39,7 @@ def test_defaults_keep_the_minimal_form_valid(folder: Path) -> None:
     assert not s.romano_wolf and s.family_indices and s.women_subsample
     assert s.main_outcomes == ("income", "a")  # the first outcome of each family
     assert (s.lee_bounds_reps, s.design_test_reps, s.wild_bootstrap_reps) == (999, 999, 9999)
+    assert s.design_test_ri_below == 200 and s.design == "randomized"
     assert (s.power_alpha, s.power_target) == (0.05, 0.8)
     assert s.alkire_foster.k == pytest.approx(1 / 3) and s.alkire_foster.families == GOAL_FAMILIES
     assert s.income.poverty_line is None  # no baseline year: no default line
@@ -57,6 +58,8 @@ family_indices: false
 main_outcomes: [b]
 lee_bounds_reps: 199
 design_test_reps: 99
+design_test_ri_below: 40
+design: matched
 power: {alpha: 0.1, power: 0.9}
 women_subsample: false
 income: {poverty_line: 600000, winsor_quantile: 0.95}
@@ -68,6 +71,7 @@ alkire_foster: {k: 0.25, families: [income], cutoffs: {income: 11}}
     assert s.romano_wolf and not s.family_indices and not s.women_subsample
     assert s.main_outcomes == ("b",) and s.outcomes[2].index is False
     assert (s.lee_bounds_reps, s.design_test_reps, s.power_alpha, s.power_target) == (199, 99, 0.1, 0.9)
+    assert s.design_test_ri_below == 40 and s.design == "matched"
     assert s.income.poverty_line == 600000 and s.income.winsor_quantile == 0.95
     assert s.extra["income"]["poverty_line"] == 600000  # what the construct stage reads
     assert s.alkire_foster.k == 0.25 and s.alkire_foster.cutoffs == {"income": 11.0}
@@ -106,3 +110,15 @@ def test_default_poverty_line_is_the_bps_line_of_the_baseline_year(folder: Path)
 def test_bad_values_are_named(folder: Path, extra: str, message: str) -> None:
     with pytest.raises(StudyError, match=message):
         study(folder, extra)
+
+
+def test_a_misspelt_design_is_refused_naming_the_file(folder: Path) -> None:
+    with pytest.raises(StudyError, match=r"study\.yml.*design"):
+        study(folder, "design: matchd\n")
+
+
+def test_the_design_chooses_the_reports_primary_estimator(folder: Path) -> None:
+    from analysis.report import primary_estimator
+
+    assert primary_estimator(study(folder)) == "ancova"
+    assert primary_estimator(study(folder, "design: matched\n")) == "did"

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import EstimationError
-from analysis.estimate import fit_ols, wald_test
+from analysis.estimate import fit_ols, strata_dummies, wald_test
 from analysis.few_clusters import randomization_skipped, randomization_wald
 from analysis.lee_bounds import lee_bounds
 from analysis.study import OutcomeSpec, VcovChoice
@@ -77,13 +77,6 @@ def baseline_households(panel: pd.DataFrame) -> pd.DataFrame:
     base = panel.loc[panel["in_sample"] & (panel["round"] == "baseline")].copy()
     base["attrited"] = (base["linkage"] == "baseline_only").astype(float)
     return base.reset_index(drop=True)
-
-
-def _strata(frame: pd.DataFrame, strata_fe: bool) -> pd.DataFrame:
-    strata = frame["strata"]
-    if not strata_fe or strata.isna().all() or strata.nunique() <= 1:
-        return pd.DataFrame(index=frame.index)
-    return pd.get_dummies(strata.astype(str), prefix="strata", drop_first=True).astype(float)
 
 
 def _empty(test: str) -> dict[str, object]:
@@ -200,7 +193,7 @@ def attrition_table(
             ri: dict[str, object] = {"note": skipped} if skipped else {}
             if clustered and ri_reps > 0 and not skipped:
                 # The randomization test refits with every re-drawn assignment: give it the dummies.
-                full = X.join(_strata(base, strata_fe))
+                full = X.join(strata_dummies(base["strata"], strata_fe=strata_fe))
                 ri = _composition_ri(base, full, X0, ri_reps=ri_reps, seed=seed)
             row.update(
                 f_stat=test.f_stat,

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import EstimationError
-from analysis.estimate import fit_ols, redundant_column, wald_test
+from analysis.estimate import fit_ols, redundant_column, strata_dummies, wald_test
 from analysis.few_clusters import randomization_skipped, randomization_wald
 from analysis.study import VcovChoice
 
@@ -76,12 +76,6 @@ def weighted_mean_sd(values: pd.Series, weights: pd.Series | None = None) -> tup
         return mean, np.nan
     var = float(np.sum(w * (x - mean) ** 2) / np.sum(w) * n / (n - 1))
     return mean, float(np.sqrt(var))
-
-
-def _strata_dummies(strata: pd.Series, *, strata_fe: bool) -> pd.DataFrame:
-    if not strata_fe or strata.isna().all() or strata.nunique() <= 1:
-        return pd.DataFrame(index=strata.index)
-    return pd.get_dummies(strata.astype(str), prefix="strata", drop_first=True).astype(float)
 
 
 def _variable_row(
@@ -171,7 +165,7 @@ def _joint_row(
         notes.append(skipped)
     elif clustered and ri_reps > 0:
         # The randomization test refits with every re-drawn assignment: give it the dummies.
-        X = X.join(_strata_dummies(data["strata"], strata_fe=strata_fe))
+        X = X.join(strata_dummies(data["strata"], strata_fe=strata_fe))
         positions = [list(X.columns).index(v) for v in kept]
         root = np.sqrt(data["weight"].to_numpy(dtype=float)) if data["weight"].nunique() > 1 else None
         Xv = X.to_numpy(dtype=float)

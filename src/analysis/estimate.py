@@ -344,15 +344,20 @@ class Regressors:
         return _design(self.frame, terms=self.terms, strata_fe=self.strata_fe, covariates=self.covariates)
 
 
+def strata_dummies(strata: pd.Series, *, strata_fe: bool = True) -> pd.DataFrame:
+    """One 0/1 column per stratum but the first (none without strata or with a single one)."""
+    if not strata_fe or strata.isna().all() or strata.nunique() <= 1:
+        return pd.DataFrame(index=strata.index)
+    return pd.get_dummies(strata.astype(str), prefix="strata", drop_first=True).astype(float)
+
+
 def _design(
     frame: pd.DataFrame, *, terms: Sequence[str], strata_fe: bool, covariates: Sequence[str] = ()
 ) -> pd.DataFrame:
     X = pd.DataFrame({"const": 1.0}, index=frame.index)
     for term in terms:
         X[term] = frame[term].astype(float)
-    if strata_fe and frame["strata"].notna().any() and frame["strata"].nunique() > 1:
-        dummies = pd.get_dummies(frame["strata"].astype(str), prefix="strata", drop_first=True)
-        X = X.join(dummies.astype(float))
+    X = X.join(strata_dummies(frame["strata"], strata_fe=strata_fe))
     for name in covariates:
         values = frame[f"cov_{name}"].astype(float)
         missing = values.isna()

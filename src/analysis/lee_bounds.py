@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, sparse, stats
 
 from analysis.errors import EstimationError
 
@@ -218,21 +218,31 @@ def lee_bounds(
         if len(obs) == 0:
             arm_name = "treated" if arm else "control"
             raise EstimationError(f"no observed outcome in the {arm_name} arm")
-        order = obs[np.argsort(yv[obs], kind="stable")]
+        # Units with the same value are trimmed alike (the fractional-weight rule gives a tied
+        # block the same kept weight in total however it is split), so each arm is reduced to
+        # its distinct values with a (value x cluster) count matrix. A draw's weights are then
+        # counts @ that matrix: two columns for a yes/no outcome instead of one per household,
+        # which is what makes the bootstrap cheap at national scale.
+        values, position = np.unique(yv[obs], return_inverse=True)
+        per_value = sparse.csr_matrix(
+            (np.ones(len(obs)), (position.reshape(-1), codes[obs])), shape=(len(values), n_clusters)
+        )
         arms[arm] = (
-            yv[order],
-            codes[order],
+            values,
+            per_value,
             np.bincount(codes[in_arm], minlength=n_clusters).astype(float),
             np.bincount(codes[obs], minlength=n_clusters).astype(float),
         )
 
     def bounds_for(cluster_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        y1, c1, assigned1, seen1 = arms[1.0]
-        y0, c0, assigned0, seen0 = arms[0.0]
+        y1, n1, assigned1, seen1 = arms[1.0]
+        y0, n0, assigned0, seen0 = arms[0.0]
         with np.errstate(invalid="ignore", divide="ignore"):
             q1 = cluster_w @ seen1 / (cluster_w @ assigned1)
             q0 = cluster_w @ seen0 / (cluster_w @ assigned0)
-        return _bounds(y1, cluster_w[:, c1], q1, y0, cluster_w[:, c0], q0)
+        w1 = np.asarray((n1 @ cluster_w.T).T)
+        w0 = np.asarray((n0 @ cluster_w.T).T)
+        return _bounds(y1, w1, q1, y0, w0, q0)
 
     lower, upper = (float(b[0]) for b in bounds_for(np.ones((1, n_clusters))))
     q1 = float(arms[1.0][3].sum() / arms[1.0][2].sum())
@@ -257,8 +267,8 @@ def lee_bounds(
         return result
 
     rng = np.random.default_rng(seed)
-    n_observed = len(arms[1.0][0]) + len(arms[0.0][0])
-    chunk = max(1, _MAX_CELLS // max(n_observed, n_clusters))
+    n_values = len(arms[1.0][0]) + len(arms[0.0][0])  # columns of the weight matrices
+    chunk = max(1, _MAX_CELLS // max(n_values, n_clusters))
     lows, highs = [], []
     for start in range(0, reps, chunk):
         size = min(chunk, reps - start)

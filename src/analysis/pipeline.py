@@ -49,6 +49,7 @@ from analysis.provenance import (
     RunRecord,
     StageRecord,
     changed_inputs,
+    data_summaries,
     git_commit,
     hash_inputs,
     sha256_file,
@@ -471,6 +472,7 @@ def _run(
             {**common, "tables_dir": str(tables)},
             steps.upstream(*cleaned, "construct"),
         )
+        record.extra["data"] = data_summaries(processed, ROUNDS)
         _provenance(study, tables, steps, inputs)
         data_steps = steps.upstream(*cleaned, "construct", "estimate", "provenance")
         stage(

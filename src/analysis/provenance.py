@@ -162,6 +162,32 @@ class RunRecord:
         }
 
 
+#: Fields of the cleaning summaries copied into ``run.json``: counts and column names only.
+_ROUND_FIELDS = ("file", "counts", "reasons", "notes", "dropped_columns", "hashed_columns",
+                 "quality_flags", "duplicate_groups", "form_versions")  # fmt: skip
+
+
+def data_summaries(processed: Path, rounds: Iterable[str]) -> dict[str, Any]:
+    """What cleaning and linkage did, for ``run.json``: why two runs on "the same" data differ.
+
+    Reads ``<round>_summary.json`` (rows clean, quarantined and excluded, and why; columns
+    dropped or hashed) and ``linkage_summary.json`` (households by arm and linkage) from the
+    processed folder. The per-village linkage is left out: it is in ``tables/villages.csv``
+    and grows with the number of villages. A missing file gives no entry.
+    """
+    out: dict[str, Any] = {}
+    for round_name in rounds:
+        path = processed / f"{round_name}_summary.json"
+        if path.is_file():
+            summary = json.loads(path.read_text(encoding="utf-8"))
+            out[round_name] = {k: summary[k] for k in _ROUND_FIELDS if k in summary}
+    linkage = processed / "linkage_summary.json"
+    if linkage.is_file():
+        summary = json.loads(linkage.read_text(encoding="utf-8"))
+        out["linkage"] = {k: v for k, v in summary.items() if k != "by_village"}
+    return out
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write JSON to a temporary file in the same folder, then rename it over ``path``."""
     write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")

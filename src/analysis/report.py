@@ -38,7 +38,7 @@ from analysis.report_text import (
     render,
     t,
 )
-from analysis.study import Study
+from analysis.study import Study, StudyDesign
 
 # ---------------------------------------------------------------------------------------------
 # HTML fragments
@@ -347,16 +347,12 @@ def is_money(name: str, codebook: Codebook | None) -> bool:
     return False
 
 
-Design = Literal["randomized", "matched"]
+Design = StudyDesign
 
 
 def study_design(study: Study) -> Design:
-    """``randomized`` unless the study file says the comparison villages were ``matched``.
-
-    Read defensively: ``design`` is not (yet) a key of :class:`~analysis.study.Study`.
-    """
-    value = getattr(study, "design", None) or study.extra.get("design") or "randomized"
-    return "matched" if str(value) == "matched" else "randomized"
+    """``randomized`` unless the study file says the comparison villages were ``matched``."""
+    return study.design
 
 
 def primary_estimator(study: Study) -> str:

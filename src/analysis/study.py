@@ -34,6 +34,7 @@ NumberStyle = Literal["id", "plain"]
 VcovChoice = Literal["auto", "CR1", "HC1", "iid"]
 VcovExtra = Literal["CRV3", "RI"]
 DidForm = Literal["household", "none"]
+StudyDesign = Literal["randomized", "matched"]
 PovertyArea = Literal["national", "urban", "rural"]
 
 #: Families counted by the Alkire–Foster index by default: the six empowerment goals.
@@ -180,6 +181,7 @@ class Study:
     corrections: Path | None = None
     vcov_extra: tuple[VcovExtra, ...] = ()
     did_fixed_effects: DidForm = "household"
+    design: StudyDesign = "randomized"
     wild_bootstrap_below: int = 50
     romano_wolf: bool = False
     family_indices: bool = True
@@ -515,6 +517,7 @@ def load_study(path: str | Path) -> Study:
         did_fixed_effects=_choice(
             raw.get("did_fixed_effects", "household"), DidForm, "did_fixed_effects", study_path
         ),
+        design=_choice(raw.get("design", "randomized"), StudyDesign, "design", study_path),
         wild_bootstrap_below=_positive_int(raw, "wild_bootstrap_below", 50, study_path),
         romano_wolf=_flag(raw, "romano_wolf", False, study_path),
         family_indices=_flag(raw, "family_indices", True, study_path),
