@@ -106,6 +106,14 @@ def test_package_holds_what_the_aea_template_asks_for(package: Path) -> None:
     assert not (package / "data" / "raw").exists()
     assert "pseudonym_key" not in (package / "study" / "study.yml").read_text()
     assert not list(package.rglob("baseline_2023.csv"))
+    # the code that made the tables, installable on its own
+    import analysis.estimate
+
+    code = package / "code"
+    assert (code / "pyproject.toml").is_file()
+    shipped = code / "src" / "analysis" / "estimate.py"
+    assert shipped.read_bytes() == Path(analysis.estimate.__file__).read_bytes()
+    assert not list(code.rglob("__pycache__"))
 
 
 def test_verify_passes_on_an_untouched_package(package: Path) -> None:

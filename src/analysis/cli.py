@@ -190,8 +190,8 @@ def _package(args: argparse.Namespace) -> int:
     raw = "raw exports INCLUDED" if manifest["include_raw"] else "no raw data"
     print(f"wrote the replication package to {out}")
     print(
-        f"it holds {tables} expected tables, {rounds} de-identified cleaned rounds, the study files "
-        f"and the notebooks ({raw}); check it with: berdaya verify {out}"
+        f"it holds {tables} expected tables, {rounds} de-identified cleaned rounds, the study files, "
+        f"the notebooks and the code ({raw}); check it with: berdaya verify {out}"
     )
     if manifest["include_raw"]:
         # Last, and on stderr, so it is the line left on screen and survives redirecting stdout.

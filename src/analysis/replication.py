@@ -157,6 +157,17 @@ def build_package(study_path: str | Path, *, out: str | Path, include_raw: bool 
     lock = PROJECT_ROOT / "requirements.lock"
     if lock.is_file():
         shutil.copy2(lock, out / "requirements.lock")
+    # The code that made the tables travels with them, so that a data editor needs nothing
+    # but this folder and PyPI: `pip install ./code` installs this exact berdaya.
+    code = out / "code"
+    shutil.copytree(
+        Path(__file__).resolve().parent,
+        code / "src" / "analysis",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    for name in ("pyproject.toml", "README.md"):
+        if (PROJECT_ROOT / name).is_file():
+            shutil.copy2(PROJECT_ROOT / name, code / name)
 
     manifest = {
         "study": study.name,
@@ -247,9 +258,13 @@ rounds (`<round>_clean.parquet`). The raw, identified exports are
 
 ## Software
 
-Python {platform.python_version()} and the exact packages in `requirements.lock`
-(install with `pip install -r requirements.lock` and berdaya itself). The versions used to
-create this package are in `MANIFEST.json`.
+Python {platform.python_version()}, the exact packages in `requirements.lock`, and the berdaya
+code that made the tables in `code/` (commit in `MANIFEST.json`, with every package version):
+
+```bash
+python3.11 -m venv .venv && . .venv/bin/activate
+pip install -r requirements.lock && pip install --no-deps ./code
+```
 
 ## Run time and memory
 
