@@ -117,9 +117,21 @@ def test_package_holds_what_the_aea_template_asks_for(package: Path) -> None:
 
 
 def test_verify_passes_on_an_untouched_package(package: Path) -> None:
+    before = sorted(str(p.relative_to(package)) for p in package.rglob("*"))
     result = verify_package(package)
     assert result.ok, [d.describe() for d in result.differences]
     assert "impact.csv" in result.tables
+    # It rebuilds elsewhere: a package on read-only media verifies too.
+    assert sorted(str(p.relative_to(package)) for p in package.rglob("*")) == before
+
+
+def test_verify_refuses_a_damaged_manifest_in_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "MANIFEST.json").write_text("{ not json")
+    with pytest.raises(BerdayaError, match="MANIFEST.json: not a readable berdaya manifest"):
+        verify_package(tmp_path)
+    assert main(["verify", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
 
 
 def test_verify_names_the_table_and_cell_that_changed(altered: Path) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
+import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass, field
@@ -327,24 +328,28 @@ def verify_package(package: str | Path) -> Verification:
     manifest_path = package / "MANIFEST.json"
     if not manifest_path.is_file():
         raise BerdayaError(f"{package} has no MANIFEST.json: not a berdaya replication package")
-    manifest = json.loads(manifest_path.read_text())
-    study_path = package / manifest["study_file"]
-    work = package / ".verify"
-    shutil.rmtree(work, ignore_errors=True)
-    processed = work / "processed"
-    shutil.copytree(package / "data" / "processed", processed)
-    construct_stage(study_path, processed)
-    estimate_stage(study_path, processed, work / "tables")
-    differences: list[Difference] = []
-    names = []
-    for relative in manifest["expected"]:
-        name = Path(relative).name
-        names.append(name)
-        rebuilt = work / "tables" / name
-        if not rebuilt.is_file():
-            differences.append(Difference(name, None, None, "the table", "nothing"))
-            continue
-        read = {"dtype": str, "keep_default_na": False}
-        differences += _compare(name, pd.read_csv(package / relative, **read), pd.read_csv(rebuilt, **read))  # type: ignore[call-overload]
-    shutil.rmtree(work, ignore_errors=True)
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        study_path = package / manifest["study_file"]
+        expected = list(manifest["expected"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BerdayaError(f"{manifest_path}: not a readable berdaya manifest ({exc})") from exc
+    # Rebuild outside the package, which may sit on read-only media (an archive, a DOI mirror).
+    with tempfile.TemporaryDirectory(prefix="berdaya-verify-") as scratch:
+        work = Path(scratch)
+        processed = work / "processed"
+        shutil.copytree(package / "data" / "processed", processed)
+        construct_stage(study_path, processed)
+        estimate_stage(study_path, processed, work / "tables")
+        differences: list[Difference] = []
+        names = []
+        for relative in expected:
+            name = Path(relative).name
+            names.append(name)
+            rebuilt = work / "tables" / name
+            if not rebuilt.is_file():
+                differences.append(Difference(name, None, None, "the table", "nothing"))
+                continue
+            want = pd.read_csv(package / relative, dtype=str, keep_default_na=False)
+            differences += _compare(name, want, pd.read_csv(rebuilt, dtype=str, keep_default_na=False))
     return Verification(tables=tuple(names), differences=tuple(differences))
