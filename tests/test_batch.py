@@ -365,6 +365,28 @@ def test_each_fault_is_isolated_reported_and_retried(demo: Study, tmp_path: Path
     assert ".failed.ipynb" not in (out / "index.html").read_text()
 
 
+def test_a_killed_worker_process_costs_only_its_village(demo: Study, tmp_path: Path) -> None:
+    # Not the kernel this time: the worker process that drives it is killed (as an out-of-memory
+    # killer would). The pool notices the closed connection, reports that village, starts a new
+    # worker and goes on with the rest.
+    cell = """\
+import os, signal
+if village == "0102":
+    os.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent is the batch worker
+"""
+    notebook = notebook_with_extra_cell(cell, tmp_path, "kills_worker.ipynb")
+    out = demo.copy(tmp_path / "out")
+    code = run_study(demo.study, out=out, workers=1, village_notebook=notebook, progress=False, log=lambda m: None)
+    assert code == 1
+    got = results(out)
+    assert got["0102"]["status"] != "ok" and got["0102"]["failure"] == "worker_died"
+    assert "worker process died" in got["0102"]["error"]
+    assert {v for v, r in got.items() if r["status"] == "ok"} == set(VILLAGES) - {"0102"}
+    for village in set(VILLAGES) - {"0102"}:
+        assert (out / "villages" / f"{village}.html").is_file()
+    assert not temporary_files(out)
+
+
 def test_cli_exit_code_summary_and_retry_for_a_report_that_cannot_be_written(
     demo: Study, tmp_path: Path
 ) -> None:
