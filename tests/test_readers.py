@@ -649,3 +649,27 @@ def test_read_table_on_arbitrary_bytes_raises_only_project_errors(data: bytes) -
     assert len(table.frame) > 0
     if table.line_numbers is not None:
         assert (np.diff(table.line_numbers) > 0).all()
+
+
+def test_instruction_files_are_read_as_trimmed_text_with_their_line_numbers(tmp_path: Path) -> None:
+    from analysis.readers import read_instruction_file
+
+    path = tmp_path / "corrections.csv"
+    path.write_text("round,id,old,new\n baseline ,h1, 1.000 ,1000\nfollowup,h2,x,y\n")
+    frame = read_instruction_file(
+        path, kind="corrections", columns=("round", "id", "submission", "old", "new"),
+        required=("round",), one_of=("id", "submission"), verbatim=("old",),
+    )  # fmt: skip
+    assert list(frame.columns) == ["round", "id", "submission", "old", "new", "_line"]
+    assert frame["round"].tolist() == ["baseline", "followup"]  # trimmed
+    assert frame["old"].tolist() == [" 1.000 ", "x"]  # kept as written
+    assert frame["submission"].tolist() == ["", ""] and frame["_line"].tolist() == [2, 3]
+    assert frame.attrs["path"] == str(path)
+    bare = tmp_path / "bare.csv"
+    bare.write_text("round,old\nbaseline,1\n")
+    with pytest.raises(InputError, match=r"corrections file lacks the column\(s\) reason, id or submission") as err:
+        read_instruction_file(
+            bare, kind="corrections", columns=("round", "id", "reason"), required=("round", "reason"),
+            one_of=("id", "submission"),
+        )  # fmt: skip
+    assert "bare.csv" in str(err.value)

@@ -33,7 +33,7 @@ from analysis.codebook import Codebook, looks_personal
 from analysis.config import ROUNDS
 from analysis.errors import InputError
 from analysis.masking import describe_value, mask_value
-from analysis.readers import RawTable, normalize_text, read_table
+from analysis.readers import RawTable, normalize_text, read_instruction_file
 
 CORRECTION_COLUMNS = ("round", "id", "submission", "column", "old", "new", "reason")
 CHANGE_COLUMNS = ("_row", "column", "old", "new", "rule")
@@ -53,23 +53,14 @@ def read_corrections(path: str | Path) -> pd.DataFrame:
     InputError
         When a required column is missing or a row is incomplete.
     """
-    table = read_table(path)
-    frame = table.frame
-    missing = [c for c in ("round", "column", "old", "new", "reason") if c not in frame.columns]
-    if "id" not in frame.columns and "submission" not in frame.columns:
-        missing.append("id or submission")
-    if missing:
-        raise InputError(
-            f"corrections file lacks the column(s) {', '.join(missing)}; expecting "
-            f"{','.join(CORRECTION_COLUMNS)}",
-            file=table.path,
-            rows=[1],
-        )
-    out = frame.reindex(columns=list(CORRECTION_COLUMNS), fill_value="").copy()
-    for column in CORRECTION_COLUMNS:
-        if column not in ("old", "new"):
-            out[column] = normalize_text(out[column].astype(str))[0].astype(str)
-    out["_line"] = table.row_numbers
+    out = read_instruction_file(
+        path,
+        kind="corrections",
+        columns=CORRECTION_COLUMNS,
+        required=("round", "column", "old", "new", "reason"),
+        one_of=("id", "submission"),
+        verbatim=("old", "new"),  # compared with the raw cell as exported
+    )
     blank = (out["round"] == "") & (out["column"] == "") & (out["id"] == "") & (out["submission"] == "")
     out = out.loc[~blank].reset_index(drop=True)
     for column, problem in (
@@ -87,12 +78,10 @@ def read_corrections(path: str | Path) -> pd.DataFrame:
             }[column]
             raise InputError(
                 f"expecting {expected}",
-                file=table.path,
+                file=out.attrs["path"],
                 rows=out.loc[problem, "_line"].astype(int).tolist(),
                 column=column,
             )
-    # The file name travels with the table, for messages that point back into it.
-    out.attrs["path"] = str(table.path)
     return out
 
 

@@ -36,7 +36,7 @@ import pandas as pd
 from analysis.config import ROUNDS
 from analysis.errors import InputError
 from analysis.masking import mask_value
-from analysis.readers import normalize_text, read_table
+from analysis.readers import read_instruction_file
 
 Action = Literal["keep", "drop", "new_id"]
 ACTIONS: tuple[str, ...] = get_args(Action)
@@ -91,23 +91,14 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     InputError
         Naming the file's row and column of a malformed decision.
     """
-    table = read_table(path)
-    frame = table.frame
-    missing = [c for c in ("round", "action") if c not in frame.columns]
-    if "submission" not in frame.columns and "row" not in frame.columns:
-        missing.append("submission or row")
-    if missing:
-        raise InputError(
-            f"decisions file lacks the column(s) {', '.join(missing)}; "
-            f"expecting {','.join(DECISION_COLUMNS)}",
-            file=table.path,
-            rows=[1],
-        )
-    out = frame.reindex(columns=list(DECISION_COLUMNS), fill_value="").copy()
-    for column in DECISION_COLUMNS:
-        out[column] = normalize_text(out[column].astype(str))[0].astype(str)
+    out = read_instruction_file(
+        path,
+        kind="decisions",
+        columns=DECISION_COLUMNS,
+        required=("round", "action"),
+        one_of=("submission", "row"),
+    )
     out["action"] = out["action"].str.casefold()
-    out["_line"] = table.row_numbers
     problems = (
         ("round", ~out["round"].isin(ROUNDS), "baseline or followup"),
         ("action", ~out["action"].isin(("", *ACTIONS)), "keep, drop, new_id or empty"),
@@ -119,11 +110,10 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
         if bad.any():
             raise InputError(
                 f"expecting {expected}",
-                file=table.path,
+                file=out.attrs["path"],
                 rows=out.loc[bad, "_line"].astype(int).tolist(),
                 column=column,
             )
-    out.attrs["path"] = str(table.path)
     return out
 
 

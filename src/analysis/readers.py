@@ -1215,3 +1215,61 @@ def resolve_form_names(table: RawTable, form_paths: Iterable[str]) -> RawTable:
         numeric_cells=rename_keys(table.numeric_cells),
         numeric_digits=rename_keys(table.numeric_digits),
     )
+
+
+def read_instruction_file(
+    path: str | Path,
+    *,
+    kind: str,
+    columns: Sequence[str],
+    required: Sequence[str],
+    one_of: tuple[str, str],
+    verbatim: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Read a hand-written instruction file (corrections, decisions) into its columns, as text.
+
+    Parameters
+    ----------
+    path
+        The file (any format :func:`read_table` reads).
+    kind
+        What the file is, for the error message (``corrections``, ``decisions``).
+    columns
+        The file's columns, in order; absent optional ones are filled with ``""``.
+    required
+        Columns that must be present.
+    one_of
+        Two columns of which at least one must be present (how a row is identified).
+    verbatim
+        Columns kept as written; the others are trimmed and Unicode-normalized.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``columns`` as text plus ``_line``, the file's row number of each row (header = 1);
+        ``attrs["path"]`` names the file.
+
+    Raises
+    ------
+    InputError
+        Naming the file and its header row when a column is missing.
+    """
+    table = read_table(path)
+    frame = table.frame
+    missing = [c for c in required if c not in frame.columns]
+    if not any(c in frame.columns for c in one_of):
+        missing.append(" or ".join(one_of))
+    if missing:
+        raise InputError(
+            f"{kind} file lacks the column(s) {', '.join(missing)}; expecting {','.join(columns)}",
+            file=table.path,
+            rows=[1],
+        )
+    out = frame.reindex(columns=list(columns), fill_value="").copy()
+    for column in columns:
+        if column not in verbatim:
+            out[column] = normalize_text(out[column].astype(str))[0].astype(str)
+    out["_line"] = table.row_numbers
+    # The file name travels with the table, for messages that point back into it.
+    out.attrs["path"] = str(table.path)
+    return out
