@@ -485,6 +485,7 @@ def _run(
             html=(out / "programme.html", study.name),
         )
         exit_code = 0
+        notebook = Path(village_notebook) if village_notebook else NOTEBOOKS_DIR / NOTEBOOKS["village"]
         if village_reports:
             with record.stage("village_reports") as st:
                 exit_code = _village_reports(
@@ -504,15 +505,12 @@ def _run(
                     retry_failed=retry_failed,
                     timeout=timeout,
                     timeouts=timeouts,
-                    notebook=Path(village_notebook)
-                    if village_notebook
-                    else NOTEBOOKS_DIR / NOTEBOOKS["village"],
+                    notebook=notebook,
                     progress=progress,
                     log=log,
                 )
         else:
             # No reports this time; the index still links those that are current.
-            notebook = Path(village_notebook) if village_notebook else NOTEBOOKS_DIR / NOTEBOOKS["village"]
             all_villages = _village_list(tables, steps)
             keys = _village_keys(
                 study,
