@@ -11,7 +11,7 @@ column.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -23,6 +23,7 @@ from analysis.estimate import Design, designs_for, estimate_designs, measured_in
 from analysis.family_indices import WEIGHT_COLUMNS, build_family_indices
 from analysis.inference import InferenceOptions, impact_inference
 from analysis.mde import mde_table
+from analysis.run_warnings import RunWarning
 from analysis.study import OutcomeSpec, Study
 from analysis.women import women_outcomes
 
@@ -52,6 +53,7 @@ class ImpactTables:
     mde: pd.DataFrame  # mde.csv
     alkire_foster: pd.DataFrame  # alkire_foster.csv
     income_conventions: pd.DataFrame  # income_conventions.csv
+    warnings: list[RunWarning] = field(default_factory=list)  # warnings.csv (with the earlier stages')
 
 
 def income_conventions(study: Study) -> pd.DataFrame:

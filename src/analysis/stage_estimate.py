@@ -16,6 +16,7 @@ from analysis.impact_tables import analyse, respondent_sex_column
 from analysis.latex import attrition_latex, balance_latex, impact_latex, indices_latex
 from analysis.panel import linkage_by_village
 from analysis.provenance import write_text_atomic
+from analysis.run_warnings import RunWarning, read_stage_warnings, warnings_file, warnings_frame
 from analysis.storage import write_csv
 from analysis.study import load_study
 
@@ -109,7 +110,16 @@ def estimate_stage(study_path: str | Path, processed: str | Path, tables: str | 
     villages = village_summary(panel, min_cell=study.min_cell)
     if not villages.empty:
         write_csv(villages, tables / "villages.csv")
+    write_csv(warnings_frame(gather_warnings(processed, result.warnings)), tables / "warnings.csv")
     return impact
+
+
+def gather_warnings(processed: Path, estimate: list[RunWarning]) -> list[RunWarning]:
+    """Every warning of the run so far: cleaning per round, construction, then estimation."""
+    found: list[RunWarning] = []
+    for stage in (*(f"clean_{r}" for r in ROUNDS), "construct"):
+        found.extend(read_stage_warnings(warnings_file(processed, stage)))
+    return found + list(estimate)
 
 
 def villages_of(tables: Path) -> list[str]:
