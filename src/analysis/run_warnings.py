@@ -82,4 +82,5 @@ def read_warnings_table(tables: Path) -> list[RunWarning]:
     if not path.is_file():
         return []
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return [RunWarning(stage=r.stage, code=r.code, message=r.message) for r in frame.itertuples()]
+    records = frame.to_dict("records")
+    return [RunWarning(**{k: str(r[k]) for k in WARNING_COLUMNS}) for r in records]
