@@ -128,7 +128,7 @@ def test_exports_are_kobo_style(demo: tuple[Path, DemoManifest], round_name: str
     writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerows(csv.reader(io.StringIO(raw), delimiter=";"))
     assert buffer.getvalue() == raw
-    # A plain comma read sees one column: the trap of bad-inputs case 1.
+    # A plain comma read sees one column: the trap of docs/bad-inputs.md case 1.
     assert pd.read_csv(folder / ROUNDS[round_name], nrows=0).shape[1] == 1
     columns = read_export(folder / ROUNDS[round_name]).columns
     expected = {"_uuid", "_submission_time", "_index", "_gps_latitude", "_gps_longitude"}

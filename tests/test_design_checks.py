@@ -107,7 +107,7 @@ def test_attrition_rates_and_tests() -> None:
 
 
 def test_lee_bounds_table_on_the_methods_toy() -> None:
-    # methods.md section 5.2: treated 8 of 10 observed (1..8), control 6 of 10 (1..6): LB 0, UB 2.
+    # docs/methods.md section 5.2: treated 8 of 10 observed (1..8), control 6 of 10 (1..6): LB 0, UB 2.
     rows = []
     for arm, observed in ((1.0, 8), (0.0, 6)):
         for i in range(10):

@@ -40,7 +40,7 @@ def test_lock_file_pins_every_requirement_exactly() -> None:
 
 
 def test_nbconvert_is_pinned_past_the_html_advisories() -> None:
-    # bad-inputs.md §4.2: CVE-2026-39378 fixed in nbconvert 7.17.1.
+    # docs/bad-inputs.md §4.2: CVE-2026-39378 fixed in nbconvert 7.17.1.
     assert "nbconvert>=7.17.1" in _pyproject()
     lock = (ROOT / "requirements.lock").read_text()
     version = re.search(r"^nbconvert==([\d.]+)", lock, re.M)

@@ -1,4 +1,4 @@
-"""Estimators of analysis.estimate against methods.md worked numbers and independent computations."""
+"""Estimators of analysis.estimate against docs/methods.md worked numbers and independent computations."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from analysis.study import OutcomeSpec
 
 
 def test_cr1_matches_methods_toy() -> None:
-    # methods.md §2.1: statsmodels, pyfixest and a manual computation agree on these numbers.
+    # docs/methods.md §2.1: statsmodels, pyfixest and a manual computation agree on these numbers.
     y, X, g = toy_design()
     fit = fit_ols(y, X, clusters=g)
     assert fit.se_type == "CR1"
@@ -30,7 +30,7 @@ def test_cr1_matches_methods_toy() -> None:
 
 
 def test_cr1_equals_hand_formula() -> None:
-    # V = c (X'X)^-1 [sum_g X_g' u_g u_g' X_g] (X'X)^-1, c = G/(G-1) (N-1)/(N-K): methods.md §2.1
+    # V = c (X'X)^-1 [sum_g X_g' u_g u_g' X_g] (X'X)^-1, c = G/(G-1) (N-1)/(N-K): docs/methods.md §2.1
     y, X, g = toy_design()
     Xm, ym = X.to_numpy(), y.to_numpy()
     beta = np.linalg.solve(Xm.T @ Xm, Xm.T @ ym)

@@ -1,4 +1,4 @@
-"""Family indices on the panel: methods.md section 3.3 at baseline, and the conventions in both rounds."""
+"""Family indices on the panel: docs/methods.md §3.3 at baseline, and the conventions in both rounds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from analysis.family_indices import WEIGHT_COLUMNS, build_family_indices
 from analysis.study import OutcomeSpec
 
-# methods.md section 3.3: 8 households, the first four control.
+# docs/methods.md section 3.3: 8 households, the first four control.
 Y = np.array([[1, 2, 3], [2, 2, 4], [3, 5, 3], [4, 3, 6], [3, 4, 5], [5, 6, 4], [4, 5, 7], [6, 5, 6]], float)
 KLK = [-0.858703, -0.364802, 0.364802, 0.858703, 0.600504, 1.352604, 1.565810, 1.846505]
 ICW = [-0.986885, -0.736001, 0.871303, 0.851582, 1.686513, 1.508374, 3.973725, 1.623955]

@@ -1,4 +1,4 @@
-"""Tests of analysis.few_clusters against methods.md section 2 and independent implementations."""
+"""Tests of analysis.few_clusters against docs/methods.md section 2 and independent implementations."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from analysis.few_clusters import (
 # pyfixest 0.60.0 calls pandas methods with inplace=True, deprecated in pandas 3.1.
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")
 
-# methods.md section 2.1: CR1 t of treat on the toy.
+# docs/methods.md section 2.1: CR1 t of treat on the toy.
 TOY_T_TREAT = 1.330395
 
 
@@ -49,7 +49,7 @@ def _seeded_design(seed: int, n_clusters: int, size_range: tuple[int, int] = (8,
 def _numpy_wcr_tstats(y, X, clusters, k, v):
     """Independent WCR bootstrap-t: restricted fit, y* = y~ + v_g u~, CR1 t of column k.
 
-    v has shape (B, G). Written directly from methods.md section 2.2 steps 1-2.
+    v has shape (B, G). Written directly from docs/methods.md section 2.2 steps 1-2.
     """
     y = np.asarray(y, float)
     X = np.asarray(X, float)
@@ -76,10 +76,10 @@ def _numpy_wcr_tstats(y, X, clusters, k, v):
 def test_toy_builder_reproduces_section_2_1():
     y, X, village = toy_design()
     fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": village}, use_t=True)
-    # methods.md section 2.1 table (beta and CR1 SE of const, treat, x).
+    # docs/methods.md section 2.1 table (beta and CR1 SE of const, treat, x).
     np.testing.assert_allclose(fit.params, [0.943679, 0.495611, 0.237654], atol=5e-7)
     np.testing.assert_allclose(fit.bse, [0.310096, 0.372529, 0.139709], atol=5e-7)
-    # methods.md section 2.1: t(treat) = 1.330395, p = 0.225092 from t(7).
+    # docs/methods.md section 2.1: t(treat) = 1.330395, p = 0.225092 from t(7).
     assert fit.tvalues["treat"] == pytest.approx(TOY_T_TREAT, abs=5e-7)
     assert fit.pvalues["treat"] == pytest.approx(0.225092, abs=5e-7)
 
@@ -87,13 +87,13 @@ def test_toy_builder_reproduces_section_2_1():
 def test_wcr_toy_rademacher_full_enumeration():
     y, X, village = toy_design()
     res = wild_cluster_bootstrap(y, X, village, param="treat", weights_type="rademacher", seed=20240601)
-    # methods.md section 2.2: p = 60/256 = 0.234375 with all 2^8 = 256 Rademacher draws.
+    # docs/methods.md section 2.2: p = 60/256 = 0.234375 with all 2^8 = 256 Rademacher draws.
     assert res.p_value == 60 / 256
     assert res.enumerated is True
     assert res.reps_used == 256
     assert res.weights_type == "rademacher"
     assert res.n_clusters == 8
-    assert res.t_stat == pytest.approx(TOY_T_TREAT, abs=5e-7)  # methods.md section 2.1
+    assert res.t_stat == pytest.approx(TOY_T_TREAT, abs=5e-7)  # docs/methods.md section 2.1
 
 
 def test_wcr_toy_ties_counted_by_independent_enumeration():
@@ -103,7 +103,7 @@ def test_wcr_toy_ties_counted_by_independent_enumeration():
     t_hat = TOY_T_TREAT
     strict = np.abs(t_star) > t_hat + 1e-6
     ties = np.abs(np.abs(t_star) - t_hat) <= 1e-6
-    # methods.md section 2.2: 58 draws strictly greater, 2 ties (v = 1 and v = -1).
+    # docs/methods.md section 2.2: 58 draws strictly greater, 2 ties (v = 1 and v = -1).
     assert int(strict.sum()) == 58
     assert int(ties.sum()) == 2
     res = wild_cluster_bootstrap(y, X, village, param="treat", weights_type="rademacher", seed=1)
@@ -111,7 +111,7 @@ def test_wcr_toy_ties_counted_by_independent_enumeration():
 
 
 def test_ties_within_tolerance_count_as_exceedances():
-    # methods.md section 2.2: ties count, with a tolerance of 1e-9; a reproduced statistic can
+    # docs/methods.md section 2.2: ties count, with a tolerance of 1e-9; a reproduced statistic can
     # land a few ulps below the original, which a strict comparison would drop.
     stats_ = np.array([1.33 - 1e-12, -1.33 + 1e-12, 1.33 - 1e-6, 2.0, -0.5])
     np.testing.assert_array_equal(_exceeds(stats_, 1.33), [True, True, False, True, False])
@@ -136,7 +136,7 @@ def test_wcr_toy_matches_pyfixest_and_wildboottest_wrapper():
             parallel=False,
         )
     # pyfixest 0.60.0 and the wildboottest 0.3.2 wrapper, computed here; both give 0.234375
-    # (methods.md section 2.2).
+    # (docs/methods.md section 2.2).
     assert ours.p_value == pytest.approx(float(theirs["Pr(>|t|)"]), abs=1e-12)
     assert ours.t_stat == pytest.approx(float(theirs["t value"]), rel=1e-10)
     assert ours.p_value == pytest.approx(float(wrapper["p-value"].iloc[0]), abs=1e-12)
@@ -149,7 +149,7 @@ def test_wcr_enumerates_when_reps_equals_two_to_the_g():
         y, X, village, param="treat", reps=256, weights_type="rademacher", seed=5
     )
     assert at_bound.enumerated and at_bound.reps_used == 256
-    assert at_bound.p_value == 60 / 256  # methods.md section 2.2
+    assert at_bound.p_value == 60 / 256  # docs/methods.md section 2.2
     below = wild_cluster_bootstrap(y, X, village, param="treat", reps=255, weights_type="rademacher", seed=5)
     assert not below.enumerated and below.reps_used == 255
 
@@ -236,7 +236,7 @@ def test_wcr_validation():
         wild_cluster_bootstrap(y, X2, village, param="treat", seed=1)
 
 
-# methods.md section 2.3 table: SE (const, treat, x) under each scaling.
+# docs/methods.md section 2.3 table: SE (const, treat, x) under each scaling.
 CRV3_TABLE = {
     "jackknife": [0.339748, 0.424575, 0.120665],
     "plain": [0.363206, 0.453890, 0.128996],
@@ -257,7 +257,7 @@ def test_crv3_toy_t_and_p_pyfixest_scaling():
     se = crv3_se(y, X, village, scaling="pyfixest")
     beta = np.linalg.lstsq(X.to_numpy(), y.to_numpy(), rcond=None)[0]
     t = beta[1] / se["treat"]
-    # methods.md section 2.3: t(treat) = 0.994862, p = 0.352942 from t(7).
+    # docs/methods.md section 2.3: t(treat) = 0.994862, p = 0.352942 from t(7).
     assert t == pytest.approx(0.994862, abs=5e-7)
     assert 2 * stats.t.sf(abs(t), 7) == pytest.approx(0.352942, abs=5e-7)
 
@@ -267,7 +267,7 @@ def test_crv3_matches_pyfixest_on_seeded_data(seed):
     df, X = _seeded_design(seed, 7 + seed)
     default = pf.feols("y ~ treat + x", df, vcov={"CRV3": "village"}).se()
     plain = pf.feols("y ~ treat + x", df, vcov={"CRV3": "village"}, ssc=pf.ssc(k_adj=False, G_adj=False)).se()
-    # pyfixest 0.60.0 computed here (methods.md section 2.3 names these two settings).
+    # pyfixest 0.60.0 computed here (docs/methods.md section 2.3 names these two settings).
     np.testing.assert_allclose(
         crv3_se(df["y"], X, df["village"], scaling="pyfixest").to_numpy(),
         default.to_numpy(),
@@ -323,11 +323,11 @@ def test_ri_toy_enumerates_70_assignments(statistic):
         statistic=statistic,
         seed=1,
     )
-    # methods.md section 2.4: C(8,4) = 70 assignments, 20 reach the observed |statistic|.
+    # docs/methods.md section 2.4: C(8,4) = 70 assignments, 20 reach the observed |statistic|.
     assert res.enumerated and res.n_assignments == 70 and res.n_possible == 70
     assert res.n_extreme == 20
     assert res.p_value == 20 / 70
-    # methods.md section 2.1: beta_treat = 0.495611, t = 1.330395.
+    # docs/methods.md section 2.1: beta_treat = 0.495611, t = 1.330395.
     expected = 0.495611 if statistic == "coef" else TOY_T_TREAT
     assert res.observed == pytest.approx(expected, abs=5e-7)
 

@@ -1,4 +1,4 @@
-"""Income and poverty conventions against methods.md §7."""
+"""Income and poverty conventions against docs/methods.md §7."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from analysis.income import (
 
 
 def test_equivalence_scales_two_adults_two_children() -> None:
-    # methods.md §7: 2 adults + 2 children give AE 2.1 (OECD-modified), 2.7 (original OECD)
+    # docs/methods.md §7: 2 adults + 2 children give AE 2.1 (OECD-modified), 2.7 (original OECD)
     # and 2.0 (square root).
     assert oecd_modified_scale(2, 2) == pytest.approx(2.1, rel=1e-12)
     assert oecd_original_scale(2, 2) == pytest.approx(2.7, rel=1e-12)
@@ -35,7 +35,7 @@ def test_oecd_modified_scale_on_series_keeps_index_and_missing() -> None:
     adults = pd.Series([1, 2, 3, np.nan], index=list("abcd"))
     children = pd.Series([0, 2, 1, 1], index=list("abcd"))
     scale = oecd_modified_scale(adults, children)
-    # methods.md §7 formula by hand: 1; 1 + .5 + .6 = 2.1; 1 + 1 + .3 = 2.3; missing stays missing.
+    # docs/methods.md §7 formula by hand: 1; 1 + .5 + .6 = 2.1; 1 + 1 + .3 = 2.3; missing stays missing.
     np.testing.assert_allclose(scale, [1.0, 2.1, 2.3, np.nan], rtol=1e-12)
     assert list(scale.index) == list("abcd")
 
@@ -53,7 +53,7 @@ def test_winsorize_p99_of_one_to_99_plus_10000() -> None:
     values = pd.Series([*range(1, 100), 10000], name="income", dtype=float)
     before = values.copy()
     out = winsorize_upper(values)
-    # methods.md §7: numpy "linear" 99th percentile of 1..99 plus 10000 is 198.01.
+    # docs/methods.md §7: numpy "linear" 99th percentile of 1..99 plus 10000 is 198.01.
     assert out.max() == pytest.approx(198.01, rel=1e-9)
     assert (out.iloc[:99] == values.iloc[:99]).all()
     assert out.name == "income"
@@ -66,7 +66,7 @@ def test_winsorize_per_round_by_hand() -> None:
     rounds = pd.Series(["baseline"] * 100 + ["endline"] * 10)
     values.iloc[3] = np.nan
     out = winsorize_upper(values, by=rounds)
-    # Per round (methods.md §7). Endline 1..10: position (10 - 1) * 0.99 = 8.91, so the cap is
+    # Per round (docs/methods.md §7). Endline 1..10: position (10 - 1) * 0.99 = 8.91, so the cap is
     # 9 + 0.91 * (10 - 9) = 9.91. Baseline without its 4: position 98 * .99 = 97.02 of the 99
     # remaining values, 99 + 0.02 * (10000 - 99) = 297.02.
     assert out.iloc[-1] == pytest.approx(9.91, rel=1e-9)
@@ -107,7 +107,7 @@ def test_winsorize_rejects_bad_arguments() -> None:
 
 
 def test_ihs_values() -> None:
-    # methods.md §7: asinh(100) = 5.298342 (close to ln 200 = 5.298317); defined at 0.
+    # docs/methods.md §7: asinh(100) = 5.298342 (close to ln 200 = 5.298317); defined at 0.
     assert ihs(100) == pytest.approx(5.298342, rel=1e-6)
     assert ihs(100) != pytest.approx(math.log(200), rel=1e-6)
     assert ihs(0) == 0.0
@@ -116,7 +116,7 @@ def test_ihs_values() -> None:
 
 
 def test_deflate_to_base_prices_by_hand() -> None:
-    # methods.md §7: real = nominal * CPI_base / CPI.
+    # docs/methods.md §7: real = nominal * CPI_base / CPI.
     assert deflate(110.0, cpi=110.0, base_cpi=100.0) == pytest.approx(100.0)
     nominal = pd.Series([200.0, 300.0], index=[10, 11])
     cpi = pd.Series([125.0, 100.0], index=[10, 11])
@@ -130,7 +130,7 @@ def test_deflate_to_base_prices_by_hand() -> None:
 
 def test_fgt_by_hand() -> None:
     income = pd.Series([50.0, 100.0, 150.0, 80.0])
-    # methods.md §7 formula, z = 100: the poor are 50 and 80 (100 is at the line, not below).
+    # docs/methods.md §7 formula, z = 100: the poor are 50 and 80 (100 is at the line, not below).
     # P0 = 2/4; P1 = (.5 + .2)/4 = .175; P2 = (.25 + .04)/4 = .0725.
     assert fgt(income, line=100.0, alpha=0) == pytest.approx(0.5)
     assert fgt(income, line=100.0, alpha=1) == pytest.approx(0.175)
@@ -159,7 +159,7 @@ def test_poverty_lines_match_section_7_table() -> None:
     table = poverty_lines()
     assert list(table.columns) == ["round", "national", "urban", "rural", "food", "source"]
     rows = {r["round"]: r for _, r in table.iterrows()}
-    # methods.md §7 table "BPS Garis Kemiskinan", Rp per capita per month (press reports).
+    # docs/methods.md §7 table "BPS Garis Kemiskinan", Rp per capita per month (press reports).
     expected = {
         "Mar 2022": (505469, None, None, None, "okezone, 17-07-2022"),
         "Mar 2023": (550458, 569299, 525050, None, "bisnis.com, 17-07-2023"),

@@ -1,4 +1,4 @@
-"""The income conventions of analysis.indicators, checked against methods.md section 7 by hand."""
+"""The income conventions of analysis.indicators, checked against docs/methods.md section 7 by hand."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_per_capita_adult_equivalent_real_ihs_and_poverty() -> None:
     np.testing.assert_allclose(out["income_pc_ihs"], np.log(out["income_pc"] / 1000 + np.sqrt((out["income_pc"] / 1000) ** 2 + 1)))
     poor = (out["income_pc_real"] < 550_458.0).astype(float).where(out["income_pc_real"].notna())
     pd.testing.assert_series_equal(out["poor"], poor, check_names=False)
-    # The worked check of methods.md section 7: 2 adults and 2 children are 2.1 adult equivalents.
+    # The worked check of docs/methods.md section 7: 2 adults and 2 children are 2.1 adult equivalents.
     two_two = construct(
         pd.DataFrame({"wage": [2100.0], "farm": [0.0], "adults": [2.0], "children": [2.0], "size": [4.0]}),
         codebook=codebook(),
@@ -71,7 +71,7 @@ def test_winsorizing_is_per_round_at_the_99th_percentile() -> None:
         cap = np.quantile(pc.dropna(), 0.99, method="linear")
         np.testing.assert_allclose(out["income_pc_w99"], pc.clip(upper=cap))
         assert out["income_pc_w99"].max() == pytest.approx(cap) and out["income_pc"].max() > cap
-    # The methods.md worked check of the percentile definition: 1..99 and 10000 give 198.01.
+    # The docs/methods.md worked check of the percentile definition: 1..99 and 10000 give 198.01.
     values = pd.Series(list(range(1, 100)) + [10_000], dtype=float)
     frame = pd.DataFrame({"wage": values, "farm": 0.0, "adults": 1.0, "children": 0.0, "size": 1.0})
     assert construct(frame, codebook=codebook())["income_pc_w99"].max() == pytest.approx(198.01)

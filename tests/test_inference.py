@@ -39,7 +39,7 @@ def _clustered_data(seed: int, n_clusters: int):
 
 
 def test_closed_form_wcr_toy_matches_methods_worked_example() -> None:
-    # methods.md section 2.2: all 2^8 Rademacher draws, ties counted: p = 60/256.
+    # docs/methods.md section 2.2: all 2^8 Rademacher draws, ties counted: p = 60/256.
     y, X, g = toy_design()
     result = wcr_bootstrap(y, X, g, param="treat", reps=9999, weights_type="rademacher", seed=1)
     assert result.enumerated and result.reps_used == 256
@@ -178,7 +178,7 @@ def test_impact_inference_wild_q_crv3_ri_and_romano_wolf() -> None:
         expected = sharpened_qvalues(part["p_value_wild"].to_numpy())
         np.testing.assert_allclose(part["q_value_family"].to_numpy(), expected)
         assert set(part["q_source"]) == {"wild"}
-    # Romano-Wolf from the same joint draws (methods.md section 4.2 rule, written out here)
+    # Romano-Wolf from the same joint draws (docs/methods.md section 4.2 rule, written out here)
     part = table.loc[(table["q_group"] == "fam") & (table["estimator"] == "ancova")]
     t_obs = np.array([abs(boot[(o, "ancova")][0]) for o in part["outcome"]])
     t_star = np.abs(np.column_stack([boot[(o, "ancova")][1] for o in part["outcome"]]))

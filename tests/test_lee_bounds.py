@@ -1,4 +1,4 @@
-"""Tests of analysis.lee_bounds against methods.md section 5.2 and independent computations."""
+"""Tests of analysis.lee_bounds against docs/methods.md section 5.2 and independent computations."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _arms(treated_y, n_treated, control_y, n_control):
 
 
 def test_worked_example_section_5_2():
-    # methods.md section 5.2: treated 10 assigned, 8 observed (1..8); control 10 assigned,
+    # docs/methods.md section 5.2: treated 10 assigned, 8 observed (1..8); control 10 assigned,
     # 6 observed (1..6); q1 = 0.8, q0 = 0.6, p = 0.25; LB = 0.0, UB = 2.0.
     res = lee_bounds(*_arms(np.arange(1, 9), 10, np.arange(1, 7), 10))
     assert res.q_treated == pytest.approx(0.8)

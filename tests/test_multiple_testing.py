@@ -1,4 +1,4 @@
-"""Tests of analysis.multiple_testing against methods.md section 4 and pyfixest."""
+"""Tests of analysis.multiple_testing against docs/methods.md section 4 and pyfixest."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from statsmodels.stats.multitest import fdrcorrection_twostage
 
 from analysis.multiple_testing import romano_wolf, sharpened_qvalues
 
-# methods.md section 4.1 worked examples (Anderson's Stata do-file): p -> sharpened q.
+# docs/methods.md section 4.1 worked examples (Anderson's Stata do-file): p -> sharpened q.
 ANDERSON_CASES = [
     (
         [0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
@@ -36,7 +36,7 @@ def test_sharpened_qvalues_worked_examples_exactly(pvalues, expected):
 
 def test_statsmodels_two_stage_is_not_sharpened_q():
     first, second = ANDERSON_CASES[0][0], ANDERSON_CASES[1][0]
-    # methods.md section 4.1, statsmodels 0.15.0 values (printed to 4 decimals there).
+    # docs/methods.md section 4.1, statsmodels 0.15.0 values (printed to 4 decimals there).
     documented = {
         (0, 0.05): [0.0032, 0.0079, 0.0105, 0.0394, 0.063, 0.2625],
         (0, 0.10): [0.0022, 0.0055, 0.0073, 0.0275, 0.044, 0.1833],
@@ -90,7 +90,7 @@ def test_sharpened_qvalues_validation():
 def test_romano_wolf_worked_example():
     t = [3.0, 1.0, 2.0]
     boot = [[0.5, 1.2, 2.5], [2.1, 0.3, 0.4], [1.0, 3.5, 0.2], [0.1, 0.9, 1.1]]
-    # methods.md section 4.2: (0.4, 0.6, 0.6) = (2/5, 3/5, 3/5).
+    # docs/methods.md section 4.2: (0.4, 0.6, 0.6) = (2/5, 3/5, 3/5).
     np.testing.assert_allclose(romano_wolf(t, boot), [0.4, 0.6, 0.6], rtol=0, atol=1e-15)
 
 

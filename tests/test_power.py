@@ -1,4 +1,4 @@
-"""Tests of analysis.power against methods.md sections 1.2 and 6 and statsmodels."""
+"""Tests of analysis.power against docs/methods.md sections 1.2 and 6 and statsmodels."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from analysis.power import (
     variance_factors,
 )
 
-# methods.md section 1.2 table, m = r = 1: rho -> (F_POST, F_DiD, F_ANCOVA).
+# docs/methods.md section 1.2 table, m = r = 1: rho -> (F_POST, F_DiD, F_ANCOVA).
 FACTOR_TABLE = {0.25: (1, 1.5, 0.9375), 0.5: (1, 1, 0.75), 0.8: (1, 0.4, 0.36)}
 
 
@@ -35,7 +35,7 @@ def test_variance_factor_table(rho, expected):
 @settings(max_examples=50, deadline=None, derandomize=True)
 @given(st.floats(min_value=-0.99, max_value=1.0))
 def test_variance_factors_single_rounds_reduce(rho):
-    # methods.md section 1.2: with m = r = 1 the factors are 1, 2(1 - rho) and 1 - rho^2.
+    # docs/methods.md section 1.2: with m = r = 1 the factors are 1, 2(1 - rho) and 1 - rho^2.
     f = variance_factors(rho)
     assert f["post"] == pytest.approx(1.0)
     assert f["did"] == pytest.approx(2 * (1 - rho), abs=1e-12)
@@ -43,7 +43,7 @@ def test_variance_factors_single_rounds_reduce(rho):
 
 
 def test_variance_factors_ancova_never_worse():
-    # methods.md section 1.3: ANCOVA is never less efficient than POST or DiD.
+    # docs/methods.md section 1.3: ANCOVA is never less efficient than POST or DiD.
     for rho in np.linspace(0, 1, 21):
         for m in (1, 2, 3):
             for r in (1, 2, 4):
@@ -53,7 +53,7 @@ def test_variance_factors_ancova_never_worse():
 
 def test_published_brown_prescott_example_with_rounded_z():
     n = sample_size_per_arm(76, 5, rho=0.53, m=1, r=4, estimator="post", z_decimals=2)
-    # methods.md section 1.2 [pub]: 30.86, i.e. 31 per group (floating point 30.864512),
+    # docs/methods.md section 1.2 [pub]: 30.86, i.e. 31 per group (floating point 30.864512),
     # computed with z = 1.96 and 0.84.
     assert n == pytest.approx(30.864512, abs=5e-7)
     assert math.ceil(n) == 31
@@ -61,7 +61,7 @@ def test_published_brown_prescott_example_with_rounded_z():
 
 def test_exact_quantile_version_matches_statsmodels():
     n = sample_size_per_arm(76, 5, rho=0.53, m=1, r=4, estimator="post")
-    factor = (1 + 3 * 0.53) / 4  # F_POST, methods.md section 1.2
+    factor = (1 + 3 * 0.53) / 4  # F_POST, docs/methods.md section 1.2
     # statsmodels NormalIndPower, one-sided at alpha/2, is exactly the closed form
     # (z_{1-alpha/2} + z_power)^2 * 2 / es^2 with es = delta / sqrt(sigma2 F).
     expected = NormalIndPower().solve_power(
@@ -86,7 +86,7 @@ def test_iid_sample_size_section_6():
     ours = sample_size_per_arm(1.0, 0.2, rho=0.0, m=1, r=1, estimator="post")
     normal = NormalIndPower().solve_power(effect_size=0.2, alpha=0.05, power=0.8, ratio=1)
     ttest = TTestIndPower().solve_power(effect_size=0.2, alpha=0.05, power=0.8, ratio=1)
-    # methods.md section 6: statsmodels NormalIndPower = 392.44, TTestIndPower = 393.41.
+    # docs/methods.md section 6: statsmodels NormalIndPower = 392.44, TTestIndPower = 393.41.
     assert normal == pytest.approx(392.44, abs=0.005)
     assert ttest == pytest.approx(393.41, abs=0.005)
     assert ours == pytest.approx(392.44, abs=0.005)
@@ -102,19 +102,19 @@ def test_iid_sample_size_section_6():
 
 
 def test_mde_cluster_section_6():
-    # methods.md section 6: J = 40, m = 20, rho = 0.10, alpha = 0.05, power 0.8, P = 0.5.
+    # docs/methods.md section 6: J = 40, m = 20, rho = 0.10, alpha = 0.05, power 0.8, P = 0.5.
     assert mde_cluster(40, 20, 0.10) == pytest.approx(0.337356, abs=5e-7)
     mde_t = mde_cluster(40, 20, 0.10, dist="t")
     assert mde_t == pytest.approx(0.3463, abs=5e-5)
     m_t = stats.t.ppf(0.975, 38) + stats.t.ppf(0.8, 38)
-    assert m_t == pytest.approx(2.8756, abs=5e-5)  # methods.md section 6: M = 2.8756
+    assert m_t == pytest.approx(2.8756, abs=5e-5)  # docs/methods.md section 6: M = 2.8756
     assert mde_t / mde_cluster(40, 20, 0.10) == pytest.approx(m_t / (1.959964 + 0.841621), rel=1e-6)
     assert mde_cluster(40, 20, 0.10, r2_cluster=0.5, r2_individual=0.5) == pytest.approx(0.2385, abs=5e-5)
 
 
 def test_clusters_needed_section_6():
     j = clusters_needed(0.2, 20, 0.1)
-    # methods.md section 6: J = 113.8 villages in total; DEFF = 2.9; 1138 households and about
+    # docs/methods.md section 6: J = 113.8 villages in total; DEFF = 2.9; 1138 households and about
     # 57 villages of 20 per arm.
     assert j == pytest.approx(113.8, abs=0.05)
     assert design_effect(20, 0.1) == pytest.approx(2.9, rel=1e-12)
@@ -140,7 +140,7 @@ def test_clusters_needed_inverts_mde(dist, mde, size, rho, share, r2c, r2i):
 
 
 def test_design_effect_unequal_sizes():
-    # methods.md section 6: DEFF = 1 + ((CV^2 + 1) m - 1) rho; CV = 0.5, m = 20, rho = 0.1.
+    # docs/methods.md section 6: DEFF = 1 + ((CV^2 + 1) m - 1) rho; CV = 0.5, m = 20, rho = 0.1.
     assert design_effect(20, 0.1, cv=0.5) == pytest.approx(1 + (1.25 * 20 - 1) * 0.1)
 
 

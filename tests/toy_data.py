@@ -1,4 +1,4 @@
-"""The deterministic 8-village toy of methods.md section 2.1, built from its formulas.
+"""The deterministic 8-village toy of docs/methods.md section 2.1, built from its formulas.
 
 G = 8 villages x 5 households; i = 0..39; g = i // 5; treat = 1 if g is odd;
 x = ((7 i) mod 11) / 10; e = ((13 i) mod 17 - 8)/10 + ((5 g) mod 7 - 3)/5;

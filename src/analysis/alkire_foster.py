@@ -1,4 +1,4 @@
-"""Alkire–Foster counting method, WEAI and A-WEAI (methods.md §8).
+"""Alkire–Foster counting method, WEAI and A-WEAI (docs/methods.md §8).
 
 Each person i has binary adequacy x_ij in indicators j with weights w_j summing to 1.
 Their inadequacy score is c_i = Σ_j w_j (1 − x_ij); they are disempowered when
@@ -34,7 +34,7 @@ A_WEAI_WEIGHTS: Mapping[str, Fraction] = MappingProxyType(
         "work": Fraction(1, 5),  # workload
     }
 )
-"""A-WEAI (2015) indicator weights, methods.md §8.2, as exact fractions."""
+"""A-WEAI (2015) indicator weights, docs/methods.md §8.2, as exact fractions."""
 
 A_WEAI_K = 0.2
 """A-WEAI/WEAI disempowerment cutoff on c_i (empowered ⇔ 5DE score ≥ 0.80)."""
@@ -55,7 +55,7 @@ _TIE_TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class AlkireFosterResult:
-    """Alkire–Foster aggregates and individual identification (methods.md §8.4).
+    """Alkire–Foster aggregates and individual identification (docs/methods.md §8.4).
 
     Attributes
     ----------
@@ -108,7 +108,7 @@ class AlkireFosterResult:
 
 @dataclass(frozen=True)
 class GpiResult:
-    """Gender Parity Index over dual-adult households (methods.md §8.4).
+    """Gender Parity Index over dual-adult households (docs/methods.md §8.4).
 
     Attributes
     ----------
@@ -143,7 +143,7 @@ class GpiResult:
 
 
 def af_scores(adequacy: pd.DataFrame, *, weights: Mapping[str, float | Fraction]) -> pd.Series:
-    """Inadequacy score c_i = Σ_j w_j (1 − x_ij) of each person (methods.md §8.4).
+    """Inadequacy score c_i = Σ_j w_j (1 − x_ij) of each person (docs/methods.md §8.4).
 
     When every weight is a :class:`fractions.Fraction` (or an int), the sum is formed
     exactly and rounded once to the nearest float, so a score of exactly 1/5 is the
@@ -182,7 +182,7 @@ def alkire_foster(
     k: float,
     sample_weights: pd.Series | None = None,
 ) -> AlkireFosterResult:
-    """Alkire–Foster adjusted headcount M0 and its decomposition (methods.md §8.4).
+    """Alkire–Foster adjusted headcount M0 and its decomposition (docs/methods.md §8.4).
 
     A person is disempowered when c_i > k, compared with a tolerance of 1e-9 so that a
     score equal to k up to float rounding (e.g. 2/15 + 1/15 against k = 1 − 0.8) is not
@@ -278,7 +278,7 @@ def alkire_foster(
 
 
 def a_weai(adequacy: pd.DataFrame, *, sample_weights: pd.Series | None = None) -> AlkireFosterResult:
-    """Five Domains of Empowerment (5DE) of the A-WEAI (methods.md §8.2, §8.4).
+    """Five Domains of Empowerment (5DE) of the A-WEAI (docs/methods.md §8.2, §8.4).
 
     :func:`alkire_foster` with :data:`A_WEAI_WEIGHTS` and k = 0.2. For the headline
     A-WEAI, compute this on women, pass the women's and men's ``scores`` of dual-adult
@@ -307,7 +307,7 @@ def gpi(
     cutoff: float = 0.8,
     sample_weights: pd.Series | None = None,
 ) -> GpiResult:
-    """Gender Parity Index of dual-adult households (methods.md §8.4).
+    """Gender Parity Index of dual-adult households (docs/methods.md §8.4).
 
     Scores are censored at c̃ = max(c, 1 − cutoff). A household lacks parity when the
     woman is disempowered (c_W > 1 − cutoff, with the 1e-9 tie tolerance) and
@@ -383,7 +383,7 @@ def gpi(
 
 
 def weai_headline(five_de: float, gpi: float) -> float:
-    """Headline WEAI (or A-WEAI) = 0.9·5DE + 0.1·GPI (methods.md §8.4).
+    """Headline WEAI (or A-WEAI) = 0.9·5DE + 0.1·GPI (docs/methods.md §8.4).
 
     For pro-WEAI pass the 3DE as ``five_de``.
 

@@ -1,4 +1,4 @@
-"""An Alkire–Foster counting index of deprivation across the empowerment goals (methods.md §8.4).
+"""An Alkire–Foster counting index of deprivation across the empowerment goals (docs/methods.md §8.4).
 
 Each outcome of the goal families (by default the six goals: institutions, business, income,
 environment, life, community) measured in both rounds is an indicator. A household is

@@ -1,4 +1,4 @@
-"""Parse dates and times typed or exported in several ways (bad-inputs cases 19-21).
+"""Parse dates and times typed or exported in several ways (docs/bad-inputs.md cases 19-21).
 
 One column can hold Excel serial numbers next to text dates (``45000`` and ``15/03/2023``);
 ODK Briefcase writes ``Apr 26, 2018 8:56:00 AM``; KoboToolbox writes ISO 8601 with or without a

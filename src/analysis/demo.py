@@ -757,7 +757,7 @@ def _people(rng: np.random.Generator, n: int, kec: Array) -> _Person:
                  _digits(rng.integers(0, 10**8, n), 8))  # fmt: skip
     # NIK: province, regency, district, DDMMYY of birth (day + 40 for women), 4-digit serial.
     # Most were issued here (West Java, 32); a few respondents moved from Papua (94), whose
-    # NIKs exceed 2**53, where a float64 no longer holds every integer (bad-inputs case 17).
+    # NIKs exceed 2**53, where a float64 no longer holds every integer (docs/bad-inputs.md case 17).
     papua = rng.random(n) < 0.04
     province = np.where(papua, 94, 32)
     regency = np.where(papua, rng.integers(1, 30, n), 5)

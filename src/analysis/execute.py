@@ -1,7 +1,7 @@
 """Run a parameterized notebook through papermill, safely.
 
 Parameter names are allow-listed before papermill sees them (papermill inserts names
-unescaped, ``bad-inputs.md`` §4.1), values are passed through the Python API so that codes such
+unescaped, ``docs/bad-inputs.md`` §4.1), values are passed through the Python API so that codes such
 as ``"0712"`` stay text, and the executed notebook is written to a temporary file and renamed,
 so an interrupted run never leaves a half-written notebook.
 """

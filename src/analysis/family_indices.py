@@ -1,7 +1,7 @@
 """One summary index per outcome family, built on the panel so it is estimated like any outcome.
 
 For every family with at least two usable components this adds two panel columns,
-``index_klk_<family>`` (Kling–Liebman–Katz mean effects, methods.md §3.1) and
+``index_klk_<family>`` (Kling–Liebman–Katz mean effects, docs/methods.md §3.1) and
 ``index_icw_<family>`` (Anderson's inverse-covariance-weighted index, §3.2), in both rounds.
 The conventions, the same for every family:
 

@@ -1,4 +1,4 @@
-"""Income and poverty conventions (methods.md §7).
+"""Income and poverty conventions (docs/methods.md §7).
 
 Equivalence scales, upper winsorizing, the inverse hyperbolic sine, CPI deflation,
 Foster–Greer–Thorbecke poverty measures and the BPS poverty lines (Garis Kemiskinan).
@@ -27,7 +27,7 @@ def oecd_modified_scale(adults: float, children: float) -> float: ...
 @overload
 def oecd_modified_scale(adults: pd.Series, children: pd.Series | float) -> pd.Series: ...
 def oecd_modified_scale(adults: Any, children: Any) -> Any:
-    """OECD-modified equivalence scale, the workbench default (methods.md §7).
+    """OECD-modified equivalence scale, the workbench default (docs/methods.md §7).
 
     AE = 1 + 0.5·(adults − 1) + 0.3·children, where adults are persons aged 14 or
     older and children are younger than 14.
@@ -119,7 +119,7 @@ def winsorize_upper(
     by: pd.Series | None = None,
     weights: pd.Series | None = None,
 ) -> pd.Series:
-    """Replace values above the q-th quantile with that quantile (methods.md §7).
+    """Replace values above the q-th quantile with that quantile (docs/methods.md §7).
 
     The quantile is computed on the non-missing values, separately for each group of
     ``by`` (e.g. per survey round, pooling the arms). Its definition:
@@ -202,7 +202,7 @@ def ihs(values: pd.Series) -> pd.Series: ...
 @overload
 def ihs(values: np.ndarray) -> np.ndarray: ...
 def ihs(values: Any) -> Any:
-    """Inverse hyperbolic sine, asinh(y) = ln(y + √(y² + 1)) (methods.md §7).
+    """Inverse hyperbolic sine, asinh(y) = ln(y + √(y² + 1)) (docs/methods.md §7).
 
     Defined at 0 and for negative values. Effects on the IHS scale depend on the units
     of y (Bellemare & Wichman 2020; Chen & Roth 2024), so fix the unit (e.g. Rp '000)
@@ -227,7 +227,7 @@ def deflate(nominal: float, *, cpi: float, base_cpi: float) -> float: ...
 @overload
 def deflate(nominal: pd.Series, *, cpi: pd.Series | float, base_cpi: float) -> pd.Series: ...
 def deflate(nominal: Any, *, cpi: Any, base_cpi: float) -> Any:
-    """Convert nominal amounts to base-period prices (methods.md §7).
+    """Convert nominal amounts to base-period prices (docs/methods.md §7).
 
     real = nominal × CPI_base / CPI, with the BPS CPI (IHK) and the baseline round as
     base.
@@ -269,7 +269,7 @@ def fgt(
     alpha: FgtAlpha,
     weights: pd.Series | None = None,
 ) -> float:
-    """Foster–Greer–Thorbecke poverty measure P_α (methods.md §7).
+    """Foster–Greer–Thorbecke poverty measure P_α (docs/methods.md §7).
 
     P_α = (1/N) Σ_{i : y_i < z} ((z − y_i)/z)^α: α = 0 is the headcount ratio, 1 the
     poverty gap, 2 the severity. A person exactly at the line is not poor. Negative
@@ -329,7 +329,7 @@ def fgt(
 
 
 def poverty_lines() -> pd.DataFrame:
-    """BPS poverty lines (Garis Kemiskinan), Rp per capita per month (methods.md §7).
+    """BPS poverty lines (Garis Kemiskinan), Rp per capita per month (docs/methods.md §7).
 
     Read from the versioned package table ``analysis/data/bps_poverty_lines.csv``.
 

@@ -1,4 +1,4 @@
-"""Summary indices of several outcome components (methods.md §3).
+"""Summary indices of several outcome components (docs/methods.md §3).
 
 Two indices are provided, both built from components standardized on a reference
 (comparison) group:
@@ -75,7 +75,7 @@ def standardize(frame: pd.DataFrame, *, reference: pd.Series) -> pd.DataFrame:
 
     z_ik = (y_ik − μ_k) / σ_k, where μ_k and σ_k (n − 1 denominator) are computed on the
     non-missing values of column k in the rows where ``reference`` is true
-    (methods.md §3.1, step 2).
+    (docs/methods.md §3.1, step 2).
 
     Parameters
     ----------
@@ -132,7 +132,7 @@ def klk_index(
     directions: Mapping[str, int] | None = None,
     groups: pd.Series | None = None,
 ) -> pd.Series:
-    """Kling–Liebman–Katz (2007) mean-effects index (methods.md §3.1).
+    """Kling–Liebman–Katz (2007) mean-effects index (docs/methods.md §3.1).
 
     Each component is oriented so that higher is better, standardized on the reference
     rows (:func:`standardize`), and the index is the mean of the standardized
@@ -228,7 +228,7 @@ def icw_index(
     covariance: CovarianceSample = "pooled",
     rescale: bool = True,
 ) -> IcwResult:
-    """Anderson (2008) inverse-covariance-weighted index (methods.md §3.2).
+    """Anderson (2008) inverse-covariance-weighted index (docs/methods.md §3.2).
 
     Components are oriented and standardized on the reference rows as for
     :func:`klk_index`. With Σ̂ the covariance matrix of the standardized components,

@@ -1,4 +1,4 @@
-"""Multiple-testing adjustments within an outcome family (methods.md section 4).
+"""Multiple-testing adjustments within an outcome family (docs/methods.md section 4).
 
 - :func:`sharpened_qvalues` -- Anderson (2008) sharpened FDR q-values (the Benjamini,
   Krieger & Yekutieli 2006 two-stage procedure run over a grid of q levels);
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 # Anderson's do-file steps q down by 0.001; the grid is built from integers because
-# accumulated floating-point steps change results near q = 0.001 (methods.md section 4.1).
+# accumulated floating-point steps change results near q = 0.001 (docs/methods.md section 4.1).
 _GRID_STEPS = 1000
 
 
@@ -31,7 +31,7 @@ def sharpened_qvalues(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     stage 1 is Benjamini-Hochberg at ``q' = q/(1+q)`` giving R1 rejections; the number of true
     nulls is estimated as ``m0 = m - R1`` (``m`` if R1 = 0, 1 if R1 = m); stage 2 is BH at
     ``min(q' * m / m0, 1)``. A hypothesis's q-value is the smallest q at which it is rejected,
-    and 1 if it never is (methods.md section 4.1, Anderson's ``fdr_sharpened_qvalues.do``).
+    and 1 if it never is (docs/methods.md section 4.1, Anderson's ``fdr_sharpened_qvalues.do``).
 
     Unlike statsmodels ``fdrcorrection_twostage``, whose adjusted p-values depend on the alpha
     given, these q-values do not depend on any chosen level.
@@ -93,7 +93,7 @@ def romano_wolf(
     Hypotheses are ordered by ``|t|`` descending. At step j the p-value is
     ``(#{b : max over the hypotheses not yet stepped past of |t*_b| >= |t_(j)|} + 1) / (B + 1)``,
     made monotone by a running maximum, then mapped back to the input order
-    (methods.md section 4.2; the same rule as pyfixest's ``_get_rwolf_pval``).
+    (docs/methods.md section 4.2; the same rule as pyfixest's ``_get_rwolf_pval``).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Sample size, power and minimum detectable effects (methods.md sections 1.2 and 6).
+"""Sample size, power and minimum detectable effects (docs/methods.md sections 1.2 and 6).
 
 - :func:`variance_factors` and :func:`sample_size_per_arm` -- individual-level designs with
   m baseline and r follow-up rounds (McKenzie 2012; Frison & Pocock 1992);
@@ -102,7 +102,7 @@ def sample_size_per_arm(
 ) -> float:
     """Compute the units needed per arm, ``n = (z_{1-a/2} + z_{power})^2 2 sigma2 / delta^2 F``.
 
-    Two-sided test, equal arms, normal approximation (methods.md section 1.2). The result is
+    Two-sided test, equal arms, normal approximation (docs/methods.md section 1.2). The result is
     not rounded; round it up to get a sample size.
 
     Parameters
@@ -195,7 +195,7 @@ def mde_cluster(
 
     ``MDE/sigma = M * sqrt(icc (1 - R2_C) / (P(1-P) J) + (1 - icc)(1 - R2_I) / (P(1-P) J m))``
     with ``M = z_{1-alpha/2} + z_{power}`` (``dist="normal"``) or the same with t quantiles
-    on ``J - 2`` degrees of freedom (``dist="t"``), methods.md section 6.
+    on ``J - 2`` degrees of freedom (``dist="t"``), docs/methods.md section 6.
 
     Parameters
     ----------
@@ -324,7 +324,7 @@ def clusters_needed(
 def design_effect(cluster_size: float, icc: float, *, cv: float = 0.0) -> float:
     """Design effect ``1 + ((cv^2 + 1) m - 1) icc`` of cluster sampling.
 
-    With equal cluster sizes (``cv = 0``) this is ``1 + (m - 1) icc`` (methods.md section 6).
+    With equal cluster sizes (``cv = 0``) this is ``1 + (m - 1) icc`` (docs/methods.md section 6).
 
     Parameters
     ----------

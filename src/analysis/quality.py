@@ -5,7 +5,7 @@ and to ``qc_<kind>`` columns of the clean data.  A study may escalate a kind of 
 quarantine (``quality: {escalate: [end_before_start]}``), in which case the row is
 ``quarantined(<flag>)``.
 
-Flags (bad-inputs cases 21, 25, 36):
+Flags (docs/bad-inputs.md cases 21, 25, 36):
 
 ``end_before_start``
     The interview ends before it starts (roles ``interview_start`` / ``interview_end``).

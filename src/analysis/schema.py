@@ -3,7 +3,7 @@
 Questions get renamed (``q12_income`` → ``q12_pendapatan``) and retyped between rounds.  The
 codebook records the mapping; this module reports what changed and refuses to go on when a
 variable of one round has no source in the other while that round has columns nobody mapped
-(bad-inputs case 9)::
+(docs/bad-inputs.md case 9)::
 
     codebook.csv: q12_income (baseline.dta) has no recorded mapping in followup.csv – ...
 

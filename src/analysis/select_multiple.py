@@ -1,4 +1,4 @@
-"""select_multiple questions in both export forms (bad-inputs cases 11-13).
+"""select_multiple questions in both export forms (docs/bad-inputs.md cases 11-13).
 
 KoboToolbox, ODK and SurveyCTO export a select_multiple question as a summary column of
 space-separated choice values (``assets = "tv motor"``), as one 0/1 dummy per choice

@@ -7,7 +7,7 @@ with ``lazy=True`` so every failure of every row is collected, and never with
 
 pandera's ``failure_cases`` table holds the raw failing value (a phone number typed into the
 age column is still a phone number), so the log this module returns describes values by kind
-and length only (``bad-inputs.md`` section 2.6).  Values are parsed by the workbench's own
+and length only (``docs/bad-inputs.md`` section 2.6).  Values are parsed by the workbench's own
 parsers before validation, so no check depends on pandera's dtype coercion, whose failures
 can lack a row index.
 """
