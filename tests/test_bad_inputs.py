@@ -1,4 +1,4 @@
-"""One fixture and one test per bad-input case of bad-inputs.md section 1.
+"""One fixture and one test per bad-input case of docs/bad-inputs.md section 1.
 
 Each test writes its fixture into ``tmp_path`` and asserts the promised behaviour: the message
 text or log entry, the final state of every raw row, and the accounting invariant
@@ -29,7 +29,8 @@ case test
 17   tests/test_readers.py ``test_case17_*`` (NIK with a blank stays exact); the
      ``invalid_nik_format`` quarantine: ``test_case37_*`` here
 18   tests/test_readers.py ``test_case18_*`` (Excel-number NIK refused); ``test_case18_*``
-     here (cleaning checks every ``id`` column the same way)
+     here (cleaning checks every ``id`` column the same way; whole ``12.0`` codes without
+     leading zeros are read as integers, see also tests/test_clean_shapes.py)
 19   ``test_case19_*`` here (Excel serials with text dates; ``_raw`` kept; implausible)
 20   ``test_case20_*`` here (ODK Java dates; dd/mm vs mm/dd refused; per-source format)
 21   ``test_case21_*`` here (tz-aware times; quality flags; escalation)
@@ -1242,6 +1243,29 @@ def test_case18_ids_that_went_through_a_number_stop_the_round(tmp_path: Path) ->
         )
     assert str(info.value).startswith("survey.csv row 2 column nik: ID in scientific notation")
     assert "9.40101" not in str(info.value)
+    # A lost leading zero next to a float-rendered id: the '.0' cannot be dropped safely.
+    write(tmp_path, "survey.csv", "_uuid,hhid\nu1,001\nu2,2.0\n")
+    with pytest.raises(InputError, match=r"survey.csv row 3 column hhid: ID ends in '.0' .* leading zeros"):
+        clean_round(
+            read_table(tmp_path / "survey.csv"),
+            round_name="baseline",
+            codebook=make_codebook(tmp_path, [HHID]),
+        )
+
+
+def test_case18_whole_ids_through_a_float_are_read_as_integers(tmp_path: Path) -> None:
+    # The old rule refused every '.0'; a Stata or pandas export of integer ids looks like this.
+    text = "_uuid,hhid\nu1,101.0\nu2,102.0\nu3,103\n"
+    result = clean_round(
+        read_table(write(tmp_path, "survey.csv", text)),
+        round_name="baseline",
+        codebook=make_codebook(tmp_path, [HHID]),
+    )
+    assert states(result) == all_clean([2, 3, 4])
+    assert result.data["hhid"].tolist() == ["101", "102", "103"]
+    assert [w.code for w in result.warnings] == ["float_codes"]
+    log = result.changes.loc[result.changes["rule"] == "float_code_to_integer"]
+    assert log["_row"].tolist() == [2, 3] and not {"101.0", "102.0"} & set(log["old"])  # masked
 
 
 def test_case44_gps_is_coarsened_to_the_village_before_writing(tmp_path: Path) -> None:

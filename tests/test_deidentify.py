@@ -67,6 +67,36 @@ def test_default_key_is_created_outside_the_repo(tmp_path: Path, monkeypatch: py
     assert resolve_key(study).secret == first.secret  # stable across runs
 
 
+def test_creating_the_default_key_says_once_where_it_is_and_to_keep_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    study = load_study(_study(tmp_path))
+    said: list[str] = []
+    first = resolve_key(study, announce=said.append)
+    assert resolve_key(study, announce=said.append).secret == first.secret
+    path = tmp_path / "home/.config/berdaya/pseudonym.key"
+    assert len(said) == 1 and "\n" not in said[0]
+    assert str(path) in said[0] and "link future rounds" in said[0] and "back it up" in said[0]
+    assert path.stat().st_mode & 0o077 == 0  # readable by its owner only
+    assert not [p for p in path.parent.iterdir() if p.name != path.name]  # no temporary file left
+
+
+def test_an_enumerator_column_without_a_pii_flag_is_pseudonymized(tmp_path: Path) -> None:
+    from analysis.codebook import read_codebook
+    from analysis.deidentify import personal_columns
+
+    (tmp_path / "codebook.csv").write_text(
+        "name,type,source_baseline,role,pii\n"
+        "hhid,id,hhid,household_id,\n"
+        "enumerator,text,enum,enumerator,\n"
+        "supervisor,text,spv,,\n"
+    )
+    hashed, dropped = personal_columns(read_codebook(tmp_path / "codebook.csv"), load_study(_study(tmp_path)))
+    assert hashed == ["hhid", "enumerator"] and "enumerator" not in dropped
+
+
 def test_gps_points_become_village_centroids_or_are_dropped() -> None:
     from analysis.deidentify import coarsen_gps
 

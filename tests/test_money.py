@@ -1,4 +1,4 @@
-"""Indonesian money and number parsing (bad-inputs cases 25, 27, 28 and section 3.5)."""
+"""Indonesian money and number parsing (docs/bad-inputs.md cases 25, 27, 28 and section 3.5)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.money import STATUSES, ParsedNumber, parse_number, parse_numbers
+from analysis.money import STATUSES, ParsedNumber, column_style, number_shapes, parse_number, parse_numbers
 
 # --------------------------------------------------------------------------------------------
 # Case 27: Indonesian money strings
@@ -223,3 +223,49 @@ def test_parse_numbers_agrees_with_parse_number(cells: list[str | None], style: 
             assert math.isnan(value)
         else:
             assert value == expected.value
+
+
+# --------------------------------------------------------------------------------------------
+# One reading of "." per column (issue #12)
+
+
+def test_number_shapes_say_which_reading_each_value_allows() -> None:
+    values = [
+        "4.314.000",
+        "1.500,50",
+        "1,5",
+        "1.5",
+        "0.500",
+        "1,500,000",
+        "687.000",
+        "1500",
+        "1,500",
+        "1,5 juta",
+    ]
+    assert number_shapes(pd.Series(values)).tolist() == [
+        "id", "id", "id", "plain", "plain", "plain", "three", "", "", "",
+    ]  # fmt: skip
+
+
+def test_a_column_is_read_the_way_its_unambiguous_values_show() -> None:
+    thousands = column_style(pd.Series(["687.000", "4.314.000", "12"]), style="plain", style_set=False)
+    assert (thousands.style, thousands.ambiguous.tolist(), thousands.undecided) == ("id", [False] * 3, False)
+    decimals = column_style(pd.Series(["23.625", "1.5"]), style="id", style_set=False)
+    assert (decimals.style, decimals.ambiguous.tolist()) == ("plain", [False, False])
+
+
+def test_three_decimals_alone_are_undecided_unless_the_style_is_set() -> None:
+    values = pd.Series(["687.000", "23.625", "5"])
+    assert column_style(values, style="plain", style_set=False).undecided
+    assert column_style(values, style="plain", style_set=False).examples == ("687.000", "23.625")
+    assert not column_style(values, style="id", style_set=True).undecided
+
+
+def test_values_against_a_set_style_or_a_mixed_column_are_ambiguous() -> None:
+    against = column_style(pd.Series(["23.625", "1.5", "20"]), style="id", style_set=True)
+    assert (against.style, against.ambiguous.tolist()) == ("id", [True, True, False])
+    # Money (style id, set) with thousands dots and one English decimal: only the decimal.
+    money = column_style(pd.Series(["1.500.000", "750.000", "1.5"]), style="id", style_set=True)
+    assert money.ambiguous.tolist() == [False, False, True]
+    mixed = column_style(pd.Series(["4.314.000", "1.5", "687.000", "12"]), style="plain", style_set=False)
+    assert mixed.ambiguous.tolist() == [True, True, True, False] and "mixes" in mixed.note

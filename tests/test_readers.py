@@ -1,7 +1,7 @@
-"""Reading raw exports as text: one fixture per bad-input case (bad-inputs.md section 1).
+"""Reading raw exports as text: one fixture per bad-input case (docs/bad-inputs.md section 1).
 
 Every fixture is written byte for byte into ``tmp_path`` by the test itself.  Case numbers
-refer to the table in ``/work/shared/reference/bad-inputs.md``.
+refer to the table in ``docs/bad-inputs.md``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from analysis.readers import (
     RawTable,
     check_id_text,
     check_xml_headers,
+    float_codes,
     normalize_text,
     read_table,
     resolve_form_names,
+    without_point_zero,
 )
 
 NIK = "9401011201900013"
@@ -375,8 +377,24 @@ def test_case18_scientific_notation_from_a_csv_saved_by_excel(tmp_path: Path) ->
 
 def test_trailing_point_zero_is_refused(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, "survey.csv", b"hhid\n123.0\n00124\n"))
-    with pytest.raises(InputError, match=r"survey.csv row 2 column hhid: ID ends in '.0'"):
+    assert not float_codes(table, "hhid").any()  # 00124 shows the codes are text
+    with pytest.raises(InputError) as info:
         check_id_text(table, "hhid")
+    assert str(info.value) == (
+        "survey.csv row 2 column hhid: ID ends in '.0' – it passed through a floating-point number and "
+        "cannot be read as a whole number because other values keep leading zeros, so the codes are "
+        "text that lost its zeros (row 3); re-export the column as text"
+    )
+
+
+def test_whole_codes_through_a_float_are_marked_for_reading_as_integers(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, "survey.csv", b'desa,x\n12.0,a\n7,b\n,c\n0.0,d\n"13,00",e\n'))
+    assert float_codes(table, "desa").tolist() == [True, False, False, True, True]
+    assert without_point_zero(table.frame["desa"]).tolist() == ["12", "7", "", "0", "13"]
+    for bad in (b"desa\n12.0\n12.5\n", b"desa\n12.0\n0712\n", b"nik\n3205015712671843.0\n"):
+        assert not float_codes(
+            read_table(write(tmp_path, "bad.csv", bad)), "desa" if b"desa" in bad else "nik"
+        ).any()
 
 
 def test_check_id_text_unknown_column_and_bad_length(tmp_path: Path) -> None:
@@ -667,7 +685,9 @@ def test_instruction_files_are_read_as_trimmed_text_with_their_line_numbers(tmp_
     assert frame.attrs["path"] == str(path)
     bare = tmp_path / "bare.csv"
     bare.write_text("round,old\nbaseline,1\n")
-    with pytest.raises(InputError, match=r"corrections file lacks the column\(s\) reason, id or submission") as err:
+    with pytest.raises(
+        InputError, match=r"corrections file lacks the column\(s\) reason, id or submission"
+    ) as err:
         read_instruction_file(
             bare, kind="corrections", columns=("round", "id", "reason"), required=("round", "reason"),
             one_of=("id", "submission"),

@@ -23,14 +23,16 @@ The steps, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis.codebook import Codebook, Variable, looks_personal
+from analysis.codebook import Codebook, Variable, looks_personal, treatment_value
 from analysis.corrections import apply_corrections
 from analysis.dates import EARLIEST, LATEST, parse_dates, timezone_of
 from analysis.duplicates import (
@@ -42,9 +44,9 @@ from analysis.duplicates import (
     exact_duplicates,
     match_decisions,
 )
-from analysis.errors import CodebookError
+from analysis.errors import CodebookError, InputError
 from analysis.masking import mask_value
-from analysis.money import parse_numbers
+from analysis.money import ColumnStyle, Style, column_style, parse_numbers
 from analysis.quality import (
     SENTINEL_RE,
     QualityRules,
@@ -54,12 +56,20 @@ from analysis.quality import (
     outlier_flags,
     time_flags,
 )
-from analysis.readers import RawTable, check_id_text, check_xml_headers, normalize_text
+from analysis.readers import (
+    RawTable,
+    check_id_text,
+    check_xml_headers,
+    float_codes,
+    normalize_text,
+    without_point_zero,
+)
+from analysis.run_warnings import RunWarning
 from analysis.select_multiple import convert_select_multiple, dummy_columns
 from analysis.study import NumberStyle
 from analysis.validation import validate
 
-__all__ = ["ROW", "STATES", "CleanRound", "check_sources", "clean_round", "mask_value"]
+__all__ = ["ROW", "STATES", "CleanRound", "check_sources", "clean_round", "mask_value", "quarantine_column"]
 
 ROW = "_row"  # spreadsheet row of the record in the raw file (header = row 1)
 
@@ -75,6 +85,22 @@ NO_ID_RE = r"(?:grand |sub)?total|jumlah|sum|rata-rata|average|mean"
 
 _SKIPPED = "skipped_or_not_asked"
 _NOT_ASKED = "not_asked_in_version"
+
+
+#: Columns the quarantine file adds to the data.
+QUARANTINE_COLUMNS = ("reason",)
+
+
+def quarantine_column(name: str) -> str:
+    """The name a data column has in the quarantine file.
+
+    A variable called ``reason`` would be overwritten by the quarantine reason (and read as
+    one by the reports), so it is called ``var_reason`` there.
+
+    >>> quarantine_column("income"), quarantine_column("reason")
+    ('income', 'var_reason')
+    """
+    return f"var_{name}" if name in QUARANTINE_COLUMNS else name
 
 
 def _empty(columns: Iterable[str]) -> pd.DataFrame:
@@ -112,6 +138,8 @@ class CleanRound:
         The duplicates report (:func:`analysis.duplicates.duplicates_report`).
     versions
         Rows per form version (``version``, ``rows``), when the codebook names one.
+    warnings
+        Run warnings about data the round went ahead with (stage ``clean_<round>``).
     """
 
     round: str
@@ -126,6 +154,7 @@ class CleanRound:
     validation: pd.DataFrame = field(default_factory=lambda: _empty(("_row", "column", "check", "value")))
     duplicates: pd.DataFrame = field(default_factory=lambda: _empty(("round", "group")))
     versions: pd.DataFrame = field(default_factory=lambda: _empty(("version", "rows")))
+    warnings: tuple[RunWarning, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -299,6 +328,10 @@ class _Context:
     quarantine: list[tuple[np.ndarray, str]]
     flags: list[tuple[np.ndarray, str]]
     notes: list[str]
+    #: Whether the study file wrote ``number_style`` (otherwise the column's values decide).
+    number_style_set: bool = False
+    #: The codebook file, or None when the study file implies the codebook (for messages).
+    codebook_path: Path | None = None
 
 
 class _Distinct:
@@ -357,19 +390,35 @@ def _convert(
     u_usable_text = u_text.where((u_reason == "") & ~u_blank, "")
     columns: dict[str, pd.Series] = {}
 
+    if variable.role == "treatment" and variable.type in ("integer", "number", "category"):
+        columns[name] = _treatment(variable, source, u_text, u_folded, distinct, usable, ctx=ctx)
+        return columns, reason
+
     if variable.type in ("integer", "number", "money"):
-        style: NumberStyle = "id" if variable.type == "money" else ctx.number_style
-        if variable.role in ("gps_latitude", "gps_longitude"):
-            style = "plain"  # written by the device (-7.210510), never typed in Indonesian style
-        parsed = parse_numbers(u_usable_text, kind=variable.type, style=style)
-        u_status = parsed["status"].to_numpy(dtype=object)
-        u_plain = _plain_text(parsed["value"])
+        style, style_set = _number_style(variable, ctx)
+        # One reading of "." and "," for the whole column, decided from all its values:
+        # "687.000" must not be 687 while "4.314.000" in the same column is 4314000.
+        decided = column_style(u_usable_text, style=style, style_set=style_set)
+        if decided.undecided:
+            raise _undecided_style(variable, source, decided, ctx=ctx, pii=pii)
+        if decided.note:
+            shown = "" if pii else f" (e.g. {', '.join(decided.examples[:2])})"
+            ctx.notes.append(f"{source}: {decided.note}{shown}")
+        parsed = parse_numbers(u_usable_text, kind=variable.type, style=decided.style)
+        u_status = parsed["status"].to_numpy(dtype=object).copy()
+        u_status[decided.ambiguous] = "ambiguous"
+        u_values = parsed["value"].to_numpy(dtype=np.float64).copy()
+        u_values[decided.ambiguous] = np.nan
+        u_plain = _plain_text(pd.Series(u_values))
         status = distinct.rows(u_status)
-        for bad, why in (("ambiguous", "ambiguous_number"), ("unparseable", "unparseable_amount")):
+        for bad, why in (
+            ("ambiguous", "ambiguous_number"),
+            ("unparseable", f"unparseable_{_kind(variable)}"),
+        ):
             hit = usable & (status == bad)
             if hit.any():
                 ctx.quarantine.append((hit, f"{why}:{name}"))
-        values = pd.Series(distinct.rows(parsed["value"].to_numpy(dtype=np.float64)), dtype="float64")
+        values = pd.Series(distinct.rows(u_values), dtype="float64")
         values[~usable] = np.nan
         u_reformatted = (u_status == "ok") & (u_text.to_numpy() != u_plain.to_numpy())
         reformatted = usable & distinct.rows(u_reformatted)
@@ -462,6 +511,149 @@ def _convert(
     return columns, reason
 
 
+def _kind(variable: Variable) -> str:
+    """What a value of ``variable`` is, for quarantine reasons (``unparseable_<kind>:<name>``)."""
+    if variable.role in ("treatment", "weight", "consent"):
+        return variable.role
+    if variable.role in ("gps_latitude", "gps_longitude"):
+        return "coordinate"
+    return "amount" if variable.type == "money" else "number"
+
+
+def _number_style(variable: Variable, ctx: _Context) -> tuple[Style, bool]:
+    """The number style of a variable's column, and whether something set it.
+
+    The codebook's ``format`` (``id`` or ``plain``) sets it per column; money is always
+    Indonesian and device coordinates (-7.210510) always plain; otherwise the study's
+    ``number_style``, which counts as set only when the study file wrote it.
+    """
+    own = variable.format_for(ctx.round_name)
+    if own in ("id", "plain"):
+        return own, True  # type: ignore[return-value]
+    if variable.role in ("gps_latitude", "gps_longitude"):
+        return "plain", True  # written by the device, never typed in Indonesian style
+    if variable.type == "money":
+        return "id", True
+    return ctx.number_style, ctx.number_style_set
+
+
+def _undecided_style(
+    variable: Variable, source: str, decided: ColumnStyle, *, ctx: _Context, pii: bool
+) -> InputError:
+    """The error for a column whose separators read two ways and no setting says which."""
+    example = decided.examples[0]
+    readings = ""
+    if not pii:
+        thousands = parse_numbers(pd.Series([example]), style="id")["value"].iloc[0]
+        point = parse_numbers(pd.Series([example]), style="plain")["value"].iloc[0]
+        readings = (
+            f" ({', '.join(decided.examples)}: {example} is {_plain_text(pd.Series([thousands])).iloc[0]} "
+            f"with '.' as the thousands separator, {_plain_text(pd.Series([point])).iloc[0]} with '.' "
+            "as the decimal point)"
+        )
+    where = "write `number_style: id` (1.500 = 1500) or `number_style: plain` (1.500 = 1.5) in the study file"
+    if ctx.codebook_path is not None:
+        where += (
+            f", or id or plain in the `format` cell of the row {variable.name} in {ctx.codebook_path.name}"
+        )
+    return InputError(
+        f"every number with a separator has one dot and three decimals{readings}, so the column "
+        f"can be read two ways – say which: {where}",
+        file=ctx.table.path,
+        column=source,
+        sheet=ctx.table.sheet,
+    )
+
+
+def _treatment(
+    variable: Variable,
+    source: str,
+    u_text: pd.Series,
+    u_folded: pd.Series,
+    distinct: _Distinct,
+    usable: np.ndarray,
+    *,
+    ctx: _Context,
+) -> pd.Series:
+    """Programme assignment as numbers: 1/0 from numbers, common words or the codebook's recode.
+
+    Exports write the assignment as ``ya``/``tidak``, ``Treatment``/``Control``, ``1.0``/``0.0``
+    or a value label. Numbers and the spellings of
+    :data:`analysis.codebook.TREATMENT_SPELLINGS` are read (and logged); the codebook's
+    ``recode`` comes first. Anything else stops the round with the values found and the
+    recode to write: a treatment no one can read would quarantine every row.
+    """
+    name = variable.name
+    u_recoded = u_folded.map(lambda v: variable.recode.get(v, v)).astype(str)
+    u_numbers = np.array(
+        [np.nan if (n := treatment_value(v)) is None else n for v in u_recoded], dtype=np.float64
+    )
+    numbers = distinct.rows(u_numbers)
+    text = pd.Series(distinct.rows(u_text.to_numpy(dtype=object)), dtype=object)
+    unknown = usable & np.isnan(numbers)
+    if unknown.any():
+        raise _unreadable_treatment(variable, source, text[unknown], ctx=ctx)
+    if variable.categories:
+        allowed = {c.casefold() for c in variable.categories}
+        numeric = all(_is_number_text(c) for c in variable.categories)
+        u_known = (
+            np.isin(u_numbers, [float(c) for c in variable.categories])
+            if numeric
+            else u_recoded.str.casefold().isin(allowed).to_numpy()
+        )
+        outside = usable & ~distinct.rows(u_known)
+        if outside.any():
+            ctx.quarantine.append((outside, f"unknown_choice:{name}"))
+    u_plain = _plain_text(pd.Series(u_numbers))
+    u_changed = (u_text != u_plain).to_numpy()
+    changed = usable & distinct.rows(u_changed)
+    ctx.log.change(
+        changed, name, text, distinct.rows(u_plain.to_numpy(dtype=object)), "treatment_read", pii=False
+    )
+    if changed.any():
+        used = np.unique(distinct.codes[changed])
+        pairs = sorted({f"{u_text.iloc[k]}={u_plain.iloc[k]}" for k in used})
+        more = f" and {len(pairs) - 6} more" if len(pairs) > 6 else ""
+        ctx.notes.append(f"{source}: treatment read as numbers: {', '.join(pairs[:6])}{more}")
+    return pd.Series(np.where(usable, numbers, np.nan), dtype="float64")
+
+
+def _is_number_text(text: str) -> bool:
+    try:
+        return bool(np.isfinite(float(text)))
+    except ValueError:
+        return False
+
+
+def _unreadable_treatment(variable: Variable, source: str, values: pd.Series, *, ctx: _Context) -> InputError:
+    """The error for treatment values that are neither numbers, common words nor recoded."""
+    counts = values.value_counts()
+    shown = ", ".join(f"{v!r} ({n} {'row' if n == 1 else 'rows'})" for v, n in counts.head(6).items())
+    more = f" and {len(counts) - 6} more" if len(counts) > 6 else ""
+    found = [str(v).casefold() for v in counts.index]
+    pair = "; ".join(f"{v}={code}" for v, code in zip(found[:2], ("1", "0"), strict=False))
+    recode = f"`{pair}`" if len(found) >= 2 else f"`{pair}` (and the other value=0)"
+    if ctx.codebook_path is not None:
+        todo = (
+            f"add a recode to the row {variable.name} of {ctx.codebook_path.name}: {recode} "
+            "(1 = programme, 0 = comparison; see docs/codebook.md)"
+        )
+    else:
+        todo = (
+            "write the column as 1 (programme) / 0 (comparison), or give the study a codebook "
+            "(`berdaya codebook-template STUDY` writes one; name it in the study file as `codebook:`) "
+            f"whose row for the treatment reads name={variable.name}, source_{ctx.round_name}={source}, "
+            f"type=category, categories=0;1, recode={recode}, role=treatment (see docs/codebook.md)"
+        )
+    return InputError(
+        f"the treatment is written as {shown}{more}, which berdaya cannot read as 1 (programme) or "
+        f"0 (comparison) – {todo}",
+        file=ctx.table.path,
+        column=source,
+        sheet=ctx.table.sheet,
+    )
+
+
 def check_sources(table: RawTable, variables: Iterable[Variable], round_name: str) -> None:
     """Fail closed when a codebook source column is absent from the raw file.
 
@@ -512,6 +704,7 @@ def clean_round(
     round_name: str,
     codebook: Codebook,
     number_style: NumberStyle = "id",
+    number_style_set: bool = False,
     corrections: pd.DataFrame | None = None,
     decisions: pd.DataFrame | None = None,
     rules: QualityRules | None = None,
@@ -528,7 +721,12 @@ def clean_round(
         The harmonized variables.
     number_style
         How ``integer`` and ``number`` columns are written: ``id`` (``1.500`` = 1500,
-        ``1,5`` = 1.5) or ``plain`` (``1.5`` = 1.5). Money always uses ``id``.
+        ``1,5`` = 1.5) or ``plain`` (``1.5`` = 1.5). Money always uses ``id``; a codebook
+        ``format`` of ``id`` or ``plain`` sets one column.
+    number_style_set
+        Whether the study file wrote ``number_style``. When it did not, a column whose values
+        show which separator it uses (``4.314.000``, ``1.5``) is read that way, and a column
+        whose only separators are one dot and three digits (``687.000``) stops the round.
     corrections
         The corrections file (:func:`analysis.corrections.read_corrections`), applied first.
     decisions
@@ -546,26 +744,55 @@ def clean_round(
     CodebookError
         When the codebook names a column the file lacks.
     InputError
-        When a date column is ambiguous, a select_multiple summary disagrees with its dummies
-        or holds labels, or a correction or decision does not fit the file.
+        When a date column or a number column's separators are ambiguous, the treatment is
+        written in words berdaya does not know, a select_multiple summary disagrees with its
+        dummies or holds labels, an id went through a number and lost digits, or a correction
+        or decision does not fit the file.
     """
     rules = rules or QualityRules()
     variables = codebook.for_round(round_name)
     check_sources(table, variables, round_name)
+    table, float_fixes = _float_codes(table, variables, round_name)
     for variable in variables:
         if variable.type == "id" and variable.sources[round_name] in table.frame.columns:
-            # An id that went through a number (9.4E+15, 123.0, 16 digits in Excel) cannot be
-            # repaired by cleaning: stop and ask for a re-export (cases 16-18).
+            # An id that went through a number and cannot be read back (9.4E+15, 16 digits in
+            # Excel, 123.0 next to 00124) cannot be repaired by cleaning: stop and ask for a
+            # re-export (cases 16-18).
             check_id_text(table, variable.sources[round_name])
     rows = np.asarray(table.row_numbers)
     log = _Log(rows)
+    warnings: list[RunWarning] = []
+    float_notes: list[str] = []
+    for variable, source, fixed, old in float_fixes:
+        log.change(fixed, variable.name, old, table.frame[source], "float_code_to_integer", pii=True)
+        what = f"{int(fixed.sum())} codes written like 12.0 (a column that went through a number)"
+        float_notes.append(f"{source}: {what} read as whole numbers (12)")
+        warnings.append(
+            RunWarning(
+                f"clean_{round_name}",
+                "float_codes",
+                f"{table.path.name} column {source}: {what} were read as whole numbers (12); "
+                "if these codes should have leading zeros (0712), re-export the column as text",
+            )
+        )
     if corrections is not None:
         table, corrected = apply_corrections(table, corrections, round_name=round_name, codebook=codebook)
         if len(corrected):
             log.changes.append(corrected)
     frame = table.frame
     n = len(frame)
-    ctx = _Context(table, round_name, number_style, rows, log, [], [], [])
+    ctx = _Context(
+        table,
+        round_name,
+        number_style,
+        rows,
+        log,
+        [],
+        [],
+        float_notes,
+        number_style_set=number_style_set,
+        codebook_path=codebook.path,
+    )
 
     versions, version_counts = _versions(codebook, frame, round_name, ctx.notes)
     converted: dict[str, pd.Series] = {}
@@ -701,7 +928,12 @@ def clean_round(
 
     clean_mask = state == "clean"
     q_mask = state == "quarantined"
-    quarantine_frame = data.loc[q_mask].assign(reason=reasons[q_mask]).reset_index(drop=True)
+    quarantine_frame = (
+        data.loc[q_mask]
+        .rename(columns=quarantine_column)
+        .assign(reason=reasons[q_mask])
+        .reset_index(drop=True)
+    )
     missing = pd.DataFrame(log.missing, columns=["variable", "reason", "count"])
     checked_log = checked.log.loc[checked.log["_row"].isin(rows[live])].reset_index(drop=True)
     return CleanRound(
@@ -717,7 +949,54 @@ def clean_round(
         validation=checked_log,
         duplicates=report,
         versions=version_counts,
+        warnings=tuple(warnings),
     )
+
+
+#: Roles whose values are codes even when the codebook types them as text or category.
+_CODE_ROLES = ("household_id", "village", "cluster")
+
+
+def _float_codes(
+    table: RawTable, variables: list[Variable], round_name: str
+) -> tuple[RawTable, list[tuple[Variable, str, np.ndarray, pd.Series]]]:
+    """Read id and code columns written through a float (``12.0``) as the integers they are.
+
+    Stata and pandas exports write an integer code column that held a missing value as
+    ``12.0``. When every number in the column is whole and none keeps a leading zero
+    (:func:`analysis.readers.float_codes`), ``12.0`` is read as ``12`` so that it matches the
+    village list and the other round; otherwise :func:`check_id_text` refuses the column.
+
+    Returns
+    -------
+    tuple
+        The table with the codes rewritten, and per repaired column: the variable, the source
+        column, the mask of rewritten cells and the old text (for the change log).
+    """
+    fixes: list[tuple[Variable, str, np.ndarray, pd.Series]] = []
+    frame: pd.DataFrame | None = None
+    done: set[str] = set()
+    for variable in variables:
+        source = variable.sources[round_name]
+        is_code = variable.type == "id" or (
+            variable.role in _CODE_ROLES and variable.type in ("text", "category") and not variable.is_numeric
+        )
+        if not is_code or source in done or source not in table.frame.columns:
+            continue
+        done.add(source)
+        mask = float_codes(table, source)
+        if not mask.any():
+            continue
+        if frame is None:
+            frame = table.frame.copy()
+        old = frame[source].copy()
+        frame[source] = pd.Series(
+            np.where(mask, without_point_zero(old).to_numpy(), old.to_numpy()), dtype=object
+        )
+        fixes.append((variable, source, mask, old))
+    if frame is None:
+        return table, fixes
+    return dataclasses.replace(table, frame=frame), fixes
 
 
 def _versions(

@@ -6,7 +6,9 @@ study file (:func:`codebook_from_study`), so the cleaning code has a single path
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -174,7 +176,11 @@ class Variable:
         return first or second or self.name
 
     def format_for(self, round_name: str) -> str | None:
-        """The explicit date format of ``round_name``'s source, or None."""
+        """The explicit format of ``round_name``'s source, or None.
+
+        For ``date`` variables a ``strftime`` format; for ``integer``, ``number`` and ``money``
+        the number style, ``id`` (``1.500`` = 1500) or ``plain`` (``1.500`` = 1.5).
+        """
         return self.formats.get(round_name) or self.formats.get("*") or None
 
     def dummy_name(self, choice: str) -> str:
@@ -287,8 +293,76 @@ def _formats(text: str, *, file: Path | None, row: int) -> dict[str, str]:
     return pairs
 
 
+#: Variable types read as numbers; their ``format`` cell is a number style.
+NUMBER_TYPES: tuple[str, ...] = ("integer", "number", "money")
+#: Number styles a ``format`` cell of a number variable may hold (as the study's ``number_style``).
+NUMBER_FORMATS: tuple[str, ...] = ("id", "plain")
+
 _PII_YES = ("yes", "ya", "true", "1", "y")
 _PII_NO = ("no", "tidak", "false", "0", "n")
+
+
+def _read_codebook_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV codebook as text, refusing a row with more cells than the header.
+
+    pandas would read such a row (an unquoted comma in a label) by shifting its cells or by
+    taking the first one as an index, so every later cell lands in the wrong column; the
+    records are split here instead, and the row is named.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CodebookError(
+            "is not UTF-8 text – save it from the spreadsheet as CSV UTF-8", file=path
+        ) from None
+    first = text.split("\n", 1)[0]
+    # A spreadsheet in an Indonesian locale saves "CSV" with semicolons.
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise CodebookError(
+            f"is not a readable CSV ({exc}) – save it again from the spreadsheet as CSV UTF-8", file=path
+        ) from None
+    records = [r for r in records if any(cell.strip() for cell in r)]
+    if not records:
+        raise CodebookError("is empty; see docs/codebook.md", file=path)
+    header, body = [cell.strip() for cell in records[0]], records[1:]
+    repeated = sorted({c for c in header if c and header.count(c) > 1})
+    if repeated:
+        raise CodebookError(
+            f"the header names {', '.join(repeated)} more than once – keep one of each column",
+            file=path,
+            rows=[1],
+        )
+    width = len(header)
+    rows: list[list[str]] = []
+    reader_rows = _record_rows(text, delimiter)
+    for number, record in zip(reader_rows, body, strict=False):
+        extra = record[width:]
+        if any(cell.strip() for cell in extra):
+            raise CodebookError(
+                f"has {len(record)} cells where the header has {width} – a label or other text "
+                'with a comma must be in double quotes ("Bantuan sosial (PKH, BLT)"); fix the row '
+                "or save the codebook again from the spreadsheet as CSV",
+                file=path,
+                rows=[number],
+            )
+        rows.append(record[:width] + [""] * (width - len(record)))
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    # Columns without a header (a trailing comma) hold nothing the codebook reads.
+    return frame.loc[:, [bool(c) for c in header]]
+
+
+def _record_rows(text: str, delimiter: str) -> list[int]:
+    """Spreadsheet row of every non-blank data record (header = row 1; quoted line breaks kept)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, row = [], 0
+    for record in reader:
+        row += 1
+        if any(cell.strip() for cell in record):
+            rows.append(row)
+    return rows[1:]
 
 
 def read_codebook(path: str | Path) -> Codebook:
@@ -312,7 +386,7 @@ def read_codebook(path: str | Path) -> Codebook:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         frame = pd.read_excel(path, dtype=str, keep_default_na=False)
     else:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        frame = _read_codebook_csv(path)
     missing = [c for c in ("name", "type") if c not in frame.columns]
     if missing:
         raise CodebookError(
@@ -350,6 +424,18 @@ def read_codebook(path: str | Path) -> Codebook:
             if is_date
             else (None, None)
         )
+        formats = _formats(cells["format"], file=path, row=row)
+        if cells["type"] in NUMBER_TYPES:
+            wrong = sorted({f for f in formats.values() if f not in NUMBER_FORMATS})
+            if wrong:
+                raise CodebookError(
+                    f"format `{wrong[0]}` of a {cells['type']} variable is not a number style; "
+                    "write id (1.500 = 1500) or plain (1.500 = 1.5), or leave it empty",
+                    file=path,
+                    rows=[row],
+                    column="format",
+                )
+            formats = {k: v.casefold() for k, v in formats.items()}
         pii_text = cells["pii"].casefold()
         if pii_text and pii_text not in _PII_YES + _PII_NO:
             raise CodebookError("pii must be yes, no or empty", file=path, rows=[row], column="pii")
@@ -371,7 +457,7 @@ def read_codebook(path: str | Path) -> Codebook:
                 direction=int(direction),
                 pii=pii_text in _PII_YES,
                 not_asked=frozenset(r for r, c in raw_sources.items() if c == NOT_ASKED),
-                formats=_formats(cells["format"], file=path, row=row),
+                formats=formats,
                 versions=tuple(v.strip() for v in cells["versions"].split(";") if v.strip()),
                 pii_no=pii_text in _PII_NO,
                 date_min=first,
@@ -439,6 +525,40 @@ def codebook_from_study(study: Study, columns: Mapping[str, Iterable[str]]) -> C
     for column in study.pii_columns:
         add(column, "text", None, pii=True)
     return Codebook(variables=tuple(v for v in variables if v.sources))
+
+
+#: How programme assignment is commonly written, in Indonesian and English, read as 1/0 without
+#: a recode (matched after trimming and casefolding). Anything else needs the codebook's recode.
+TREATMENT_SPELLINGS: dict[str, int] = {
+    **dict.fromkeys(
+        ("ya", "iya", "y", "yes", "true", "benar", "treatment", "treated", "program", "programme",
+         "perlakuan", "intervensi", "intervention", "penerima", "peserta"),
+        1,
+    ),
+    **dict.fromkeys(
+        ("tidak", "tdk", "bukan", "n", "no", "false", "salah", "control", "kontrol", "comparison",
+         "pembanding", "non-program", "non program", "bukan program", "bukan penerima",
+         "bukan peserta"),
+        0,
+    ),
+}  # fmt: skip
+_CODE_NUMBER_RE = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
+
+
+def treatment_value(text: str) -> float | None:
+    """Programme assignment written as a number or a common word, as a number; None if unknown.
+
+    Numbers keep their value (``1.0`` and ``1,0`` are 1, so are exports through a float);
+    the words of :data:`TREATMENT_SPELLINGS` are 1 or 0.
+
+    >>> [treatment_value(v) for v in (" Ya ", "Control", "1.0", "Intensive session")]
+    [1.0, 0.0, 1.0, None]
+    """
+    folded = text.strip().casefold()
+    if _CODE_NUMBER_RE.fullmatch(folded):
+        return float(folded.replace(",", "."))
+    code = TREATMENT_SPELLINGS.get(folded)
+    return None if code is None else float(code)
 
 
 _PERSONAL_TOKENS = frozenset(

@@ -58,6 +58,23 @@ REPORT_COLUMNS = (
 POSITION_COLUMNS = ("_index",)
 
 
+def report_column(name: str) -> str:
+    """The name a data column has in the duplicates report.
+
+    The household id column keeps its name (the clean stage pseudonymizes it by that name),
+    unless the name is one of the report's own columns (an id called ``state`` or ``row``):
+    then it is prefixed with ``id_``, so the report never has two columns of one name.
+
+    >>> report_column("hhid"), report_column("state")
+    ('hhid', 'id_state')
+    """
+    taken = set(REPORT_COLUMNS)
+    out = name
+    while out in taken:
+        out = f"id_{out}"
+    return out
+
+
 def exact_duplicates(frame: pd.DataFrame, *, ignore: Sequence[str] = POSITION_COLUMNS) -> np.ndarray:
     """Rows that repeat an earlier row in every column except ``ignore`` (the first copy is kept)."""
     subset = [c for c in frame.columns if c not in set(ignore)]
@@ -260,8 +277,8 @@ def duplicates_report(
 ) -> pd.DataFrame:
     """The ieduplicates-style report of every conflict group.
 
-    One row per record of a group: the household id (in column ``id_column``, so the clean
-    stage pseudonymizes it with the data), the submission id, the spreadsheet row, the state
+    One row per record of a group: the household id (in column ``report_column(id_column)``,
+    so the clean stage pseudonymizes it with the data), the submission id, the spreadsheet row, the state
     after this run's decisions, the variables whose values differ within the group, this
     record's values of those variables (personal ones masked), and the decision applied.
 
@@ -280,7 +297,8 @@ def duplicates_report(
         Columns that differ by construction (row numbers, submission times) and are not listed.
     """
     in_group = groups >= 0
-    columns = ["round", "group", id_column, *REPORT_COLUMNS[2:]]
+    id_report = report_column(id_column)
+    columns = ["round", "group", id_report, *REPORT_COLUMNS[2:]]
     if not in_group.any():
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     positions = np.flatnonzero(in_group)
@@ -306,7 +324,7 @@ def duplicates_report(
         {
             "round": round_name,
             "group": groups[positions] + 1,
-            id_column: data[id_column].iloc[positions].to_numpy(),
+            id_report: data[id_column].iloc[positions].to_numpy(),
             "submission": "" if submissions is None else submissions.iloc[positions].to_numpy(),
             "row": np.asarray(rows)[positions],
             "state": state[positions],

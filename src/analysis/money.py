@@ -4,7 +4,7 @@ Survey exports carry amounts the way enumerators typed them: ``Rp 1.500.000``, `
 ``500ribu``, ``Rp1,5jt``.  Indonesian formatting (``id_ID``) uses ``.`` as the thousands separator
 and ``,`` as the decimal mark, which is the opposite of the English convention, so a value such as
 ``1,500`` or ``1.5`` cannot be read without guessing.  Such values get the status ``ambiguous``
-(bad-inputs case 28) and are never turned into a number.
+(docs/bad-inputs.md case 28) and are never turned into a number.
 
 :func:`parse_number` reads one string; :func:`parse_numbers` reads a whole column, parsing each
 distinct non-trivial string once.  Neither raises on arbitrary text: every input ends with one of
@@ -339,3 +339,186 @@ def parse_numbers(
 
 def _result(value: np.ndarray, status: np.ndarray, index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame({"value": value, "status": pd.array(status, dtype="str")}, index=index)
+
+
+# --------------------------------------------------------------------------------------------
+# One reading per column
+
+# What a value's separators say about the column it is in (on the number itself, after the
+# sign, currency and "rupiah" / ",-" have been taken off):
+#   "id"     only the Indonesian reading works: "4.314.000", "1.500,50", "1,5", "0,75";
+#   "plain"  only a decimal point works: "1.5", "12.75", "0.500", "1234.500", "1,500,000", "1e5";
+#   "three"  one dot and exactly three digits, "687.000" or "23.625": 687000 or 687, 23625 or
+#            23.625, and nothing in the value itself says which;
+#   ""       no separator to decide ("1500", "1,500" which stays ambiguous either way, "1,5 juta"
+#            whose multiplier word makes it Indonesian whatever the column).
+_SHAPE_ID_RE = r"[0-9]{1,3}(?:\.[0-9]{3}){2,}(?:,[0-9]+)?|[0-9]{1,3}\.[0-9]{3},[0-9]+|[0-9]+,[0-9]+"
+_SHAPE_THREE_RE = r"[1-9][0-9]{0,2}\.[0-9]{3}"
+_SHAPE_PLAIN_RE = (
+    r"[0-9]*\.[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+"
+)
+# "1,500" (one comma, three digits) is English 1500 or Indonesian 1,5; it stays ambiguous in
+# both readings, so it is no evidence either way (parse_number marks it).
+_SHAPE_COMMA_THREE_RE = r"[1-9][0-9]{0,2},[0-9]{3}"
+
+
+def _number_core(text: str) -> str:
+    """The digits and separators of a value: sign, currency, ``rupiah`` and ``,-`` removed.
+
+    A value with a multiplier word (``1,5 juta``, ``500rb``) gives ``""``: the word makes it
+    Indonesian whatever the rest of the column is, so it is no evidence about the column.
+    """
+    rest = _clean(text)
+    _, rest = _take_sign(rest)
+    currency = _CURRENCY_RE.match(rest)
+    if currency:
+        rest = rest[currency.end() :]
+        _, rest = _take_sign(rest)
+    rest = _NO_CENTS_RE.sub("", _RUPIAH_SUFFIX_RE.sub("", rest)).rstrip()
+    word = _MULTIPLIER_RE.search(rest)
+    if (word and rest[: word.start()].rstrip()[-1:].isdigit()) or (
+        rest.endswith("M") and rest[:-1].rstrip()[-1:].isdigit()
+    ):
+        return ""
+    return rest
+
+
+def number_shapes(values: pd.Series) -> np.ndarray:
+    """What each value's separators say about its column: ``id``, ``plain``, ``three`` or ``""``.
+
+    Parameters
+    ----------
+    values
+        Text values (normally the distinct values of one column).
+
+    Returns
+    -------
+    numpy.ndarray
+        One of ``"id"`` (only the Indonesian reading works: ``4.314.000``, ``1,5``), ``"plain"``
+        (only a decimal point works: ``1.5``, ``0.500``, ``1,500,000``), ``"three"`` (one dot and
+        three digits, ``687.000``: either reading works) or ``""`` per value.
+
+    Examples
+    --------
+    >>> number_shapes(pd.Series(["4.314.000", "1.5", "687.000", "1500", "1,5 juta"])).tolist()
+    ['id', 'plain', 'three', '', '']
+    """
+    cores = pd.Series([_number_core(str(v)) for v in values], dtype="str")
+    comma_three = cores.str.fullmatch(_SHAPE_COMMA_THREE_RE).to_numpy(dtype=bool, na_value=False)
+    shape = np.full(len(cores), "", dtype=object)
+    for name, pattern in (("plain", _SHAPE_PLAIN_RE), ("id", _SHAPE_ID_RE), ("three", _SHAPE_THREE_RE)):
+        hit = cores.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False) & ~comma_three
+        shape[hit] = name
+    return shape
+
+
+@dataclass(frozen=True)
+class ColumnStyle:
+    """How one column's separators are read, decided from all of its values.
+
+    Attributes
+    ----------
+    style
+        The style the column is parsed in.
+    ambiguous
+        Per value: quarantined as ambiguous, because it contradicts the style the study or
+        codebook set, or because the column mixes the two readings (``4.314.000`` next to
+        ``1.5``).
+    undecided
+        Every value with a separator is one dot and three digits (``687.000``, ``23.625``) and
+        nothing set the style: 687000 and 687 are equally possible, so the caller stops and asks.
+    examples
+        Up to three values that show the evidence or the problem, for messages.
+    note
+        One line for the cleaning log when the column was read otherwise than the default, or
+        had values quarantined as ambiguous; ``""`` otherwise.
+    """
+
+    style: Style
+    ambiguous: np.ndarray
+    undecided: bool = False
+    examples: tuple[str, ...] = ()
+    note: str = ""
+
+
+def _examples(values: pd.Series, mask: np.ndarray) -> tuple[str, ...]:
+    return tuple(str(v) for v in values[mask].head(3))
+
+
+def column_style(values: pd.Series, *, style: Style, style_set: bool) -> ColumnStyle:
+    """Decide how a column's ``.`` and ``,`` are read, from all of its values.
+
+    A value such as ``687.000`` reads as 687000 with Indonesian separators and as 687 with a
+    decimal point; reading each value on its own gives 687 next to an unreadable ``4.314.000``
+    in the same column, every amount under a million 1000 times too small.  So the whole
+    column gets one reading:
+
+    * values only one reading explains (``4.314.000``, ``1,5``: Indonesian; ``1.5``,
+      ``0.500``: decimal point) decide it when they all point the same way;
+    * with ``style_set`` (the study, the codebook or the type fixed the style), that style
+      is kept: values that contradict it are ambiguous, and so are the three-decimal values
+      when nothing in the column supports the set style;
+    * without it, a column whose values point both ways is ambiguous in every value with a
+      separator, and a column whose only separators are one dot and three digits
+      (``687.000``, ``23.625``) is ``undecided``.
+
+    Parameters
+    ----------
+    values
+        The column's text values (normally its distinct values).
+    style
+        The style set for the column, or the default.
+    style_set
+        Whether the study file, the codebook or the variable's type set ``style``.
+
+    Returns
+    -------
+    ColumnStyle
+    """
+    _check_choice("style", style, STYLES)
+    shapes = number_shapes(values)
+    is_id, is_plain, three = (shapes == "id"), (shapes == "plain"), (shapes == "three")
+    none = np.zeros(len(shapes), dtype=bool)
+    other: Style = "plain" if style == "id" else "id"
+    reading = {"id": "'.' as the thousands separator", "plain": "'.' as the decimal point"}
+    if is_id.any() and is_plain.any():
+        against = is_plain if style == "id" else is_id
+        if style_set:
+            return ColumnStyle(
+                style,
+                against,
+                examples=_examples(values, against),
+                note=f"values written with {reading[other]} in a column read with {reading[style]}"
+                " are quarantined as ambiguous",
+            )
+        mixed = is_id | is_plain | three
+        return ColumnStyle(
+            style,
+            mixed,
+            examples=_examples(values, is_id)[:1] + _examples(values, is_plain)[:1],
+            note="the column mixes '.' as the thousands separator and as the decimal point; "
+            "every value with a separator is quarantined as ambiguous",
+        )
+    evidence = is_id if is_id.any() else is_plain
+    if evidence.any():
+        found: Style = "id" if is_id.any() else "plain"
+        if found == style:
+            return ColumnStyle(style, none, examples=_examples(values, evidence))
+        if style_set:
+            against = evidence | three
+            return ColumnStyle(
+                style,
+                against,
+                examples=_examples(values, evidence),
+                note=f"values written with {reading[found]} in a column set to be read with "
+                f"{reading[style]} are quarantined as ambiguous",
+            )
+        return ColumnStyle(
+            found,
+            none,
+            examples=_examples(values, evidence),
+            note=f"read with {reading[found]}, as the column's values show",
+        )
+    if three.any() and not style_set:
+        return ColumnStyle(style, none, undecided=True, examples=_examples(values, three))
+    return ColumnStyle(style, none)

@@ -168,7 +168,7 @@ def read_table(
         CSV only: the field delimiter instead of sniffing it from the header line among
         ``, ; TAB |``.
     max_bytes
-        Refuse files larger than this many bytes (the memory budget, bad-inputs case 42).
+        Refuse files larger than this many bytes (the memory budget, docs/bad-inputs.md case 42).
 
     Returns
     -------
@@ -821,7 +821,7 @@ def _read_stat(path: Path, *, kind: str, encoding: str | None) -> RawTable:
     reader = pyreadstat.read_dta if kind == "dta" else pyreadstat.read_sav
     try:
         # user_missing=True keeps SPSS -99/-98 codes and Stata's .a-.z distinct instead of
-        # turning them all into NaN (bad-inputs cases 23, 24).
+        # turning them all into NaN (docs/bad-inputs.md cases 23, 24).
         frame, meta = reader(str(path), user_missing=True, encoding=encoding)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeError) as exc:
         raise InputError(
@@ -930,6 +930,64 @@ def _render_stat_column(column: pd.Series, *, numeric: bool, single: bool) -> tu
 
 _SCIENTIFIC_RE = r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)[eE][+-]?[0-9]+"
 _POINT_ZERO_RE = r"[+-]?[0-9]+[.,]0+"
+_DECIMAL_RE = r"[+-]?[0-9]*[.,][0-9]+"
+_LEADING_ZERO_RE = r"[+-]?0[0-9]+(?:[.,]0+)?"
+_LONG_WHOLE_RE = r"[+-]?[0-9]{16,}(?:[.,]0+)?"
+
+
+def _float_code_refusal(values: pd.Series, row_numbers: np.ndarray) -> str | None:
+    """Why ``12.0``-style codes in ``values`` cannot be read as the integers they look like.
+
+    ``None`` when they can: every number in the column is whole, none keeps a leading zero
+    (``0712`` next to ``713.0`` shows the codes are text that lost its zeros), and none is
+    longer than a double keeps exactly (15 digits).
+    """
+    point_zero = values.str.fullmatch(_POINT_ZERO_RE).to_numpy(dtype=bool, na_value=False)
+    decimal = values.str.fullmatch(_DECIMAL_RE).to_numpy(dtype=bool, na_value=False) & ~point_zero
+    zeros = values.str.fullmatch(_LEADING_ZERO_RE).to_numpy(dtype=bool, na_value=False)
+    long = values.str.fullmatch(_LONG_WHOLE_RE).to_numpy(dtype=bool, na_value=False) & point_zero
+    for mask, why in (
+        (zeros, "other values keep leading zeros, so the codes are text that lost its zeros"),
+        (decimal, "other values are not whole numbers"),
+        (long, "values longer than 15 digits lost their last digits in the number"),
+    ):
+        if mask.any():
+            return f"{why} ({format_rows(row_numbers[mask].tolist())})"
+    return None
+
+
+def float_codes(table: RawTable, column: str) -> np.ndarray:
+    """Cells of a code column written as whole numbers through a float (``12.0``), to read as ``12``.
+
+    Stata and pandas write an integer code column that passed through a floating-point
+    number as ``12.0``. When every number in the column is whole, none has a leading zero and
+    none is longer than 15 digits, the codes are the integers they look like. Otherwise
+    nothing is marked, and :func:`check_id_text` refuses the column.
+
+    Parameters
+    ----------
+    table
+        The table as read by :func:`read_table`.
+    column
+        The ID or code column.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of the cells to rewrite without their ``.0``; all False when there are
+        none or the column cannot be repaired.
+    """
+    values = normalize_text(table.frame[column])[0].astype("str").fillna("")
+    point_zero = values.str.fullmatch(_POINT_ZERO_RE).to_numpy(dtype=bool, na_value=False)
+    if not point_zero.any() or _float_code_refusal(values, table.row_numbers) is not None:
+        return np.zeros(len(values), dtype=bool)
+    return point_zero
+
+
+def without_point_zero(values: pd.Series) -> pd.Series:
+    """``12.0`` -> ``12`` (trimmed text; other cells are returned trimmed too)."""
+    text = normalize_text(values)[0].astype("str").fillna("")
+    return text.str.replace(r"[.,]0+$", "", regex=True).astype(object)
 
 
 def check_id_text(
@@ -943,9 +1001,10 @@ def check_id_text(
     Checked, on the values after stripping invisible whitespace (blank cells are allowed):
 
     * scientific notation such as ``9.40101E+15`` (a CSV saved from Excel);
-    * a trailing ``.0`` (the column went through a float);
+    * a trailing ``.0`` (the column went through a float; cleaning first reads a column of
+      whole codes without leading zeros as integers, see :func:`float_codes`);
     * a cell stored as a number with more digits than the format keeps - 15 for Excel and
-      doubles, so a 16-digit NIK typed into Excel ends in ``0`` (bad-inputs case 18);
+      doubles, so a 16-digit NIK typed into Excel ends in ``0`` (docs/bad-inputs.md case 18);
     * with ``expected_length``: values shorter than that (a lost leading zero, case 43).
 
     Parameters
@@ -998,10 +1057,15 @@ def check_id_text(
         )
     )
     point_zero = values.str.fullmatch(_POINT_ZERO_RE).to_numpy(dtype=bool, na_value=False)
+    refusal = _float_code_refusal(values, table.row_numbers) if point_zero.any() else None
+    # Cleaning reads a column of whole 12.0 codes as 12 (float_codes); what is left here is a
+    # column where that would be a guess.
     problems.append(
         (
             point_zero,
-            "ID ends in '.0' – it passed through a floating-point number; re-export the column as text",
+            "ID ends in '.0' – it passed through a floating-point number"
+            + (f" and cannot be read as a whole number because {refusal}" if refusal else "")
+            + "; re-export the column as text",
         )
     )
     if expected_length is not None:

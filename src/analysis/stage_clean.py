@@ -4,7 +4,9 @@ Reads the raw export of one round (and the study's corrections and decisions fil
 into the processed folder:
 
 ``<round>_clean.parquet``      clean rows, de-identified
-``<round>_quarantine.csv``     quarantined rows with their reasons (de-identified)
+``<round>_id_forms.parquet``   keyed hashes of the normalised household ids (linkage check)
+``<round>_quarantine.csv``     quarantined rows with their reasons (de-identified; a variable
+                               called ``reason`` is ``var_reason`` there)
 ``<round>_row_states.csv``     one state per raw row
 ``<round>_changes.csv``        the cell-level cleaning log (personal values masked)
 ``<round>_missing.csv``        values set to missing, by variable and reason
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.clean import CleanRound, clean_round
+from analysis.clean import CleanRound, clean_round, quarantine_column
 from analysis.codebook import Codebook, codebook_from_study, read_codebook
 from analysis.corrections import read_corrections
 from analysis.deidentify import (
@@ -34,17 +36,20 @@ from analysis.deidentify import (
     deidentify,
     personal_columns,
     resolve_key,
+    screen_round,
     suspected_personal,
 )
-from analysis.duplicates import read_decisions
-from analysis.errors import StudyError
+from analysis.duplicates import read_decisions, report_column
+from analysis.errors import InputError, StudyError
+from analysis.panel import round_id_forms
 from analysis.provenance import write_text_atomic
 from analysis.quality import rules_from_settings
 from analysis.readers import RawTable, read_table
-from analysis.safe_export import neutralize_formulas
+from analysis.run_warnings import write_stage_warnings
 from analysis.schema import column_inventory
 from analysis.storage import write_csv, write_parquet
 from analysis.study import Study, load_study
+from analysis.study_columns import check_round_columns, village_list_columns
 
 
 def _codebook_for_round(study: Study, table: RawTable, round_name: str) -> Codebook:
@@ -68,8 +73,12 @@ class CleanSummary:
 
 
 def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table for people to open in a spreadsheet: formulas in text cells neutralised."""
-    write_csv(neutralize_formulas(frame), path)
+    """Write a table for people to open in a spreadsheet: formulas in text cells neutralised.
+
+    ``write_csv`` applies the guard itself; applying it twice would not round-trip through
+    ``safe_export.read_csv`` (``=X`` would come back as ``'=X``).
+    """
+    write_csv(frame, path)
 
 
 def _gps(study: Study, codebook: Codebook, data: pd.DataFrame) -> pd.DataFrame:
@@ -92,6 +101,29 @@ def _gps(study: Study, codebook: Codebook, data: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _check_rows_left(result: CleanRound, processed: Path) -> None:
+    """Stop when cleaning left no clean row: every later stage would fail on an empty round.
+
+    Called after the processed files are written, so the quarantine file the message names
+    is there to open.
+    """
+    counts = result.counts
+    if counts["clean"] > 0:
+        return
+    reasons = result.reason_counts().sort_values("rows", ascending=False, kind="stable")
+    top = ", ".join(
+        f"{r['reason']} ({r['rows']} {'row' if r['rows'] == 1 else 'rows'})"
+        for r in reasons.head(3).to_dict("records")
+    )
+    raise InputError(
+        f"no row of the {result.round} round is left to analyse: {counts['quarantined']} of "
+        f"{counts['raw']} rows quarantined and {counts['excluded']} excluded (top reasons: {top}) – "
+        f"open {processed / f'{result.round}_quarantine.csv'} and {result.round}_row_states.csv "
+        "to see the rows, then fix the data, the codebook or the study file",
+        file=result.file,
+    )
+
+
 def clean_stage(study_path: str | Path | Study, round_name: str, processed: str | Path) -> CleanSummary:
     """Clean and de-identify one round, and write its processed files.
 
@@ -108,11 +140,20 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
     spec = study.rounds[round_name]
     table = read_table(spec.file, sheet=spec.sheet)
     codebook = _codebook_for_round(study, table, round_name)
+    # Every column the study file names must be there, before minutes of cleaning.
+    check_round_columns(
+        study,
+        list(table.frame.columns),
+        round_name=round_name,
+        codebook=codebook if study.codebook is not None else None,
+        village_columns=village_list_columns(study),
+    )
     result: CleanRound = clean_round(
         table,
         round_name=round_name,
         codebook=codebook,
         number_style=study.number_style,
+        number_style_set=getattr(study, "number_style_set", False),
         corrections=None if study.corrections is None else read_corrections(study.corrections),
         decisions=None if study.decisions is None else read_decisions(study.decisions),
         rules=rules_from_settings(study.extra.get("quality"), study.extra.get("fieldwork"), round_name),
@@ -126,13 +167,45 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
         return deidentify(_gps(study, codebook, frame), hashed=hashed, dropped=dropped, key=key)
 
     clean = private(result.data)
-    quarantine = private(result.quarantine)
-    duplicates = deidentify(result.duplicates, hashed=hashed, dropped=dropped, key=key)
+    # The quarantine file names a variable called `reason` apart from its own column.
+    quarantine = deidentify(
+        _gps(study, codebook, result.quarantine),
+        hashed=[quarantine_column(c) for c in hashed],
+        dropped=[quarantine_column(c) for c in dropped],
+        key=key,
+    )
+    # The report names the id column apart from its own columns (an id called `state`).
+    duplicates = deidentify(
+        result.duplicates,
+        hashed=[report_column(c) for c in hashed],
+        dropped=[report_column(c) for c in dropped],
+        key=key,
+    )
     # The change log names cells by row; values of personal or id columns are masked.
     changes = result.changes.copy()
     sensitive = changes["column"].isin(hashed + dropped)
     changes.loc[sensitive, ["old", "new"]] = "(masked)"
+    # Free text (other-specify answers, notes, decision reasons) can hold a phone number, a
+    # NIK/KK or a name that no column flag announces: masked, and counted in the log.
+    screened = screen_round(
+        clean=clean,
+        quarantine=quarantine,
+        changes=changes,
+        duplicates=duplicates,
+        identified=(result.data, result.quarantine, result.duplicates),
+        codebook=codebook,
+        hashed=hashed,
+        dropped=dropped,
+        keep=getattr(study, "keep_text_columns", ()),
+        key=key,
+    )
+    clean, quarantine = screened.clean, screened.quarantine
+    changes, duplicates = screened.changes, screened.duplicates
     write_parquet(clean, processed / f"{round_name}_clean.parquet")
+    # Keyed hashes of the normalised ids, so the construct stage can tell damaged ids (lost
+    # leading zeros, a trailing .0) from a repeated cross-section without any raw id.
+    forms = round_id_forms(result.data, codebook=codebook, study=study, key=key)
+    write_parquet(forms, processed / f"{round_name}_id_forms.parquet")
     write_safe_csv(quarantine, processed / f"{round_name}_quarantine.csv")
     write_safe_csv(result.row_states, processed / f"{round_name}_row_states.csv")
     write_safe_csv(changes, processed / f"{round_name}_changes.csv")
@@ -148,6 +221,11 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
             f"treated as personal data because the name looks personal: {', '.join(suspected)} "
             "(write pii: no in the codebook to keep them)"
         )
+    if screened.scan.note():
+        notes.append(str(screened.scan.note()))
+    write_stage_warnings(
+        processed, f"clean_{round_name}", [*result.warnings, *screened.warnings(f"clean_{round_name}")]
+    )
     summary = {
         "round": round_name,
         "file": result.file,
@@ -165,6 +243,7 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
         },
     }
     write_text_atomic(processed / f"{round_name}_summary.json", json.dumps(summary, indent=2) + "\n")
+    _check_rows_left(result, processed)
     return CleanSummary(
         round=round_name,
         file=result.file,
