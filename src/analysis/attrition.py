@@ -1,4 +1,4 @@
-"""Attrition: who was not found again, whether that differs by arm, and bounds (methods.md §5).
+"""Attrition: who was not found again, whether that differs by arm, and bounds (docs/methods.md §5).
 
 :func:`attrition_table` reports, on the baseline households of the estimation sample (attrited =
 linkage ``baseline_only``):
@@ -12,7 +12,9 @@ linkage ``baseline_only``):
   randomization p-value of the same F statistic (``p_value_ri``; re-drawn village assignments
   within strata), which keeps its size when q is not small next to the number of villages.
 
-Balance among stayers (test c) is the ``panel`` sample of ``tables/balance.csv``.
+Balance among stayers (test c) is the ``panel`` sample of ``tables/balance.csv``. With a single
+village, or a single village in either arm, the tests report no standard error or p-value and
+say why in ``note`` (:func:`analysis.few_clusters.inference_gap`); the rates are still given.
 
 :func:`lee_bounds_table` gives Lee (2009) bounds on the follow-up effect of each main outcome,
 treating a household as observed when it was found at follow-up and answered the outcome, with
@@ -28,7 +30,7 @@ import pandas as pd
 
 from analysis.errors import EstimationError
 from analysis.estimate import fit_ols, strata_dummies, wald_test
-from analysis.few_clusters import randomization_skipped, randomization_wald
+from analysis.few_clusters import inference_gap, randomization_skipped, randomization_wald
 from analysis.lee_bounds import lee_bounds
 from analysis.study import OutcomeSpec, VcovChoice
 
@@ -148,13 +150,22 @@ def attrition_table(
     absorb = base["strata"] if strata_fe else None
     row = _empty("differential_rate")
     try:
-        fit = fit_ols(base["attrited"], X, clusters=clusters, weights=base["weight"], absorb=absorb, se=vcov)
+        fit = fit_ols(
+            base["attrited"],
+            X,
+            clusters=clusters,
+            weights=base["weight"],
+            absorb=absorb,
+            se=vcov,
+            arms=base["treatment"],
+        )
         row.update(
             estimate=float(fit.params["treatment"]),
             std_error=float(fit.bse["treatment"]),
             p_value=float(fit.pvalues["treatment"]),
             n_obs=fit.nobs,
             n_clusters=np.nan if fit.n_clusters is None else fit.n_clusters,
+            note=fit.note,
         )
     except EstimationError as exc:
         row["note"] = str(exc)
@@ -179,8 +190,13 @@ def attrition_table(
     for column in X0.columns:
         design[f"treatment_x_{column}"] = X0[column] * X["treatment"]
     row["variables"] = " ".join(names)
+    _, gap = inference_gap(clusters, base["treatment"]) if vcov in ("auto", "CR1") else ("", "")
     if not interactions:
         row["note"] = "no baseline variable to test"
+    elif gap:
+        # The test is only a joint F test (and its re-drawn assignments): with one cluster in an
+        # arm neither exists, so there is nothing to report but the reason.
+        row.update(n_obs=len(base), n_clusters=int(base["cluster"].nunique()), note=gap)
     else:
         try:
             fit = fit_ols(
@@ -245,6 +261,11 @@ def _composition_ri(
     return {"p_value_ri": ri.p_value, "ri_assignments": ri.n_assignments}
 
 
+def _or_nan(value: float | None) -> float:
+    """A bootstrap statistic, NaN when there was no bootstrap (so the column stays numeric)."""
+    return np.nan if value is None else float(value)
+
+
 def lee_bounds_table(
     panel: pd.DataFrame,
     outcomes: Sequence[OutcomeSpec],
@@ -264,7 +285,8 @@ def lee_bounds_table(
     clustered
         Resample villages (else households) in the bootstrap.
     reps
-        Bootstrap draws.
+        Bootstrap draws (none, and no interval, with a single village or a single village in
+        either arm; ``note`` then says why).
     seed
         Seed of the bootstrap.
 
@@ -275,6 +297,10 @@ def lee_bounds_table(
     """
     base = baseline_households(panel).dropna(subset=["treatment"])
     follow = panel.loc[panel["in_sample"] & (panel["round"] == "followup")].set_index("hh")
+    # A village bootstrap with one village (or one in an arm) redraws that village every time
+    # or leaves the arm out: its interval would look precise and mean nothing. The bounds
+    # themselves are still computed; the interval is not.
+    _, gap = inference_gap(base["cluster"], base["treatment"]) if clustered else ("", "")
     rows = []
     for outcome in outcomes:
         row: dict[str, object] = {c: np.nan for c in LEE_COLUMNS}
@@ -292,7 +318,7 @@ def lee_bounds_table(
                 base["treatment"].to_numpy(dtype=float),
                 observed,
                 clusters=base["cluster"].to_numpy() if clustered else None,
-                reps=reps,
+                reps=0 if gap else reps,
                 seed=seed,
             )
         except EstimationError as exc:
@@ -302,18 +328,19 @@ def lee_bounds_table(
         row.update(
             lower=result.lower,
             upper=result.upper,
-            ci_low=result.ci_low,
-            ci_high=result.ci_high,
+            ci_low=_or_nan(result.ci_low),
+            ci_high=_or_nan(result.ci_high),
             ci_level=result.ci_level,
             trimmed_arm=result.trimmed_arm,
             trim_share=result.trim_share,
             q_treated=result.q_treated,
             q_comparison=result.q_control,
-            se_lower=result.se_lower,
-            se_upper=result.se_upper,
+            se_lower=_or_nan(result.se_lower),
+            se_upper=_or_nan(result.se_upper),
             n_boot=result.n_boot,
             n_assigned=len(base),
             n_observed=int(observed.sum()),
+            note=gap,
         )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(LEE_COLUMNS))

@@ -2,7 +2,7 @@
 
 :func:`balance_table` compares the baseline value of every outcome and covariate across arms,
 twice: on every baseline household (the randomized sample) and on the households found again
-at follow-up (balance among stayers, attrition test (c) of methods.md §5.1). For each variable:
+at follow-up (balance among stayers, attrition test (c) of docs/methods.md §5.1). For each variable:
 
 - N, mean and SD in each arm (weighted by the survey weights when they vary; SD with the
   n − 1 correction);
@@ -19,7 +19,9 @@ rank at most G − 1, and it rejects far too often), so the same F statistic is 
 its randomization distribution (re-drawn village assignments within strata,
 :func:`analysis.few_clusters.randomization_wald`): ``p_value_ri``, the p-value to read. A
 variable that is constant or an exact linear combination of the others (a score and its items)
-is left out of the joint test and named in its note.
+is left out of the joint test and named in its note. With a single village (or a single village
+in either arm) no standard error, p-value or joint test is reported, and the note says why
+(:func:`analysis.few_clusters.inference_gap`); the means, SDs and differences still are.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import pandas as pd
 
 from analysis.errors import EstimationError
 from analysis.estimate import fit_ols, redundant_column, strata_dummies, wald_test
-from analysis.few_clusters import randomization_skipped, randomization_wald
+from analysis.few_clusters import inference_gap, randomization_skipped, randomization_wald
 from analysis.study import VcovChoice
 
 BALANCE_COLUMNS: tuple[str, ...] = (
@@ -103,6 +105,7 @@ def _variable_row(
             weights=data["weight"],
             absorb=data["strata"] if strata_fe else None,
             se=vcov,
+            arms=data["treatment"],
         )
     except EstimationError as exc:
         row["note"] = str(exc)
@@ -113,6 +116,7 @@ def _variable_row(
         p_value=float(fit.pvalues["treatment"]),
         n_obs=fit.nobs,
         n_clusters=np.nan if fit.n_clusters is None else fit.n_clusters,
+        note=fit.note,
     )
     return row
 
@@ -143,6 +147,16 @@ def _joint_row(
         notes.append("exact linear combinations of the others, left out: " + ", ".join(dropped))
     if not kept:
         row["note"] = "; ".join(notes + ["no variable to test"])
+        return row
+    _, gap = (
+        inference_gap(data["cluster"], data["treatment"])
+        if clustered and vcov in ("auto", "CR1")
+        else ("", "")
+    )
+    if gap:
+        # Neither the clustered F test nor re-drawing the assignment can say anything with one
+        # cluster in an arm (only as many assignments as clusters): report no test.
+        row.update(n_obs=len(data), n_clusters=int(data["cluster"].nunique()), note="; ".join([*notes, gap]))
         return row
     X = pd.DataFrame({"const": 1.0}, index=data.index).join(data[kept].astype(float))
     try:

@@ -1,6 +1,6 @@
 """Before/after impact estimators, returned as tidy tables.
 
-For each outcome (McKenzie 2012; ``methods.md`` §1):
+For each outcome (McKenzie 2012; ``docs/methods.md`` §1):
 
 ``followup_diff``
     Y_i1 = α + τ·T_i + ε_i on every household measured at follow-up.
@@ -21,13 +21,15 @@ For each outcome (McKenzie 2012; ``methods.md`` §1):
 
 Strata fixed effects enter when the study has strata. Baseline covariates (study key
 ``covariates``) enter every regression except ``before_after``: each is the household's baseline
-value, with a missing value set to 0 and a missing-value dummy added (methods.md §1.1), so no
+value, with a missing value set to 0 and a missing-value dummy added (docs/methods.md §1.1), so no
 household is dropped for a missing covariate. Survey weights enter as analytic weights (WLS).
 Standard errors are CR1 clustered by the study's cluster column, matching Stata
 ``regress, vce(cluster)``, with tests and intervals from t(G − 1); without a cluster column they
-are HC1 with t(N − K). Estimation is done by statsmodels; this module only prepares the data
-(:class:`Design`, reused by :mod:`analysis.inference` for the few-cluster p-values) and collects
-the results.
+are HC1 with t(N − K). With a single cluster, or a single treated or comparison cluster, the
+estimate is still given but its standard error, p-value and interval are not (NaN, with the
+reason in ``note``; :func:`analysis.few_clusters.inference_gap`). Estimation is done by
+statsmodels; this module only prepares the data (:class:`Design`, reused by
+:mod:`analysis.inference` for the few-cluster p-values) and collects the results.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from scipy import stats
 
 from analysis.config import ESTIMATORS, IMPACT_COLUMNS
 from analysis.errors import EstimationError
+from analysis.few_clusters import inference_gap
 from analysis.study import DidForm, OutcomeSpec, VcovChoice
 
 SeType = str
@@ -61,6 +64,8 @@ class Fit:
     se_type: SeType
     df_inference: float
     cov_params: pd.DataFrame | None = None
+    #: Why there are no standard errors, p-values or intervals (then NaN); empty when there are.
+    note: str = ""
 
 
 def fit_ols(
@@ -72,6 +77,7 @@ def fit_ols(
     absorb: pd.Series | None = None,
     se: VcovChoice = "auto",
     alpha: float = 0.05,
+    arms: pd.Series | None = None,
 ) -> Fit:
     """Fit OLS (WLS with weights) with the workbench's standard errors.
 
@@ -95,6 +101,11 @@ def fit_ols(
         ``auto`` (CR1 with clusters, else HC1), ``CR1``, ``HC1`` or ``iid``.
     alpha
         1 − confidence level of the intervals.
+    arms
+        The 0/1 treatment of each row when the coefficient of interest compares the arms. With
+        clustered standard errors and a single cluster in either arm (or a single cluster in
+        all), the coefficients are still estimated but standard errors, p-values and intervals
+        are NaN and :attr:`Fit.note` says why (see :func:`inference_gap`).
 
     Returns
     -------
@@ -125,13 +136,17 @@ def fit_ols(
         )
     model = sm.WLS(y, X, weights=weights) if weighted else sm.OLS(y, X)
     use_cluster = clusters is not None and se in ("auto", "CR1")
+    gap = inference_gap(clusters, arms)[1] if use_cluster else ""
+    if gap:
+        assert clusters is not None
+        return _without_inference(model, n_clusters=int(clusters.nunique()), note=gap)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         if use_cluster:
             assert clusters is not None
             groups = pd.factorize(clusters, sort=True)[0]
             # use_t=True is essential: statsmodels otherwise reports normal p-values
-            # (methods.md §2.1); with it, inference uses t(G − 1) like Stata.
+            # (docs/methods.md §2.1); with it, inference uses t(G − 1) like Stata.
             result = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
             n_clusters: int | None = int(len(np.unique(groups)))
             se_type = "CR1"
@@ -181,6 +196,24 @@ def fit_ols(
     )
 
 
+def _without_inference(model: sm.WLS, *, n_clusters: int, note: str) -> Fit:
+    """Coefficients only: the clustered covariance cannot be trusted (see :func:`inference_gap`)."""
+    params = model.fit().params
+    missing = pd.Series(np.nan, index=params.index)
+    return Fit(
+        params=params,
+        bse=missing,
+        pvalues=missing.copy(),
+        conf_int=pd.DataFrame({0: missing, 1: missing}),
+        nobs=int(model.nobs),
+        n_clusters=n_clusters,
+        se_type="CR1",
+        df_inference=float(n_clusters - 1),
+        cov_params=None,
+        note=note,
+    )
+
+
 def _demean(values: np.ndarray, codes: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     """Columns of ``values`` minus their (weighted) mean within each level of ``codes``."""
     w = np.ones(len(codes)) if weights is None else weights
@@ -220,6 +253,8 @@ class WaldTest:
 def wald_test(fit: Fit, terms: Sequence[str]) -> WaldTest:
     """Joint F test that the coefficients of ``terms`` are all zero (see :class:`WaldTest`)."""
     q = len(terms)
+    if fit.note:
+        return WaldTest(np.nan, q, fit.df_inference, np.nan, fit.note)
     if q == 0 or fit.cov_params is None:
         return WaldTest(np.nan, q, fit.df_inference, np.nan, "nothing to test")
     if q > fit.df_inference:
@@ -417,6 +452,17 @@ class Design:
         """Whether there is nothing to estimate."""
         return self.n_obs == 0 or bool(self.note)
 
+    @property
+    def arms(self) -> pd.Series | None:
+        """The 0/1 treatment of each row when the estimate compares the arms, else None."""
+        if "treatment" not in self.regressors.terms:
+            return None
+        return self.regressors.frame["treatment"]
+
+    def inference_gap(self) -> tuple[str, str]:
+        """Why this regression's clustered inference is not reported (:func:`inference_gap`)."""
+        return inference_gap(self.clusters, self.arms)
+
 
 def _pooled_did(
     panel: pd.DataFrame,
@@ -551,7 +597,9 @@ def fit_design(design: Design, *, vcov: VcovChoice = "auto") -> Fit:
     """Fit one :class:`Design` with :func:`fit_ols`."""
     regressors = design.regressors
     if not regressors.strata_fe:
-        return fit_ols(design.y, design.X, clusters=design.clusters, weights=design.weights, se=vcov)
+        return fit_ols(
+            design.y, design.X, clusters=design.clusters, weights=design.weights, se=vcov, arms=design.arms
+        )
     # The strata enter as absorbed fixed effects: the same numbers as design.X's dummies, at a
     # fraction of the cost (see fit_ols).
     small = _design(
@@ -564,6 +612,7 @@ def fit_design(design: Design, *, vcov: VcovChoice = "auto") -> Fit:
         weights=design.weights,
         absorb=regressors.frame["strata"],
         se=vcov,
+        arms=design.arms,
     )
 
 
@@ -596,7 +645,7 @@ def _row(
         "n_obs": n_obs,
         "n_clusters": np.nan if fit.n_clusters is None else fit.n_clusters,
         "se_type": fit.se_type,
-        "note": note,
+        "note": "; ".join(n for n in (note, fit.note) if n),
     }
 
 

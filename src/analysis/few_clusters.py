@@ -1,6 +1,6 @@
 """Inference on one OLS coefficient when there are few village clusters.
 
-Three tools, all described in ``methods.md`` section 2:
+Three tools, all described in ``docs/methods.md`` section 2:
 
 - :func:`wild_cluster_bootstrap` -- the wild cluster restricted bootstrap-t (WCR, section 2.2),
   run by the maintained ``wildboottest`` package; :func:`wcr_bootstrap` computes the same
@@ -32,15 +32,70 @@ Crv3Scaling = Literal["jackknife", "plain", "pyfixest"]
 RiStatistic = Literal["coef", "t"]
 
 # Below this many clusters Rademacher weights give too few distinct draws, so "auto" picks
-# Webb (methods.md section 2.2: "For G up to about 11, prefer Webb weights").
+# Webb (docs/methods.md section 2.2: "For G up to about 11, prefer Webb weights").
 WEBB_BELOW_G = 12
 
-# Ties must count as exceedances (methods.md section 2.2); the tie is detected up to this
+# Ties must count as exceedances (docs/methods.md section 2.2); the tie is detected up to this
 # relative tolerance because the reproduced statistic differs from the original in the last bits.
 TIE_TOLERANCE = 1e-9
 
 # Randomization inference holds an (observations x assignments) matrix; this caps its size.
 _MAX_CELLS = 4_000_000
+
+
+#: Run-warning codes of :func:`inference_gap`, in the order they are checked.
+INFERENCE_GAPS: tuple[str, ...] = ("one_cluster", "one_treated_cluster", "one_control_cluster")
+
+
+def inference_gap(clusters: pd.Series | None, arms: pd.Series | None = None) -> tuple[str, str]:
+    """Why clustered inference cannot be trusted here: ``(code, note)``, or ``("", "")``.
+
+    A cluster-robust covariance is a sum over clusters of score outer products. With one
+    cluster it is zero (statsmodels then divides by G − 1 = 0). With one treated cluster (or one
+    comparison cluster) the treatment dummy fits that cluster's mean residual exactly, so its
+    score is close to zero and the standard error is far too small: the CR1 test rejects far
+    too often, and the wild cluster bootstrap does not repair it (restricted, it almost never
+    rejects; unrestricted, it rejects far too often: MacKinnon & Webb 2017, 2018, "The wild
+    bootstrap for few (treated) clusters"; Conley & Taber 2011). So no standard error,
+    p-value, interval or bootstrap is reported at all, rather than a number that looks precise.
+
+    Parameters
+    ----------
+    clusters
+        Cluster label of each observation (None: not clustered, nothing to check).
+    arms
+        The 0/1 treatment of each observation when the tested coefficient compares the arms;
+        None when it does not (a mean among programme households).
+
+    Returns
+    -------
+    tuple of str
+        A code of :data:`INFERENCE_GAPS` and a one-line note, or two empty strings.
+    """
+    if clusters is None:
+        return "", ""
+    n_clusters = int(clusters.nunique())
+    if n_clusters < 2:
+        return "one_cluster", (
+            f"{n_clusters} cluster: a clustered standard error needs at least 2, "
+            "so no standard error, p-value or confidence interval is reported"
+        )
+    if arms is None:
+        return "", ""
+    values = arms.to_numpy(dtype=float)
+    labels = clusters.to_numpy()
+    treated = int(pd.Series(labels[values == 1]).nunique())
+    control = int(pd.Series(labels[values == 0]).nunique())
+    for code, arm, count in (
+        ("one_treated_cluster", "treated", treated),
+        ("one_control_cluster", "comparison", control),
+    ):
+        if count == 1:
+            return code, (
+                f"1 {arm} cluster: no standard error, p-value, confidence interval or wild-bootstrap "
+                f"p-value is reliable with a single {arm} cluster, so none is reported"
+            )
+    return "", ""
 
 
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -115,6 +170,22 @@ def _design(
     return yv, Xv, codes.astype(np.intp), n_clusters
 
 
+def _single_cluster_arm(values: np.ndarray, codes: np.ndarray, name: str) -> None:
+    """Raise :class:`EstimationError` when a 0/1 ``values`` is 1 (or 0) in one cluster only.
+
+    The tested coefficient of such a dummy (the treatment, in a village-randomized design) is
+    identified by that one cluster, whose residuals it absorbs: no cluster-robust t statistic,
+    wild bootstrap or re-drawn assignment gives a reliable p-value then (MacKinnon & Webb
+    2017), so none is returned, with the reason (:func:`inference_gap`).
+    """
+    values = np.asarray(values, dtype=float).reshape(-1)
+    if not np.isin(values, (0.0, 1.0)).all() or len(np.unique(values)) < 2:
+        return
+    code, note = inference_gap(pd.Series(np.asarray(codes).reshape(-1)), pd.Series(values))
+    if code:
+        raise EstimationError(f"`{name}`: {note}")
+
+
 def wild_cluster_bootstrap(
     y: pd.Series | np.ndarray,
     X: pd.DataFrame,
@@ -133,7 +204,7 @@ def wild_cluster_bootstrap(
     package's ``WildboottestCL`` class in the same order as ``wildboottest.wildboottest()`` and
     pyfixest's ``Feols.wildboottest`` do, because the wrapper returns only its own p-value, which
     counts ``|t*| > |t|`` strictly. Here the p-value is recomputed from the package's bootstrap
-    statistics so that ties count as exceedances (methods.md section 2.2); with full enumeration
+    statistics so that ties count as exceedances (docs/methods.md section 2.2); with full enumeration
     the draw ``v = 1`` reproduces the original t and must be counted.
 
     Parameters
@@ -174,6 +245,7 @@ def wild_cluster_bootstrap(
     if reps < 1:
         raise ValueError(f"reps must be a positive integer, got {reps}")
     yv, Xv, codes, n_clusters = _design(y, X, clusters)
+    _single_cluster_arm(X[param].to_numpy(dtype=float), codes, param)
 
     resolved: Literal["rademacher", "webb"]
     if weights_type == "auto":
@@ -183,7 +255,7 @@ def wild_cluster_bootstrap(
 
     want_enumeration = resolved == "rademacher" and 2**n_clusters <= reps
     # wildboottest enumerates only when 2**G < B (strictly); asking for one more draw makes
-    # it enumerate at 2**G == reps too, as methods.md section 2.2 requires.
+    # it enumerate at 2**G == reps too, as docs/methods.md section 2.2 requires.
     b_arg = max(reps, 2**n_clusters + 1) if want_enumeration else reps
 
     from wildboottest.wildboottest import WildboottestCL
@@ -251,7 +323,7 @@ def wild_draws(n_clusters: int, *, reps: int, weights_type: WeightsType = "auto"
     """Draw (or enumerate) the cluster weights of a wild cluster bootstrap.
 
     ``"auto"`` picks Webb's six-point weights below 12 clusters and Rademacher weights
-    otherwise (methods.md section 2.2). Rademacher weights are enumerated, all ``2**G`` sign
+    otherwise (docs/methods.md section 2.2). Rademacher weights are enumerated, all ``2**G`` sign
     vectors, when ``2**G <= reps``; otherwise ``reps`` rows are drawn from
     ``numpy.random.default_rng(seed)``.
 
@@ -342,6 +414,7 @@ def wcr_t_statistics(
         raise ValueError(f"param={param!r} is not a column of X: expecting one of {list(X.columns)}")
     codes_all = np.asarray(codes).reshape(-1).astype(np.intp)
     yv, Xv, _, _ = _design(y, X, codes_all)
+    _single_cluster_arm(X[param].to_numpy(dtype=float), codes_all, param)
     if weights is not None:
         root = np.sqrt(np.asarray(weights, dtype=float).reshape(-1))
         if not (np.isfinite(root).all() and (root > 0).all()):
@@ -405,7 +478,7 @@ def wcr_bootstrap(
 ) -> WildBootstrapResult:
     """Wild cluster restricted bootstrap-t p-value, computed in closed form.
 
-    The same test as :func:`wild_cluster_bootstrap` (methods.md section 2.2: restricted
+    The same test as :func:`wild_cluster_bootstrap` (docs/methods.md section 2.2: restricted
     residuals, CR1 t, symmetric p-value with ties counted, Rademacher enumeration when
     ``2**G <= reps``, Webb below 12 clusters under ``"auto"``), with the statistics of
     :func:`wcr_t_statistics` and the weights of :func:`wild_draws`. Under enumeration the two
@@ -468,7 +541,7 @@ def crv3_se(
     """CRV3 (leave-one-cluster-out jackknife) standard errors of an OLS fit.
 
     With ``b_g`` the estimate that leaves cluster g out and ``b`` the full-sample estimate,
-    ``S = sum_g (b_g - b)(b_g - b)'`` (centred on ``b``, as in methods.md section 2.3) and
+    ``S = sum_g (b_g - b)(b_g - b)'`` (centred on ``b``, as in docs/methods.md section 2.3) and
 
     - ``"jackknife"``: ``V = (G-1)/G * S`` (MacKinnon, Nielsen & Webb);
     - ``"plain"``: ``V = S`` (pyfixest with ``ssc(k_adj=False, G_adj=False)``);
@@ -619,7 +692,7 @@ def randomization_inference(
     """Randomization-inference p-value for a village-level treatment.
 
     The assignment is re-drawn at cluster level with the actual design: the same number of
-    treated clusters, within each stratum when ``strata`` is given (methods.md section 2.4).
+    treated clusters, within each stratum when ``strata`` is given (docs/methods.md section 2.4).
     pyfixest's ``ritest`` draws each cluster independently and so cannot be used here.
     The regression is ``outcome ~ 1 + treatment + covariates (+ stratum dummies)``.
 
@@ -678,7 +751,12 @@ def randomization_inference(
     codes, uniques = pd.factorize(data[cluster])
     codes = codes.astype(np.intp)
     n_clusters = len(uniques)
+    if n_clusters < 2:
+        raise EstimationError(f"need at least 2 clusters, got {n_clusters}")
     treat_c = _cluster_constant(treat, codes, n_clusters, treatment).astype(float)
+    # With one treated (or comparison) cluster there are only G assignments, each putting a
+    # single cluster in that arm, and the statistic is one cluster's residual mean: no p-value.
+    _single_cluster_arm(treat_c, np.arange(n_clusters), treatment)
     if strata is None:
         stratum_c = np.zeros(n_clusters)
         strata_dummies = np.empty((len(data), 0))
@@ -728,6 +806,8 @@ def cr1_wald_f(y: np.ndarray, X: np.ndarray, codes: np.ndarray, terms: Sequence[
     codes = np.asarray(codes)
     present, local = np.unique(codes, return_inverse=True)
     n_clusters = len(present)
+    if n_clusters < 2:
+        return float("nan")  # no clustered covariance with a single cluster
     # The statistic does not change when a column is rescaled; unit-length columns keep X'X
     # well conditioned when money (millions of Rp) sits beside 0/1 dummies.
     norms = np.linalg.norm(X, axis=0)
@@ -818,8 +898,11 @@ def randomization_wald(
     codes, uniques = pd.factorize(pd.Series(np.asarray(clusters).reshape(-1)))
     codes = codes.astype(np.intp)
     n_clusters = len(uniques)
+    if n_clusters < 2:
+        raise EstimationError(f"need at least 2 clusters, got {n_clusters}")
     treat = pd.Series(np.asarray(treatment, dtype=float).reshape(-1))
     treat_c = _cluster_constant(treat, codes, n_clusters, "treatment").astype(float)
+    _single_cluster_arm(treat_c, np.arange(n_clusters), "treatment")
     if strata is None:
         stratum_c = np.zeros(n_clusters)
     else:

@@ -18,9 +18,10 @@ import pandas as pd
 from analysis.attrition import attrition_table, lee_bounds_table
 from analysis.balance import balance_table
 from analysis.counting import deprivation_table
-from analysis.errors import StudyError
+from analysis.errors import EstimationError, StudyError
 from analysis.estimate import Design, designs_for, estimate_designs, measured_in
 from analysis.family_indices import WEIGHT_COLUMNS, build_family_indices
+from analysis.few_clusters import inference_gap
 from analysis.inference import InferenceOptions, impact_inference
 from analysis.mde import mde_table
 from analysis.run_warnings import RunWarning
@@ -117,6 +118,86 @@ def _baseline_variables(
     return pairs
 
 
+def check_both_arms(panel: pd.DataFrame, study: Study) -> None:
+    """Raise a one-line :class:`EstimationError` unless the sample has households in both arms.
+
+    Every estimate compares the arms; with one arm (every household treated, or none) the
+    regressions are collinear and statsmodels fails deep inside, so the user is told here which
+    column to check instead.
+    """
+    rows = panel.loc[panel["in_sample"].astype(bool)]
+    households = rows.drop_duplicates("hh")["treatment"]
+    treated, comparison = int((households == 1).sum()), int((households == 0).sum())
+    if treated and comparison:
+        return
+    missing = int(households.isna().sum())
+    raise EstimationError(
+        f"{study.path.name}: treatment column `{study.treatment}` has only one arm after cleaning: "
+        f"{treated} households with 1 (programme), {comparison} with 0 (comparison)"
+        + (f", {missing} missing" if missing else "")
+        + "; an impact needs both, so check that column (and the village list's arm column) "
+        "codes programme households 1 and comparison households 0"
+    )
+
+
+def cluster_warnings(panel: pd.DataFrame, study: Study, *, clustered: bool) -> list[RunWarning]:
+    """The run warning when the sample has one cluster, or one cluster in an arm.
+
+    Each estimate's own sample is checked again when it is fitted (its note in
+    ``impact_detail.csv`` then says why it has no standard error); this is the one line that
+    tells the reader of the reports, whatever the standard-error choice (``vcov``).
+    """
+    if not clustered:
+        return []
+    rows = panel.loc[panel["in_sample"].astype(bool) & panel["treatment"].isin([0.0, 1.0])]
+    rows = rows.dropna(subset=["cluster"])
+    code, _ = inference_gap(rows["cluster"], rows["treatment"])
+    if not code or (code == "one_cluster" and study.vcov not in ("auto", "CR1")):
+        # With every household in one village, treatment can only vary within it, and the
+        # unclustered HC1 or iid errors the study chose are then the ones to use.
+        return []
+    n_treated = int(rows.loc[rows["treatment"] == 1, "cluster"].nunique())
+    n_comparison = int(rows.loc[rows["treatment"] == 0, "cluster"].nunique())
+    column = study.cluster_column
+    found, why, fix = {
+        "one_cluster": (
+            f"Every household is in a single cluster (`{column}`)",
+            "a clustered standard error needs at least 2 clusters",
+            "cluster by a finer unit in the study file (`cluster`) or add villages",
+        ),
+        "one_treated_cluster": (
+            f"Only 1 programme cluster (`{column}`), against {n_comparison} comparison clusters",
+            "with one treated cluster no standard error or wild-bootstrap p-value is reliable",
+            "add programme villages",
+        ),
+        "one_control_cluster": (
+            f"Only 1 comparison cluster (`{column}`), against {n_treated} programme clusters",
+            "with one comparison cluster no standard error or wild-bootstrap p-value is reliable",
+            "add comparison villages",
+        ),
+    }[code]
+    if study.vcov in ("auto", "CR1"):
+        consequence = (
+            "so impact.csv leaves standard errors, p-values and confidence intervals empty and no "
+            "wild-bootstrap or randomization p-value is computed"
+        )
+    else:
+        consequence = (
+            f"and the {study.vcov} standard errors the study asks for (`vcov`) treat households as "
+            "independent, so they are not reliable either"
+        )
+    return [
+        RunWarning(
+            stage="estimate",
+            code=code,
+            message=(
+                f"{found}: {why}, {consequence}. Read the estimates as a description of the "
+                f"villages surveyed, not as a tested effect, or {fix}."
+            ),
+        )
+    ]
+
+
 def analyse(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None) -> ImpactTables:
     """Compute every table of the estimate stage.
 
@@ -134,12 +215,22 @@ def analyse(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None)
     Returns
     -------
     ImpactTables
+        With a run warning (``one_cluster``, ``one_treated_cluster`` or ``one_control_cluster``)
+        when the sample has one cluster, or one cluster in an arm: the estimates are still
+        given, their inference is not (see :func:`analysis.few_clusters.inference_gap`).
+
+    Raises
+    ------
+    EstimationError
+        When every in-sample household is in the same arm (:func:`check_both_arms`).
     """
     missing = [c for c in study.covariates if c not in panel.columns]
     if missing:
         raise StudyError(f"{study.path.name}: covariates not found in the panel: {', '.join(missing)}")
     clustered = study.cluster_column is not None and bool(panel["cluster"].notna().any())
     covariates = tuple(study.covariates)
+    check_both_arms(panel, study)
+    warnings = cluster_warnings(panel, study, clustered=clustered)
 
     women_cols = pd.DataFrame(index=panel.index)
     women_specs: tuple[OutcomeSpec, ...] = ()
@@ -249,4 +340,5 @@ def analyse(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None)
         mde=mde,
         alkire_foster=deprivation,
         income_conventions=income_conventions(study),
+        warnings=warnings,
     )

@@ -3,7 +3,7 @@
 For each outcome × estimator (``followup_diff``, ``did``, ``ancova``) :func:`impact_inference`
 adds, in one tidy row of ``tables/impact_inference.csv``:
 
-- the wild cluster restricted bootstrap p-value (methods.md §2.2) whenever the study has fewer
+- the wild cluster restricted bootstrap p-value (docs/methods.md §2.2) whenever the study has fewer
   than ``wild_below`` clusters (default 50): Rademacher weights, Webb's six-point weights below
   12 clusters, all ``2**G`` Rademacher vectors when ``2**G <= reps``, drawn from the study's
   seed otherwise. One matrix of village weights serves every outcome, so the draws of
@@ -17,6 +17,10 @@ adds, in one tidy row of ``tables/impact_inference.csv``:
   the CR1 p-value otherwise (``q_source`` says which);
 - optionally the Romano–Wolf step-down p-value (§4.2) within the same group, from the joint
   wild bootstrap (study key ``romano_wolf``).
+
+With a single cluster, or a single treated or comparison cluster, in an estimate's sample
+none of these is computed (no p-value of any kind is reliable then, see
+:func:`analysis.few_clusters.inference_gap`): the columns are empty and ``note`` says why.
 """
 
 from __future__ import annotations
@@ -217,7 +221,13 @@ def impact_inference(
         )
         notes: list[str] = []
         fitted = not design.empty and np.isfinite(estimate)
-        if fitted and clustered and design.clusters is not None:
+        _, gap = design.inference_gap() if fitted and clustered else ("", "")
+        if gap:
+            # One cluster, or one in an arm: the wild bootstrap, CRV3 and randomization
+            # inference all rest on the same cluster scores (or, for randomization inference,
+            # on a handful of possible assignments), so none of them is reported either.
+            notes.append(gap)
+        elif fitted and clustered and design.clusters is not None:
             if draws is not None:
                 codes = labels.get_indexer(pd.Index(design.clusters.astype(str)))
                 try:
@@ -254,7 +264,7 @@ def impact_inference(
                     row.update(p_value_ri=p_ri, ri_assignments=n_ri if n_ri else np.nan)
                     if why:
                         notes.append(why)
-        if fitted and clustered and n_clusters >= options.wild_below and not options.romano_wolf:
+        if fitted and not gap and clustered and n_clusters >= options.wild_below and not options.romano_wolf:
             notes.append(f"{n_clusters} clusters: CR1 is used without the wild bootstrap")
         row["note"] = "; ".join(notes)
         rows.append(row)

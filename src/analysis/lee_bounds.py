@@ -1,4 +1,4 @@
-"""Lee (2009) bounds on a treatment effect under differential attrition (methods.md section 5.2)."""
+"""Lee (2009) bounds on a treatment effect under differential attrition (docs/methods.md section 5.2)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import optimize, sparse, stats
 
 from analysis.errors import EstimationError
+from analysis.few_clusters import inference_gap
 
 # The bootstrap holds (draws x observed units) weight matrices; this caps their size.
 _MAX_CELLS = 4_000_000
@@ -180,7 +181,8 @@ def lee_bounds(
     ValueError
         If the inputs have different lengths or an option is invalid.
     EstimationError
-        If an arm has no observed unit, or the indicators are not 0/1.
+        If an arm has no observed unit, or the indicators are not 0/1, or a cluster bootstrap
+        is asked for with a single cluster, or a single cluster in an arm.
     """
     yv = np.asarray(y, dtype=float).reshape(-1)
     tv = np.asarray(treated, dtype=float).reshape(-1)
@@ -209,6 +211,12 @@ def lee_bounds(
         if (codes_raw < 0).any():
             raise EstimationError("clusters must not contain missing values")
         codes = codes_raw.astype(np.intp)
+        if reps > 0:
+            # A cluster bootstrap with one cluster (or one in an arm) redraws that cluster or
+            # drops the arm: its interval would look precise and mean nothing.
+            _, gap = inference_gap(pd.Series(codes), pd.Series(tv))
+            if gap:
+                raise EstimationError(f"cluster bootstrap: {gap}; compute the bounds with reps=0")
     n_clusters = int(codes.max()) + 1
 
     arms = {}

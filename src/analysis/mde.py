@@ -1,4 +1,4 @@
-"""Minimum detectable effects of the study's own clustered design (methods.md §6).
+"""Minimum detectable effects of the study's own clustered design (docs/methods.md §6).
 
 :func:`mde_table` evaluates the PowerUp!/Bloom formula (:func:`analysis.power.mde_cluster`,
 t quantiles on J − 2 degrees of freedom) at the design the study actually has:
@@ -15,7 +15,8 @@ t quantiles on J − 2 degrees of freedom) at the design the study actually has:
 - the MDE in SD units, and in outcome units using the baseline SD (pooled arms).
 
 Without village clusters the design is individually randomized: J is the number of
-households, m = 1 and the ICC is 0.
+households, m = 1 and the ICC is 0. With a single village, or a single village in either arm,
+there is no MDE (``note`` says why).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pandas as pd
 
 from analysis.errors import EstimationError
 from analysis.estimate import measured_in
+from analysis.few_clusters import inference_gap
 from analysis.power import icc as estimate_icc
 from analysis.power import mde_cluster
 from analysis.study import OutcomeSpec
@@ -47,6 +49,19 @@ MDE_COLUMNS: tuple[str, ...] = (
     "mde",
     "note",
 )
+
+
+_GAP_NOTES = {
+    "one_cluster": "1 cluster: no minimum detectable effect for a clustered design with a single cluster",
+    "one_treated_cluster": (
+        "1 treated cluster: no minimum detectable effect, the clustered test it assumes needs at "
+        "least 2 clusters in each arm"
+    ),
+    "one_control_cluster": (
+        "1 comparison cluster: no minimum detectable effect, the clustered test it assumes needs at "
+        "least 2 clusters in each arm"
+    ),
+}
 
 
 def _round_values(panel: pd.DataFrame, outcome: OutcomeSpec, round_name: str) -> pd.DataFrame:
@@ -108,6 +123,15 @@ def mde_table(
             n_clusters = int(follow["cluster"].nunique())
             size = len(follow) / max(n_clusters, 1)
             arms = follow.drop_duplicates("cluster")["treatment"]
+            code, _ = inference_gap(follow["cluster"], follow["treatment"])
+            if code:
+                # The formula is that of a clustered t test, which does not exist here.
+                why = _GAP_NOTES[code]
+                rows += [
+                    {"outcome": outcome.name, "design": d, "n_clusters": n_clusters, "note": why}
+                    for d in ("followup_diff", "ancova")
+                ]
+                continue
             try:
                 rho = estimate_icc(base["y"], base["cluster"].astype(str), method="anova")
             except EstimationError as exc:
