@@ -57,18 +57,32 @@ def test_nothing_is_hidden_when_every_count_is_large() -> None:
     assert table.shown("lost") == 12
 
 
-def test_two_way_table_with_margins_cannot_be_recomputed() -> None:
+def test_two_way_table_publishes_lost_and_new_and_cannot_be_recomputed() -> None:
+    # Programme: 26 found, 4 lost; comparison: 27 found, 3 lost; nobody new. Households not
+    # found are fieldwork counts (docs/disclosure.md, rule 4): published at any size, and
+    # nothing needs hiding. (They used to be hidden, with their complements.)
     panel = pd.DataFrame(
         {
             "hh": [f"h{i}" for i in range(60)],
             "treatment": [1.0] * 30 + [0.0] * 30,
-            # Programme: 26 found, 4 lost; comparison: 27 found, 3 lost; nobody new.
             "linkage": ["panel"] * 26 + ["baseline_only"] * 4 + ["panel"] * 27 + ["baseline_only"] * 3,
         }
     )
     table = attrition_by_arm(panel, min_cell=10)
     assert table.values[("lost", "programme")] == 4 and table.values[("lost", "total")] == 7
-    assert ("lost", "programme") in table.hidden and ("lost", "comparison") in table.hidden
+    assert table.hidden == frozenset()
+    # A programme arm of 8: its sizes go, and the comparison arm's with them (the total less
+    # the comparison arm would give it back); households lost and new stay published.
+    panel = pd.DataFrame(
+        {
+            "hh": [f"h{i}" for i in range(38)],
+            "treatment": [1.0] * 8 + [0.0] * 30,
+            "linkage": ["panel"] * 6 + ["baseline_only"] * 2 + ["panel"] * 27 + ["baseline_only"] * 3,
+        }
+    )
+    table = attrition_by_arm(panel, min_cell=10)
+    sizes = {(key, arm) for key in ("baseline", "panel", "followup") for arm in ("programme", "comparison")}
+    assert table.hidden == sizes
     constraints = [
         ((total, column), [(p, column) for p in parts])
         for column in ("programme", "comparison", "total")

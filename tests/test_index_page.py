@@ -73,12 +73,15 @@ def test_hostile_names_are_text_and_links_use_safe_file_names(tmp_path: Path) ->
     assert "Study &lt;b&gt;" in html
 
 
-def test_small_counts_are_hidden_and_rates_bounded(tmp_path: Path) -> None:
+def test_small_counts_are_hidden_and_response_rates_are_exact(tmp_path: Path) -> None:
     html = index_page(_study(tmp_path), _tables(tmp_path), _results(), has_programme=True)
     assert scan_html(html, min_cell=10) == []
     rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr data-arm="[^"]*"[^>]*>(?:<td[^>]*>)([^<]*)</td>.*?</tr>', html)}
-    assert "≥ 78%" in rows["../../etc/passwd"]  # 36 of 40 found; the 4 lost are hidden
+    # 36 of 40 found: the 4 not found are a fieldwork count, published at any size, so the rate
+    # is exact (it used to read "≥ 78%", the bound a hidden count of 4 implies).
+    assert 'data-value="0.9">90%' in rows["../../etc/passwd"] and "≥" not in html
     assert "71%" in rows["0102"]  # 30 of 42 found, 12 lost: exact
+    assert '<span class="suppressed">hidden</span>' in rows["0103"]  # a base of 6 households
     assert "fewer than 10 households: figures hidden" in rows["0103"]
     assert 'data-status="suppressed"' in rows["0103"]
     assert "Error:</span> PapermillExecutionError" in rows["0104"] and "<a " not in rows["0104"]
@@ -200,3 +203,25 @@ def test_a_failed_notebook_name_is_url_encoded(tmp_path: Path) -> None:
     result = _failed(failed_notebook="villages/desa #1?.failed.ipynb")
     html = index_page(_study(tmp_path), _tables(tmp_path), [result], has_programme=False)
     assert 'href="villages/desa%20%231%3F.failed.ipynb"' in _row(html, "0104")
+
+
+def test_villages_the_public_tier_hid_read_hidden_with_their_reason(tmp_path: Path) -> None:
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    pd.DataFrame(
+        {
+            "village": ["0101", "0102", "0103"], "treatment": [1, 1, 1], "panel": [None, None, 30],
+            "baseline_only": [0, 2, 3], "followup_only": [0, 1, 0], "baseline": [None, None, 33],
+            "followup": [None, None, 30], "village_name": ["A", "B", "C"],
+            "income_pc_followup": [None, None, 900000], "suppressed": ["small", "complementary", None],
+        }
+    ).to_csv(tables / "villages.csv", index=False)  # fmt: skip
+    html = index_page(_study(tmp_path), tables, [], has_programme=False)
+    assert scan_html(html, min_cell=10) == []
+    small, complement, shown = (_row(html, v) for v in ("0101", "0102", "0103"))
+    assert "fewer than 10 households: figures hidden" in small
+    assert "figures hidden so that a smaller village" in complement
+    for row in (small, complement):
+        assert 'data-status="suppressed"' in row and row.count(">hidden<") == 3  # two counts and the rate
+    assert 'data-value="0.9090909090909091">91%' in shown and 'data-status="not_run"' in shown
+    assert "Disclosure control: no published table" in html

@@ -83,7 +83,8 @@ def test_processed_data_carry_no_personal_data(demo_run: tuple[Path, Path, dict[
                 }
     assert len(values) > 1000, "the demo should carry personal data to test against"
     text = ""
-    for path in processed.iterdir():
+    # Every file, the internal tier of the tables (processed/internal/) included.
+    for path in sorted(p for p in processed.rglob("*") if p.is_file()):
         if path.suffix == ".parquet":
             text += pd.read_parquet(path).to_csv()
         else:

@@ -1,22 +1,23 @@
 """The index page: every village in one sortable, filterable table, linking to its report.
 
 It needs no network: the sorting and filtering script is inline, tiny, and the only script
-the page's Content-Security-Policy allows (by hash). Every value from the data is escaped,
-counts below ``min_cell`` are hidden, and rates that would reveal a hidden count are shown
-as bounds.
+the page's Content-Security-Policy allows (by hash). Every value from the data is escaped.
+It shows the public tier of ``villages.csv`` (``docs/disclosure.md``): cells that tier left
+empty and counts below ``min_cell`` read "hidden", and a response rate is exact wherever its
+baseline count is shown (the households not found are a fieldwork count, published at any size).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
 import pandas as pd
 
-from analysis.disclosure import is_small, rate_display
+from analysis.disclosure import COMPLEMENTARY, SMALL, disclosure_rule, is_small
 from analysis.html_export import page
 from analysis.report import count, element, void_element
 from analysis.report_text import (
@@ -31,6 +32,7 @@ from analysis.report_text import (
     rupiah,
     t,
 )
+from analysis.safe_export import read_csv
 from analysis.study import Study
 
 if TYPE_CHECKING:
@@ -61,16 +63,17 @@ def _float(value: object) -> float:
     return result
 
 
-def _count(value: object) -> int:
-    number_ = _float(value)
-    return int(number_) if math.isfinite(number_) else 0
-
-
 #: Labels of a failed village's details (the details themselves are the engine's English).
 _FAILURE_LABELS: dict[str, dict[Language, str]] = {
     "cell": {"id": "Sel", "en": "Cell"},
     "error": {"id": "Galat", "en": "Error"},
     "notebook": {"id": "Notebook yang gagal", "en": "Failed notebook"},
+}
+
+#: Next to a report a ``--villages`` run left as it was although its data changed.
+_OUTDATED: dict[Language, str] = {
+    "id": "usang: jalankan ulang tanpa --villages",
+    "en": "outdated: rerun without --villages",
 }
 
 
@@ -131,21 +134,19 @@ def village_rows(
             if treatment == 0
             else t("unknown_arm", language)
         )
-        baseline, followup, found = (_count(rec.get(k)) for k in ("baseline", "followup", "panel"))
-        exact, bound = rate_display(found, baseline, min_cell=min_cell)
-        if exact is not None:
-            rate_text: object = percent(exact, language)
-            rate_sort: float | None = exact
-        elif bound is not None:
-            rate_text = element("span", f"≥ {percent(bound, language)}", cls="bound")
-            rate_sort = bound
+        # An empty count is one the public tier hid (docs/disclosure.md).
+        baseline, followup, found = (_float(rec.get(k)) for k in ("baseline", "followup", "panel"))
+        rate = found_again_rate(found, baseline, min_cell=min_cell)
+        if rate is not None:
+            rate_text: object = percent(rate, language)
+            rate_sort: float | None = rate
         else:
             rate_text, rate_sort = element("span", t("hidden", language), cls="suppressed"), None
         income0, income1 = _float(rec.get("income_pc_baseline")), _float(rec.get("income_pc_followup"))
         income_change = income1 / income0 - 1 if math.isfinite(income0) and income0 > 0 else float("nan")
         score0 = _float(rec.get("participation_score_baseline"))
         score1 = _float(rec.get("participation_score_followup"))
-        small = baseline < min_cell and followup < min_cell
+        reason = _suppression(rec, baseline, followup, min_cell=min_cell)
         result = results.get(village)
         link: object = name
         details: list[Safe] = []
@@ -159,10 +160,16 @@ def village_rows(
             # The batch engine's cell and message are English in both languages, as in the log
             # and run.json, so that all three can be searched alike.
             details = _failure_details(result, language)
-        if small:
-            status = join(
-                [status, " · ", element("span", render("reason_small", language, n=min_cell), cls="reason")]
+        if result is not None and getattr(result, "outdated", False):
+            # Left as it was by a run with --villages although its data changed (pipeline).
+            status = join([status, " · ", element("span", _OUTDATED[language], cls="outdated")])
+        if reason:
+            text = (
+                render("reason_small", language, n=min_cell)
+                if reason == SMALL
+                else _REASON_COMPLEMENTARY[language]
             )
+            status = join([status, " · ", element("span", text, cls="reason")])
         if details:
             status = join([status, *details])
         rows.append(
@@ -174,11 +181,11 @@ def village_rows(
                         _cell(link, sort_value=name.casefold(), cls="left"),
                         _cell(arm, sort_value=arm),
                         _cell(
-                            count(baseline, language=language, min_cell=min_cell),
+                            count(_or_none(baseline), language=language, min_cell=min_cell),
                             sort_value=_shown(baseline, min_cell),
                         ),
                         _cell(
-                            count(followup, language=language, min_cell=min_cell),
+                            count(_or_none(followup), language=language, min_cell=min_cell),
                             sort_value=_shown(followup, min_cell),
                         ),
                         _cell(rate_text, sort_value=rate_sort),
@@ -193,14 +200,54 @@ def village_rows(
                     ]
                 ),
                 data_arm="programme" if treatment == 1 else "comparison" if treatment == 0 else "unknown",
-                data_status="suppressed" if small else (result.status if result else "not_run"),
+                data_status="suppressed" if reason else (result.status if result else "not_run"),
             )
         )
     return rows
 
 
-def _shown(value: int, min_cell: int) -> float | None:
-    return None if is_small(value, min_cell) else float(value)
+def _shown(value: float, min_cell: int) -> float | None:
+    return None if not math.isfinite(value) or is_small(value, min_cell) else float(value)
+
+
+def _or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+#: Why a village that is not itself small has its figures hidden (complementary suppression).
+_REASON_COMPLEMENTARY: dict[Language, str] = {
+    "id": "angka disembunyikan agar angka desa yang lebih kecil tidak bisa dihitung",
+    "en": "figures hidden so that a smaller village's cannot be worked out",
+}
+
+
+def found_again_rate(found: float, baseline: float, *, min_cell: int) -> float | None:
+    """The share of baseline households found again, or None when the baseline count is hidden.
+
+    The households not found are a fieldwork count, published at any size
+    (:data:`analysis.disclosure.FIELDWORK_COUNTS`), so the rate is exact whenever the baseline
+    count is shown; it used to be a bound (``≥ 78%``) whenever fewer than ``min_cell`` were lost.
+    """
+    if not (math.isfinite(found) and math.isfinite(baseline)) or baseline <= 0:
+        return None
+    if is_small(baseline, min_cell):
+        return None
+    return found / baseline
+
+
+def _suppression(rec: Mapping[Hashable, object], baseline: float, followup: float, *, min_cell: int) -> str:
+    """Why the village's figures are hidden (``small``, ``complementary``) or ``""``.
+
+    ``villages.csv`` says so in its ``suppressed`` column; a table without it (written before
+    that column existed) is judged by its counts.
+    """
+    marked = str(rec.get("suppressed") or "").strip()
+    if marked in (SMALL, COMPLEMENTARY):
+        return marked
+    if marked in ("True", "False") or "suppressed" not in rec:
+        small = any(math.isfinite(v) and is_small(v, min_cell) for v in (baseline, followup))
+        return SMALL if small or marked == "True" else ""
+    return ""
 
 
 def index_page(study: Study, tables: Path, results: Sequence[VillageResult], *, has_programme: bool) -> str:
@@ -222,7 +269,7 @@ def index_page(study: Study, tables: Path, results: Sequence[VillageResult], *, 
     min_cell = study.min_cell
     path = tables / "villages.csv"
     frame = (
-        pd.read_csv(path, dtype={"village": str}, keep_default_na=False) if path.is_file() else pd.DataFrame()
+        read_csv(path, dtype={"village": str}, keep_default_na=False) if path.is_file() else pd.DataFrame()
     )
     by_village = {r.village: r for r in results}
     rows = village_rows(frame, by_village, min_cell=min_cell, language=language) if not frame.empty else []
@@ -291,6 +338,7 @@ def index_page(study: Study, tables: Path, results: Sequence[VillageResult], *, 
             element("h1", join([study.name, " · ", t("index_title", language)])),
             programme,
             element("p", render("index_lead", language, villages=integer(len(rows), language), n=min_cell)),
+            element("p", disclosure_rule(language, min_cell=min_cell), cls="note"),
             element(
                 "p",
                 join(

@@ -77,8 +77,11 @@ def _tabular(
     return "\n".join(lines) + "\n"
 
 
-def balance_latex(balance: pd.DataFrame, *, sample: str = "baseline") -> str:
-    """Baseline balance: means (SD) by arm, difference (SE), p-value, normalized difference."""
+def balance_latex(balance: pd.DataFrame, *, sample: str = "baseline", notes: Sequence[str] = ()) -> str:
+    """Baseline balance: means (SD) by arm, difference (SE), p-value, normalized difference.
+
+    ``notes`` are added below the table (the public tier's note on hidden cells).
+    """
     part = balance.loc[balance["sample"] == sample]
     body = []
     for row in part.loc[part["row_type"] == "variable"].to_dict("records"):
@@ -90,47 +93,50 @@ def balance_latex(balance: pd.DataFrame, *, sample: str = "baseline") -> str:
             ["", _wrap(row["sd_comparison"], "(", ")"), _wrap(row["sd_treatment"], "(", ")"),
              _wrap(row["std_error"], "(", ")"), "", ""]
         )  # fmt: skip
-    notes = ["Means with standard deviations in parentheses; difference = treatment coefficient with its SE."]
+    lines = ["Means with standard deviations in parentheses; difference = treatment coefficient with its SE."]
     joint = part.loc[part["row_type"] == "joint_test"]
     if len(joint):
         j = joint.iloc[0]
         if number(j["f_stat"]):
-            notes.append(
+            lines.append(
                 f"Joint orthogonality: F({_count(j['df_num'])}, {number(j['df_denom'], 0)}) = "
                 f"{number(j['f_stat'])}, p = {number(j['p_value'])}."
             )
         else:
-            notes.append(f"Joint orthogonality test not computed: {escape(j['note'])}.")
+            lines.append(f"Joint orthogonality test not computed: {escape(j['note'])}.")
     header = ["Variable", "Comparison", "Treatment", "Difference", "$p$", "Norm. diff."]
-    return _tabular("lrrrrr", header, body, notes)
+    return _tabular("lrrrrr", header, body, [*lines, *map(escape, notes)])
 
 
-def attrition_latex(attrition: pd.DataFrame) -> str:
-    """Attrition by arm and the differential-rate and differential-composition tests."""
+def attrition_latex(attrition: pd.DataFrame, *, notes: Sequence[str] = ()) -> str:
+    """Attrition by arm and the differential-rate and differential-composition tests.
+
+    ``notes`` are added below the table (the public tier's note on hidden cells).
+    """
     body = []
     for row in attrition.loc[attrition["test"] == "rate"].to_dict("records"):
         body.append(
             [escape(str(row["arm"]).capitalize()), _count(row["n_baseline"]), _count(row["n_attrited"]),
              number(row["rate"])]
         )  # fmt: skip
-    notes = []
+    lines = []
     diff = attrition.loc[attrition["test"] == "differential_rate"]
     if len(diff) and number(diff.iloc[0]["estimate"]):
         d = diff.iloc[0]
-        notes.append(
+        lines.append(
             f"Differential attrition (treatment $-$ comparison): {number(d['estimate'])} "
             f"(SE {number(d['std_error'])}), p = {number(d['p_value'])}."
         )
     comp = attrition.loc[attrition["test"] == "differential_composition"]
     if len(comp) and number(comp.iloc[0]["f_stat"]):
         c = comp.iloc[0]
-        notes.append(
+        lines.append(
             f"Differential composition (treatment $\\times$ baseline variables): "
             f"F({_count(c['df_num'])}, {number(c['df_denom'], 0)}) = {number(c['f_stat'])}, "
             f"p = {number(c['p_value'])}."
         )
     header = ["Arm", "Baseline households", "Not found at follow-up", "Attrition rate"]
-    return _tabular("lrrr", header, body, notes)
+    return _tabular("lrrr", header, body, [*lines, *map(escape, notes)])
 
 
 def _estimate_cells(
@@ -164,11 +170,12 @@ def impact_latex(
     *,
     outcomes: Sequence[str] | None = None,
     estimators: Sequence[str] = ("followup_diff", "did", "ancova"),
+    notes: Sequence[str] = (),
 ) -> str:
     """The main impact table: one block per outcome, one column per estimator.
 
     Estimate, standard error in parentheses and (with ``inference``) the within-family
-    sharpened q-value in brackets.
+    sharpened q-value in brackets; ``notes`` are added below the table.
     """
     names = list(dict.fromkeys(impact["outcome"])) if outcomes is None else list(outcomes)
     body: list[list[str]] = []
@@ -176,26 +183,29 @@ def impact_latex(
         body += _estimate_cells(impact, name, estimators, q=inference)
     first = impact.loc[impact["estimator"].isin(estimators)]
     clusters = first["n_clusters"].dropna()
-    notes = ["Standard errors in parentheses"]
+    lines = ["Standard errors in parentheses"]
     if inference is not None:
-        notes[0] += "; sharpened q-values within outcome family in brackets"
+        lines[0] += "; sharpened q-values within outcome family in brackets"
     se_types = sorted({str(s) for s in first["se_type"] if isinstance(s, str) and s})
     if se_types:
-        notes[0] += f" ({', '.join(se_types)}"
-        notes[0] += f", {int(clusters.max())} clusters)." if len(clusters) else ")."
+        lines[0] += f" ({', '.join(se_types)}"
+        lines[0] += f", {int(clusters.max())} clusters)." if len(clusters) else ")."
     header = ["Outcome", *(ESTIMATOR_HEADINGS.get(e, escape(e)) for e in estimators)]
-    return _tabular("l" + "r" * len(estimators), header, body, notes)
+    return _tabular("l" + "r" * len(estimators), header, body, [*lines, *map(escape, notes)])
 
 
-def indices_latex(impact: pd.DataFrame, inference: pd.DataFrame) -> str:
-    """Family indices (KLK and ICW) by estimator with standard errors and q-values across families."""
+def indices_latex(impact: pd.DataFrame, inference: pd.DataFrame, *, notes: Sequence[str] = ()) -> str:
+    """Family indices (KLK and ICW) by estimator with standard errors and q-values across families.
+
+    ``notes`` are added below the table.
+    """
     names = [o for o in dict.fromkeys(impact["outcome"]) if str(o).startswith("index_")]
     body: list[list[str]] = []
     for name in names:
         body += _estimate_cells(impact, name, ("followup_diff", "did", "ancova"), q=inference)
-    notes = [
+    lines = [
         "Effects in SD units of the baseline comparison group. Standard errors in parentheses; "
         "sharpened q-values across the family indices of the same kind in brackets."
     ]
     header = ["Index", *ESTIMATOR_HEADINGS.values()]
-    return _tabular("lrrr", header, body, notes)
+    return _tabular("lrrr", header, body, [*lines, *map(escape, notes)])

@@ -19,7 +19,7 @@ import pandas as pd
 from analysis import figures, summaries
 from analysis.codebook import Codebook, load_codebook
 from analysis.config import PROJECT_ROOT, ROUNDS
-from analysis.disclosure import SuppressedTable, check_min_cell, is_small, suppress_counts
+from analysis.disclosure import SuppressedTable, check_min_cell, disclosure_rule
 from analysis.provenance import write_text_atomic
 from analysis.report import (
     Column,
@@ -30,6 +30,7 @@ from analysis.report import (
     bullets,
     count,
     element,
+    fieldwork_count,
     figure_block,
     fragment,
     heading,
@@ -51,6 +52,7 @@ from analysis.report_text import (
     FAMILY_LABELS,
     GOALS,
     Language,
+    Safe,
     check_language,
     integer,
     join,
@@ -64,7 +66,11 @@ from analysis.report_text import (
     significant_figures,
     stars,
     t,
+    withheld_code,
+    withheld_reason,
 )
+from analysis.run_warnings import RunWarning, read_warnings_table
+from analysis.safe_export import read_csv
 from analysis.study import Study, load_study
 
 #: Tables of the estimate stage that sections are built on (each optional).
@@ -96,11 +102,22 @@ class ProgrammeContext:
     processed_dir: Path
     language: Language
     started: float = field(default_factory=time.time)
+    warnings: tuple[RunWarning, ...] = ()
 
     @property
     def min_cell(self) -> int:
         """The study's disclosure threshold."""
         return self.study.min_cell
+
+    @property
+    def withheld(self) -> str:
+        """The run-warning code under which no impact is tested (one cluster, or one in an arm).
+
+        Empty when impacts are tested. Under such a code no sentence of the report judges
+        whether an effect differs from zero, whatever numbers the tables hold (with ``vcov:
+        HC1`` they still hold p-values, which are not reliable then either).
+        """
+        return withheld_code(w.code for w in self.warnings if w.stage == "estimate")
 
     @property
     def design(self) -> Design:
@@ -136,12 +153,13 @@ def load(study_path: str, *, processed_dir: str, tables_dir: str, language: str 
         study=study,
         codebook=load_codebook(study),
         panel=pd.read_parquet(Path(processed_dir) / "panel.parquet"),
-        impact=pd.read_csv(tables / "impact_detail.csv"),
-        accounting=pd.read_csv(tables / "row_accounting.csv"),
+        impact=read_csv(tables / "impact_detail.csv"),
+        accounting=read_csv(tables / "row_accounting.csv"),
         tables={name: read_table(tables, name) for name in OPTIONAL_TABLES},
         tables_dir=tables,
         processed_dir=Path(processed_dir),
         language=check_language(language or study.language),
+        warnings=tuple(read_warnings_table(tables)),
     )
 
 
@@ -176,11 +194,47 @@ def _inference_value(ctx: ProgrammeContext, outcome: str, estimator: str, column
 
 
 def _significance(ctx: ProgrammeContext, outcome: str, estimator: str, p_cr1: float) -> object:
+    """``distinguishable from zero, p = …`` (or not); None when no p-value may be judged."""
     lang = ctx.language
+    if ctx.withheld:
+        return None
     wild = _inference_value(ctx, outcome, estimator, "p_value_wild")
     p = wild if np.isfinite(wild) else p_cr1
+    if not np.isfinite(p):
+        return None
     text = render("p_wild_is" if np.isfinite(wild) else "p_is", lang, p=p_relation(p, lang))
     return render("significant" if p < 0.05 else "not_significant", lang, p=text)
+
+
+def _withheld_reason(ctx: ProgrammeContext) -> object:
+    """Why the report gives no interval or p-value (the run warning's reason, or "not computed")."""
+    return withheld_reason(ctx.withheld, ctx.language)
+
+
+def run_warnings(ctx: ProgrammeContext) -> Safe:
+    """Every row of ``tables/warnings.csv`` in a marked box; nothing when the run had none.
+
+    The box comes first, before the summary, because a warning (one programme village, float
+    codes, a reused pseudonym key, ...) changes how every number after it should be read. The
+    messages are English (they are also printed by the command line and kept in
+    ``run.json``); the box's title and lead are in the report's language. Every message is
+    escaped: it names columns and codes from the user's files.
+    """
+    if not ctx.warnings:
+        return Safe("")
+    lang = ctx.language
+    items = [join([element("code", w.code), ": ", w.message]) for w in ctx.warnings]
+    return element(
+        "div",
+        join(
+            [
+                element("p", element("strong", t("run_warnings_title", lang))),
+                paragraph(render("run_warnings_lead", lang)),
+                bullets(items),
+            ]
+        ),
+        cls="warning run-warnings",
+    )
 
 
 def _outcomes(ctx: ProgrammeContext, *, indices: bool) -> list[str]:
@@ -219,6 +273,7 @@ def title(ctx: ProgrammeContext) -> Html:
     lines = [headline(ctx, outcome) for outcome in _main_outcomes(ctx)]
     return fragment(
         heading(join([t("programme_title", lang), ": ", ctx.study.name]), level=1),
+        run_warnings(ctx),
         heading(t("summary", lang)),
         element("ul", join(element("li", line) for line in lines if line)) if any(lines) else "",
         paragraph(_significance_count(ctx)),
@@ -240,6 +295,16 @@ def headline(ctx: ProgrammeContext, outcome: str) -> object:
             return render("difference_pp", lang, value=number(value * 100, lang, digits=1, signed=True))
         return _fmt(ctx, outcome, value)
 
+    significance = _significance(ctx, outcome, ctx.primary, float(row["p_value"]))
+    if significance is None or not np.isfinite(float(row["ci_low"])):
+        return render(
+            "impact_headline_no_inference",
+            lang,
+            outcome=_label(ctx, outcome),
+            estimator=ESTIMATOR_LABELS[ctx.primary][lang],
+            effect=fmt(float(row["estimate"])),
+            why=render("no_inference", lang, reason=_withheld_reason(ctx)),
+        )
     return render(
         "impact_headline",
         lang,
@@ -248,7 +313,7 @@ def headline(ctx: ProgrammeContext, outcome: str) -> object:
         effect=fmt(float(row["estimate"])),
         low=fmt(float(row["ci_low"])),
         high=fmt(float(row["ci_high"])),
-        significance=_significance(ctx, outcome, ctx.primary, float(row["p_value"])),
+        significance=significance,
     )
 
 
@@ -264,6 +329,8 @@ def _significance_count(ctx: ProgrammeContext) -> object:
     rows = ctx.impact.loc[
         (ctx.impact["estimator"] == ctx.primary) & ~ctx.impact["outcome"].astype(str).str.startswith("index_")
     ]
+    if ctx.withheld:
+        return render("impact_count_withheld", ctx.language, reason=_withheld_reason(ctx))
     p = pd.to_numeric(rows["p_value"], errors="coerce").dropna()
     if p.empty:
         return ""
@@ -308,19 +375,19 @@ def design_section(ctx: ProgrammeContext) -> list[object]:
 
 
 def data_quality_section(ctx: ProgrammeContext) -> list[object]:
-    """Raw rows per round (clean, quarantined, excluded) and quarantine reasons, small counts hidden."""
+    """Raw rows per round (clean, quarantined, excluded) and quarantine reasons.
+
+    Records by cleaning outcome are cleaning counts, published at any size in every tier
+    (``docs/disclosure.md``, rule 4; ``row_accounting.csv`` is not suppressed either): they
+    describe the cleaning, not anything a household answered.
+    """
     lang = ctx.language
     rows = []
-    hidden_any = False
     for rec in ctx.accounting.to_dict("records"):
         values = {k: int(rec.get(k, 0) or 0) for k in ("n_raw", "clean", "quarantined", "excluded")}
-        table = suppress_counts(
-            values, totals={"n_raw": ["clean", "quarantined", "excluded"]}, min_cell=ctx.min_cell
-        )
-        hidden_any |= bool(table.hidden)
         rows.append(
             [t(str(rec.get("round")), lang) if rec.get("round") in ROUNDS else str(rec.get("round"))]
-            + [count(table.shown(k), language=lang, min_cell=ctx.min_cell) for k in values]
+            + [fieldwork_count(v, language=lang) for v in values.values()]
         )
     accounting = Table(
         [
@@ -331,7 +398,6 @@ def data_quality_section(ctx: ProgrammeContext) -> list[object]:
             Column(t("excluded_rows", lang)),
         ],
         rows,
-        notes=[render("hidden_note", lang, n=ctx.min_cell)] if hidden_any else [],
     )
     parts: list[object] = [
         fragment(heading(t("data_quality", lang)), paragraph(render("rows_accounting", lang))),
@@ -350,21 +416,16 @@ def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
         path = ctx.processed_dir / f"{round_name}_quarantine.csv"
         if not path.is_file():
             continue
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=lambda c: c in ("_row", "reason"))
+        frame = read_csv(path, dtype=str, keep_default_na=False, usecols=lambda c: c in ("_row", "reason"))
         if "reason" not in frame.columns:
             continue
         for reason, n in frame.drop_duplicates().groupby("reason").size().items():
             counts.setdefault(str(reason), {})[round_name] = int(n)
     if not counts:
         return None
+    # Records quarantined are cleaning counts: shown at any size.
     rows = [
-        [reason]
-        + [
-            count(by_round.get(r, 0), language=lang, min_cell=ctx.min_cell)
-            if not (0 < by_round.get(r, 0) < ctx.min_cell)
-            else element("span", t("fewer_than", lang, n=ctx.min_cell), cls="n suppressed")
-            for r in ROUNDS
-        ]
+        [reason] + [fieldwork_count(by_round.get(r, 0), language=lang) for r in ROUNDS]
         for reason, by_round in sorted(counts.items())
     ]
     header = {"id": "Alasan karantina", "en": "Quarantine reason"}[lang]
@@ -388,7 +449,14 @@ def attrition_section(ctx: ProgrammeContext) -> list[object]:
     }
     arms = ("programme", "comparison", "total")
     rows = [
-        [labels[key]] + [count(table.shown((key, arm)), language=lang, min_cell=ctx.min_cell) for arm in arms]
+        [labels[key]]
+        + [
+            # Households not found again or new are fieldwork counts, published at any size.
+            fieldwork_count(table.values[(key, arm)], language=lang)
+            if key in summaries.FIELDWORK_CELLS
+            else count(table.shown((key, arm)), language=lang, min_cell=ctx.min_cell)
+            for arm in arms
+        ]
         for key in labels
     ]
     counts_table = Table(
@@ -401,7 +469,9 @@ def attrition_section(ctx: ProgrammeContext) -> list[object]:
         rows,
         notes=[render("hidden_note", lang, n=ctx.min_cell)] if table.hidden else [],
     )
-    small = any(table.shown(("lost", arm)) is None for arm in ("programme", "comparison"))
+    # With an arm's size hidden, the difference in attrition rates would give it back from the
+    # published households not found (the public attrition.csv leaves it empty as well).
+    small = any(table.shown(("baseline", arm)) is None for arm in ("programme", "comparison"))
     reading = render(
         "attrition_programme_reading",
         lang,
@@ -418,16 +488,17 @@ def attrition_section(ctx: ProgrammeContext) -> list[object]:
 
 
 def _attrition_rate(ctx: ProgrammeContext, table: SuppressedTable[tuple[str, str]], arm: str) -> object:
-    """The attrition rate of one arm, or the bound its hidden count already implies."""
-    lang = ctx.language
-    lost, base = table.values[("lost", arm)], table.values[("baseline", arm)]
-    if base < ctx.min_cell or base <= 0:
-        return t("hidden", lang)
-    if is_small(lost, ctx.min_cell):
-        return f"< {percent(ctx.min_cell / base, lang)}"
-    if is_small(base - lost, ctx.min_cell):
-        return f"> {percent(1 - ctx.min_cell / base, lang)}"
-    return percent(lost / base, lang)
+    """The attrition rate of one arm: exact where its baseline count is shown, hidden with it.
+
+    The households not found are published at any size, so the rate needs no bound; where the
+    baseline is hidden the rate is too (with the published number lost it would give it back).
+    """
+    base = table.shown(("baseline", arm))
+    if base is None:
+        return t("hidden", ctx.language)
+    if base == 0:
+        return "–"
+    return percent(table.values[("lost", arm)] / base, ctx.language)
 
 
 def _attrition_tests(ctx: ProgrammeContext, *, hide_difference: bool) -> list[object]:
@@ -559,13 +630,16 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
     normalized = pd.to_numeric(
         variables.get("normalized_difference", pd.Series(dtype=float)), errors="coerce"
     )
-    reading = render(
-        "balance_reading",
-        lang,
-        k=int(p.notna().sum()),
-        s=int((p < 0.05).sum()),
-        expected=number(0.05 * p.notna().sum(), lang, digits=1),
-    )
+    if ctx.withheld or not p.notna().any():
+        reading = render("balance_reading_withheld", lang, reason=_withheld_reason(ctx))
+    else:
+        reading = render(
+            "balance_reading",
+            lang,
+            k=int(p.notna().sum()),
+            s=int((p < 0.05).sum()),
+            expected=number(0.05 * p.notna().sum(), lang, digits=1),
+        )
     extra = []
     if normalized.notna().any():
         large = int((normalized.abs() > 0.25).sum())
@@ -692,7 +766,8 @@ def impact_section(ctx: ProgrammeContext) -> list[object]:
             cells.append(p_value(_inference_value(ctx, outcome, ctx.primary, "q_value_family"), lang))
         cells.append(count(main["n_obs"], language=lang, min_cell=ctx.min_cell) if main is not None else "–")
         rows.append(cells)
-    table = Table(columns, rows, caption=t("impacts", lang))  # type: ignore[arg-type]
+    notes = [render("no_inference", lang, reason=_withheld_reason(ctx))] if ctx.withheld else []
+    table = Table(columns, rows, caption=t("impacts", lang), notes=notes)  # type: ignore[arg-type]
     return [
         fragment(heading(t("impacts", lang)), paragraph(render("impact_reading", lang, primary=primary))),
         table,
@@ -733,13 +808,13 @@ def indices_section(ctx: ProgrammeContext) -> list[object]:
                 strong.append(FAMILY_LABELS.get(family, {}).get(lang, family))
         rows.append(cells)
     has_q = ctx.table("impact_inference.csv") is not None
-    reading = render(
-        "indices_reading",
-        lang,
-        strong=render("indices_strong", lang, goals=list_words(strong, lang))
-        if strong
-        else (render("indices_none", lang) if has_q else ""),
-    )
+    if ctx.withheld:
+        judged: object = render("indices_withheld", lang, reason=_withheld_reason(ctx))
+    elif strong:
+        judged = render("indices_strong", lang, goals=list_words(strong, lang))
+    else:
+        judged = render("indices_none", lang) if has_q else ""
+    reading = render("indices_reading", lang, strong=judged)
     parts += [
         fragment(paragraph(reading)),
         Table(
@@ -758,6 +833,10 @@ def coefficient_section(ctx: ProgrammeContext) -> list[object]:
     """A coefficient plot of every outcome in comparison-group SD units, grouped by family."""
     lang = ctx.language
     data = coefficient_data(ctx)
+    if data.empty and ctx.withheld:
+        # The plot is of intervals; without any, say why rather than show an empty figure.
+        why = render("no_inference", lang, reason=_withheld_reason(ctx))
+        return [fragment(heading(t("coefficients", lang)), note(why))]
     fig = figures.coefficient_plot(data, language=lang)
     alt = "; ".join(
         f"{r['label']} ({ESTIMATOR_LABELS[str(r['estimator'])][lang]}): {number(r['z'], lang)} "
@@ -966,7 +1045,10 @@ def methods_section(ctx: ProgrammeContext) -> list[object]:
             heading(t("methods", lang)),
             paragraph(render(method, lang)),
             paragraph(render("methods_inference", lang)),
-            paragraph(render("methods_disclosure", lang, n=ctx.min_cell)),
+            paragraph(render("methods_withheld", lang, reason=_withheld_reason(ctx))) if ctx.withheld else "",
+            # The same rule, word for word, as the index page and docs/disclosure.md.
+            paragraph(disclosure_rule(lang, min_cell=ctx.min_cell)),
+            paragraph(render("methods_top_coding", lang)),
         )
     ]
 

@@ -38,6 +38,7 @@ from analysis.report_text import (
     render,
     t,
 )
+from analysis.safe_export import html_attribute, read_csv, strip_bidi_controls
 from analysis.study import Study, StudyDesign
 
 # ---------------------------------------------------------------------------------------------
@@ -61,10 +62,15 @@ class Html:
         return plain_text(self.markup)
 
 
+def _attribute_value(value: object) -> str:
+    # An attribute cannot hold <bdi>, so a value from the data loses its bidi controls instead.
+    return value if isinstance(value, Safe) else html_attribute(value)
+
+
 def _attributes(attrs: dict[str, object]) -> str:
     # Python names become attribute names: ``data_base`` → ``data-base``, ``class_`` → ``class``.
     return "".join(
-        f' {name.rstrip("_").replace("_", "-")}="{esc(value)}"'
+        f' {name.rstrip("_").replace("_", "-")}="{_attribute_value(value)}"'
         for name, value in attrs.items()
         if value is not None
     )
@@ -116,6 +122,16 @@ def count(value: float | int | None, *, language: Language, min_cell: int) -> Sa
     return element("span", integer(value, language), cls="n")
 
 
+def fieldwork_count(value: float | int, *, language: Language) -> Safe:
+    """A fieldwork or cleaning count, shown at any size (``docs/disclosure.md``, rule 4).
+
+    Households not found again or new at follow-up, and records quarantined, excluded or
+    corrected (:data:`analysis.disclosure.FIELDWORK_COUNTS`), describe the survey and the
+    cleaning, not anything a household answered. Class ``n fieldwork`` tells the disclosure scan.
+    """
+    return element("span", integer(value, language), cls="n fieldwork")
+
+
 def fewer_than(min_cell: int, *, language: Language) -> Safe:
     """``fewer than 10`` as a hidden count (primary suppression in a sentence)."""
     return element("span", t("fewer_than", language, n=min_cell), cls="n suppressed")
@@ -154,7 +170,7 @@ class Table:
     """A table rendered as plain escaped HTML (and as LaTeX for papers).
 
     pandas' notebook display and ``Styler`` emit ``<style>`` blocks that the report sanitizer
-    escapes, and ``Styler`` does not escape cells by default (``bad-inputs.md`` §4.2); this emits
+    escapes, and ``Styler`` does not escape cells by default (``docs/bad-inputs.md`` §4.2); this emits
     only table markup, every cell escaped unless it is :class:`Safe` markup made by this package.
     """
 
@@ -249,8 +265,11 @@ _LATEX_SPECIAL = {
 
 
 def latex_escape(text: str) -> str:
-    """Escape text for LaTeX so data-derived strings can never become commands."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+    """Escape text for LaTeX so data-derived strings can never become commands.
+
+    Bidi controls are dropped: LaTeX engines reject or ignore them.
+    """
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in strip_bidi_controls(str(text)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,6 +303,9 @@ def figure_image(fig: Figure, *, alt: str, dpi: int = 110) -> FigureImage:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     width, height = fig.get_size_inches()
+    # The alt text becomes an attribute (no <bdi> possible): labels from the data lose their
+    # bidi controls here.
+    alt = strip_bidi_controls(alt)
     return FigureImage(buffer.getvalue(), alt, int(round(width * 96)), int(round(height * 96)))
 
 
@@ -372,12 +394,15 @@ def inference_value(inference: pd.DataFrame | None, outcome: str, estimator: str
 
 
 def read_table(tables_dir: Path, name: str) -> pd.DataFrame | None:
-    """A table of the estimate stage, or None when this run did not write it (or it is empty)."""
+    """A table of the estimate stage, or None when this run did not write it (or it is empty).
+
+    Text cells come back as they were before the spreadsheet formula guard (``=X``, not ``'=X``).
+    """
     path = tables_dir / name
     if not path.is_file():
         return None
     try:
-        frame = pd.read_csv(path, dtype={"village": str})
+        frame = read_csv(path, dtype={"village": str})
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
         return None
     return frame if len(frame.columns) else None

@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterable
 from typing import Literal
 
+from analysis.safe_export import html_text
+
 Language = Literal["id", "en"]
 LANGUAGES: tuple[Language, ...] = ("id", "en")
 
@@ -135,10 +137,37 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Section omitted: this run did not produce {table}.",
     },
     "too_few_households": {
-        "id": "Desa ini memiliki kurang dari {n} rumah tangga yang disurvei pada setiap putaran, jadi "
-        "angka-angkanya tidak ditampilkan untuk melindungi kerahasiaan mereka.",
-        "en": "This village had fewer than {n} surveyed households in each round, so its figures are "
-        "not shown, to protect the households' privacy.",
+        "id": "Kurang dari {n} rumah tangga desa ini menjawab pada salah satu putaran, jadi angka ini "
+        "tidak ditampilkan untuk melindungi kerahasiaan mereka.",
+        "en": "Fewer than {n} households of this village answered in one of the rounds, so this "
+        "figure is not shown, to protect the households' privacy.",
+    },
+    # A village that the public tables hide (villages.csv's ``suppressed`` column) shows no count
+    # or statistic of its own; these say why, in the words of the index page.
+    "village_hidden_small": {
+        "id": "Desa ini memiliki kurang dari {n} rumah tangga yang disurvei pada salah satu putaran, "
+        "jadi jumlah rumah tangga dan angka-angkanya tidak ditampilkan, untuk melindungi "
+        "kerahasiaan mereka. Jumlah rumah tangga yang tidak ditemukan lagi atau baru saat tindak "
+        "lanjut tetap ditampilkan: angka ini menggambarkan pelaksanaan survei.",
+        "en": "This village had fewer than {n} surveyed households in one of the rounds, so its "
+        "number of households and its figures are not shown, to protect the households' privacy. "
+        "The households not found again or new at follow-up are still shown: they describe the "
+        "fieldwork.",
+    },
+    "village_hidden_section": {
+        "id": "Tidak ditampilkan: angka-angka desa ini disembunyikan untuk melindungi kerahasiaan "
+        "rumah tangga (lihat awal laporan).",
+        "en": "Not shown: this village's figures are hidden to protect the households' privacy (see "
+        "the top of the report).",
+    },
+    "village_hidden_complementary": {
+        "id": "Jumlah rumah tangga dan angka-angka desa ini disembunyikan agar angka desa lain yang "
+        "lebih kecil tidak bisa dihitung dari jumlah seluruh kelompok. Jumlah rumah tangga yang "
+        "tidak ditemukan lagi atau baru saat tindak lanjut tetap ditampilkan: angka ini "
+        "menggambarkan pelaksanaan survei.",
+        "en": "This village's number of households and its figures are hidden so that a smaller "
+        "village's cannot be worked out from the totals of its group. The households not found "
+        "again or new at follow-up are still shown: they describe the fieldwork.",
     },
     "figure_suppressed": {
         "id": "Gambar tidak ditampilkan: kurang dari {n} rumah tangga dalam satu kelompok.",
@@ -160,14 +189,20 @@ TEXT: dict[str, dict[str, str]] = {
     "how_to_read_village": {
         "id": "Laporan ini membandingkan rumah tangga di desa ini pada survei data dasar ({y0}) dan "
         "tindak lanjut ({y1}). Rentang dalam kurung adalah selang 95%: kisaran yang masuk akal untuk "
-        "angka sebenarnya, mengingat hanya sebagian rumah tangga yang disurvei. Angka tentang kurang "
-        "dari {n} rumah tangga tidak pernah ditampilkan. Pendapatan dalam gambar dibatasi pada "
-        "persentil ke-99 agar tidak ada rumah tangga yang menonjol.",
+        "angka sebenarnya, mengingat hanya sebagian rumah tangga yang disurvei. Angka yang dihitung "
+        "dari kurang dari {n} rumah tangga tidak pernah ditampilkan, begitu pula jumlah rumah tangga "
+        "desa bila kurang dari {n}; jumlah rumah tangga yang tidak ditemukan lagi atau baru, dan "
+        "catatan yang dikarantina atau diperbaiki, ditampilkan berapa pun besarnya karena "
+        "menggambarkan pelaksanaan survei, bukan jawaban rumah tangga. Pendapatan dalam gambar "
+        "dibatasi pada persentil ke-99 agar tidak ada rumah tangga yang menonjol.",
         "en": "This report compares the households of this village at the baseline ({y0}) and "
         "follow-up ({y1}) surveys. Ranges in brackets are 95% intervals: the values that are "
-        "plausible for the true number, given that only some households were surveyed. No number "
-        "about fewer than {n} households is ever shown. Income in the figures is capped at the "
-        "99th percentile, so that no single household stands out.",
+        "plausible for the true number, given that only some households were surveyed. No figure "
+        "computed from fewer than {n} households is ever shown, nor the village's number of "
+        "households when it is below {n}; households not found again or new at follow-up, and "
+        "records set aside or corrected, are counted at any size, because they describe the "
+        "fieldwork rather than anyone's answers. Income in the figures is capped at the 99th "
+        "percentile, so that no single household stands out.",
     },
     "attribution_programme": {
         "id": "Perubahan sebelum–sesudah di desa ini saja tidak bisa disebut dampak program: harga, "
@@ -192,6 +227,12 @@ TEXT: dict[str, dict[str, str]] = {
         "id": "Kelompok desa ini tidak diketahui, jadi perubahannya tidak bisa dikaitkan dengan program.",
         "en": "This village's arm is unknown, so its change cannot be attributed to the programme.",
     },
+    "programme_wide_no_inference": {
+        "id": "Untuk seluruh desa program, perkiraan dampak program pada {outcome} adalah {effect} "
+        "({estimator}; {why}).",
+        "en": "Across all programme villages, the estimated effect of the programme on {outcome} is "
+        "{effect} ({estimator}; {why}).",
+    },
     "programme_wide": {
         "id": "Untuk seluruh desa program, perkiraan dampak program pada {outcome} adalah {effect} "
         "(selang kepercayaan 95%: {low} sampai {high}; {estimator}, galat baku dikelompokkan per "
@@ -204,6 +245,33 @@ TEXT: dict[str, dict[str, str]] = {
     "not_significant": {
         "id": "tidak berbeda nyata dari nol, {p}",
         "en": "not distinguishable from zero, {p}",
+    },
+    # A significance judgement is only made when there is a reliable p-value; otherwise the
+    # sentence says why there is none (one cluster, or one cluster in an arm).
+    "no_inference": {
+        "id": "tanpa selang kepercayaan atau nilai p: {reason}",
+        "en": "no confidence interval or p-value: {reason}",
+    },
+    "withheld_one_treated_cluster": {
+        "id": "dengan hanya satu desa (klaster) program, galat baku maupun p bootstrap liar tidak "
+        "dapat diandalkan",
+        "en": "with a single programme village (cluster), no standard error or wild-bootstrap "
+        "p-value is reliable",
+    },
+    "withheld_one_control_cluster": {
+        "id": "dengan hanya satu desa (klaster) pembanding, galat baku maupun p bootstrap liar tidak "
+        "dapat diandalkan",
+        "en": "with a single comparison village (cluster), no standard error or wild-bootstrap "
+        "p-value is reliable",
+    },
+    "withheld_one_cluster": {
+        "id": "semua rumah tangga berada dalam satu klaster, sehingga galat baku berkelompok tidak "
+        "dapat dihitung",
+        "en": "every household is in a single cluster, so no clustered standard error can be computed",
+    },
+    "withheld_not_computed": {
+        "id": "keduanya tidak dapat dihitung (alasannya di kolom note pada tables/impact_detail.csv)",
+        "en": "they could not be computed (the note column of tables/impact_detail.csv says why)",
     },
     "p_is": {"id": "p {p}", "en": "p {p}"},
     "p_wild_is": {"id": "p bootstrap liar {p}", "en": "wild-bootstrap p {p}"},
@@ -267,7 +335,6 @@ TEXT: dict[str, dict[str, str]] = {
         "id": "{rate} rumah tangga yang disurvei saat data dasar ditemukan lagi saat tindak lanjut.",
         "en": "{rate} of the households surveyed at baseline were found again at follow-up.",
     },
-    "at_least_rate": {"id": "Setidaknya {rate}", "en": "At least {rate}"},
     "attrition_reading": {
         "id": "Rumah tangga yang tidak ditemukan lagi bisa membuat perbandingan bias jika mereka "
         "berbeda dari yang ditemukan.",
@@ -321,6 +388,37 @@ TEXT: dict[str, dict[str, str]] = {
         "{significance}).",
         "en": "{outcome}: {estimator} estimates an effect of {effect} (95% interval {low} to "
         "{high}; {significance}).",
+    },
+    "impact_headline_no_inference": {
+        "id": "{outcome}: {estimator} memperkirakan dampak {effect} ({why}).",
+        "en": "{outcome}: {estimator} estimates an effect of {effect} ({why}).",
+    },
+    "impact_count_withheld": {
+        "id": "Tidak ada indikator yang diuji terhadap nol: {reason}.",
+        "en": "No outcome is tested against zero: {reason}.",
+    },
+    "balance_reading_withheld": {
+        "id": "Rata-rata kedua kelompok pada data dasar ditampilkan tanpa uji: {reason}. Selisih "
+        "ternormalisasi tetap dapat dibaca.",
+        "en": "The arms' baseline means are shown without tests: {reason}. The normalized "
+        "differences can still be read.",
+    },
+    "indices_withheld": {
+        "id": "Tidak ada nilai q: {reason}.",
+        "en": "No q-values: {reason}.",
+    },
+    "methods_withheld": {
+        "id": "Dalam proses ini tidak ada galat baku, selang kepercayaan atau nilai p yang "
+        "dilaporkan untuk dampak: {reason}. Perkiraan hanya menggambarkan desa-desa ini.",
+        "en": "In this run no standard error, confidence interval or p-value is reported for the "
+        "impacts: {reason}. The estimates describe these villages only.",
+    },
+    "run_warnings_title": {"id": "Peringatan proses", "en": "Run warnings"},
+    "run_warnings_lead": {
+        "id": "Proses ini tetap berjalan, tetapi dengan catatan berikut (dalam bahasa Inggris). "
+        "Bacalah sebelum membaca hasilnya; daftar lengkapnya ada di tables/warnings.csv.",
+        "en": "This run went ahead with the caveats below. Read them before the results; the "
+        "full list is in tables/warnings.csv.",
     },
     "impact_count": {
         "id": "Dari {k} indikator, {s} berbeda nyata dari nol pada taraf 5% menurut {estimator}; "
@@ -433,14 +531,12 @@ TEXT: dict[str, dict[str, str]] = {
         "descriptive only. Income per person is the sum of all income sources divided by "
         "household size.",
     },
-    "methods_disclosure": {
-        "id": "Kontrol pengungkapan: tidak ada sel, kelompok gambar atau kalimat yang menggambarkan "
-        "kurang dari {n} rumah tangga; sel yang disembunyikan dilengkapi penyembunyian pelengkap "
-        "agar tidak bisa dihitung dari jumlahnya; pendapatan dalam gambar dibatasi pada persentil "
-        "ke-99.",
-        "en": "Disclosure control: no cell, figure group or sentence describes fewer than {n} "
-        "households; hidden cells come with complementary suppression so that they cannot be "
-        "recomputed from totals; income in figures is capped at the 99th percentile.",
+    # The disclosure rule itself is analysis.disclosure.disclosure_rule (one text for the reports,
+    # the index and docs/disclosure.md); this adds the figures' top-coding.
+    "methods_top_coding": {
+        "id": "Pendapatan dalam gambar dibatasi pada persentil ke-99 gabungan; estimasi memakai nilai "
+        "yang tidak dibatasi.",
+        "en": "Income in figures is capped at the pooled 99th percentile; estimates use the uncapped values.",
     },
     "publication_note": {
         "id": "Versi LaTeX (booktabs) dari tabel-tabel ini ada di folder tables/ hasil proses: {files}.",
@@ -477,10 +573,17 @@ class Safe(str):
 
 
 def esc(value: object) -> Safe:
-    """Escape ``value`` for HTML text and attributes, unless it is already :class:`Safe`."""
+    """``value`` as HTML text, unless it is already :class:`Safe`.
+
+    Every string from the data reaches a page through here (directly, or via :func:`join`,
+    :func:`render` and ``report.element``), so this is where it is escaped and its bidi
+    controls neutralised (:func:`analysis.safe_export.html_text`): a village name with U+202E
+    cannot reverse the report's words after it. Attribute values use
+    :func:`analysis.safe_export.html_attribute` instead.
+    """
     if isinstance(value, Safe):
         return value
-    return Safe(html.escape(str(value), quote=True))
+    return Safe(html_text(value))
 
 
 def join(parts: Iterable[object], separator: str = "") -> Safe:
@@ -504,6 +607,23 @@ def render(key: str, language: Language, **values: object) -> Safe:
     """The text ``key`` as safe HTML: the template and every non-:class:`Safe` value are escaped."""
     template = html.escape(TEXT[key][check_language(language)], quote=False)
     return Safe(template.format(**{name: esc(value) for name, value in values.items()}))
+
+
+#: Run-warning codes (``tables/warnings.csv``) under which no impact is tested, in the order
+#: :func:`analysis.few_clusters.inference_gap` checks them.
+WITHHELD_CODES: tuple[str, ...] = ("one_cluster", "one_treated_cluster", "one_control_cluster")
+
+
+def withheld_code(codes: Iterable[str]) -> str:
+    """The first of ``codes`` under which no impact is tested (empty when none is)."""
+    present = set(codes)
+    return next((c for c in WITHHELD_CODES if c in present), "")
+
+
+def withheld_reason(code: str, language: Language) -> Safe:
+    """Why no interval or p-value is given: the run's warning ``code``, else "not computed"."""
+    key = f"withheld_{code}" if code in WITHHELD_CODES else "withheld_not_computed"
+    return render(key, language)
 
 
 def label(mapping: dict[str, dict[str, str]], key: str, language: Language) -> str:

@@ -1,31 +1,58 @@
-"""Stage 3: estimate every outcome from the panel and write the tidy tables.
+"""Stage 3: estimate every outcome from the panel and write the tidy tables, in two tiers.
 
-Reads ``panel.parquet`` (and the row states for the accounting table); writes
-``tables/impact.csv`` and the other tables listed in :func:`estimate_stage`, with the
-computations of :func:`analysis.impact_tables.analyse`.
+Reads ``panel.parquet`` (and the row states for the accounting table) and computes the tables of
+:func:`analysis.impact_tables.analyse`. Writes them twice (``docs/disclosure.md``):
+
+- the **public tier** into ``tables/`` (the output folder, which the reports, the index and a
+  replication package's ``expected/`` are built from): small groups suppressed by
+  :func:`analysis.disclosure.public_tables`;
+- the **internal tier** into ``<processed>/internal/``: the same file names, unsuppressed, for
+  the evaluator. It is never published and never packaged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.config import IMPACT_COLUMNS, ROUNDS
+from analysis.disclosure import (
+    ARM_LABELS,
+    UNKNOWN_ARM,
+    is_small,
+    public_tables,
+    public_villages,
+    suppress_arms,
+    village_suppression,
+)
 from analysis.impact_tables import analyse, respondent_sex_column
 from analysis.latex import attrition_latex, balance_latex, impact_latex, indices_latex
 from analysis.panel import linkage_by_village
 from analysis.provenance import write_text_atomic
 from analysis.run_warnings import RunWarning, read_stage_warnings, warnings_file, warnings_frame
+from analysis.safe_export import read_csv, text_direction_findings
 from analysis.storage import write_csv
 from analysis.study import load_study
+
+#: The internal tier's folder inside the processed folder.
+INTERNAL_DIR = "internal"
+
+#: Statistics of ``villages.csv``: the column and how it is summarized per village and round.
+VILLAGE_STATISTICS: dict[str, str] = {"income_pc": "median", "participation_score": "mean"}
+
+
+def internal_dir(processed: str | Path) -> Path:
+    """Where the internal (unsuppressed) tier of the tables goes: ``<processed>/internal``."""
+    return Path(processed) / INTERNAL_DIR
 
 
 def row_accounting(processed: Path) -> pd.DataFrame:
     """Raw rows per round by final state; ``n_raw = clean + quarantined + excluded`` is checked."""
     rows = []
     for round_name in ROUNDS:
-        states = pd.read_csv(processed / f"{round_name}_row_states.csv", dtype=str, keep_default_na=False)
+        states = read_csv(processed / f"{round_name}_row_states.csv", dtype=str, keep_default_na=False)
         counts = states["state"].value_counts()
         record: dict[str, object] = {
             "round": round_name,
@@ -40,78 +67,188 @@ def row_accounting(processed: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def village_summary(panel: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
-    """One row per village: arm, households per round, attrition, and headline means.
+def village_tables(panel: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per village, unsuppressed, and the households behind each of its statistics.
 
-    Statistics over fewer than ``min_cell`` households are suppressed (NaN), so the index page
-    and village reports never describe a handful of households.
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The internal ``villages.csv`` (arm, households per round and linkage status, attrition
+        rate, median income per person and mean participation score per round), and on the same
+        index the number of households each statistic is computed from (never published: the
+        public tier uses it to hide a statistic from fewer than ``min_cell`` households).
+        Both are empty when the panel has no village.
     """
     if panel["village"].isna().all():
-        return pd.DataFrame()
-    linkage = linkage_by_village(panel)
+        return pd.DataFrame(), pd.DataFrame()
+    linkage = linkage_by_village(panel).sort_values("village", kind="stable").reset_index(drop=True)
     names = panel.drop_duplicates("village").set_index("village")["village_name"]
     linkage["village_name"] = linkage["village"].map(names)
-    stats = []
-    for column in ("income_pc", "participation_score"):
+    out, bases = linkage, linkage[["village"]]
+    for column, statistic in VILLAGE_STATISTICS.items():
         if column not in panel.columns:
             continue
         grouped = panel.groupby(["village", "round"])[column]
-        centre = grouped.median() if column == "income_pc" else grouped.mean()
-        wide = centre.where(grouped.count() >= min_cell).unstack("round")
-        wide.columns = [f"{column}_{r}" for r in wide.columns]
-        stats.append(wide)
-    out = linkage
-    for table in stats:
-        out = out.merge(table, left_on="village", right_index=True, how="left")
-    small = out["baseline"].lt(min_cell) & out["followup"].lt(min_cell)
-    out["suppressed"] = small
-    return out.sort_values("village", kind="stable").reset_index(drop=True)
+        centre, count = grouped.agg(statistic).unstack("round"), grouped.count().unstack("round")
+        centre.columns = count.columns = [f"{column}_{r}" for r in centre.columns]
+        # Left merges keep the rows in order, so the two frames stay aligned row by row.
+        out = out.merge(centre, left_on="village", right_index=True, how="left")
+        bases = bases.merge(count, left_on="village", right_index=True, how="left")
+    return out, bases.drop(columns="village")
 
 
-def estimate_stage(study_path: str | Path, processed: str | Path, tables: str | Path) -> pd.DataFrame:
-    """Estimate every outcome from ``panel.parquet`` and write the tidy tables.
+def _arm_linkage(panel: pd.DataFrame) -> pd.DataFrame:
+    """Households by arm and linkage status, as the construct stage's ``panel_linkage.csv``."""
+    first = panel.drop_duplicates("hh")
+    arm = first["treatment"].map(ARM_LABELS).fillna(UNKNOWN_ARM)
+    return first.assign(arm=arm).groupby(["arm", "linkage"]).size().rename("households").reset_index()
 
-    Writes into ``tables``: ``impact.csv`` (exactly the contract columns), ``impact_detail.csv``
-    (plus notes), ``impact_inference.csv``, ``index_weights.csv``, ``outcomes.csv``,
-    ``balance.csv``, ``attrition.csv``, ``lee_bounds.csv``, ``mde.csv``, ``alkire_foster.csv``,
-    ``income_conventions.csv``, the LaTeX tables ``impact.tex``, ``indices.tex``,
-    ``balance.tex`` and ``attrition.tex``, and ``row_accounting.csv``, ``linkage.csv`` and
-    ``villages.csv``. README.md ("Tables") documents every column.
+
+def village_summary(panel: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
+    """``villages.csv`` as published: one row per village, small villages suppressed.
+
+    :func:`village_tables` with the public tier's rules applied
+    (:func:`analysis.disclosure.public_villages`), so the index page and village reports never
+    describe a handful of households, and the arm totals cannot give a hidden village back.
+    """
+    villages, bases = village_tables(panel)
+    if villages.empty:
+        return villages
+    arms = suppress_arms(_arm_linkage(panel), min_cell=min_cell).hidden
+    return public_villages(villages, min_cell=min_cell, hidden_arms=arms, bases=bases)
+
+
+def small_arm_warnings(linkage: pd.DataFrame, *, min_cell: int) -> list[RunWarning]:
+    """A warning for each arm with fewer than ``min_cell`` households in a round.
+
+    The public tables hide its counts and statistics, but every comparison of the arms rests on
+    those few households, so the impact estimates themselves can reveal their answers.
+    """
+    warnings = []
+    for arm, part in linkage.groupby("arm", sort=True):
+        if arm == UNKNOWN_ARM:
+            continue
+        by_status = part.set_index("linkage")["households"]
+        found, lost, new = (int(by_status.get(s, 0)) for s in ("panel", "baseline_only", "followup_only"))
+        if is_small(found + lost, min_cell) or is_small(found + new, min_cell):
+            warnings.append(
+                RunWarning(
+                    "estimate",
+                    "small_arm",
+                    f"the {arm} arm has fewer than {min_cell} (min_cell) households in a round: the "
+                    "public tables hide its counts and statistics, but the impact estimates compare "
+                    "those few households with the others and can reveal their answers; review "
+                    "tables/impact.csv before publishing it",
+                )
+            )
+    return warnings
+
+
+def estimate_stage(
+    study_path: str | Path, processed: str | Path, tables: str | Path, *, internal: bool = True
+) -> pd.DataFrame:
+    """Estimate every outcome from ``panel.parquet`` and write the tidy tables in two tiers.
+
+    Writes into ``tables`` (the public tier): ``impact.csv`` (exactly the contract columns),
+    ``impact_detail.csv`` (plus notes), ``impact_inference.csv``, ``index_weights.csv``,
+    ``outcomes.csv``, ``balance.csv``, ``attrition.csv``, ``lee_bounds.csv``, ``mde.csv``,
+    ``alkire_foster.csv``, ``income_conventions.csv``, the LaTeX tables ``impact.tex``,
+    ``indices.tex``, ``balance.tex`` and ``attrition.tex``, ``row_accounting.csv``,
+    ``linkage.csv``, ``villages.csv`` and ``warnings.csv``. README.md ("Tables") documents every
+    column, ``docs/disclosure.md`` what the public tier hides.
+
+    Parameters
+    ----------
+    study_path
+        The study file.
+    processed
+        The processed folder (``panel.parquet``, the row states and the earlier warnings).
+    tables
+        The public tier's folder.
+    internal
+        Also write the same files unsuppressed into ``<processed>/internal/`` (the evaluator's
+        tier). A replication package passes False: it never carries the internal tier.
 
     Returns
     -------
     pandas.DataFrame
-        The impact table (contract columns plus ``note``).
+        The published impact table (contract columns plus ``note``).
     """
     study = load_study(study_path)
     processed, tables = Path(processed), Path(tables)
     panel = pd.read_parquet(processed / "panel.parquet")
     result = analyse(panel, study, sex_column=respondent_sex_column(study))
-    impact = result.impact
-    write_csv(impact[list(IMPACT_COLUMNS)], tables / "impact.csv")
-    write_csv(impact, tables / "impact_detail.csv")
-    write_csv(result.inference, tables / "impact_inference.csv")
-    write_csv(result.index_weights, tables / "index_weights.csv")
-    write_csv(result.outcomes, tables / "outcomes.csv")
-    write_csv(result.balance, tables / "balance.csv")
-    write_csv(result.attrition, tables / "attrition.csv")
-    write_csv(result.lee_bounds, tables / "lee_bounds.csv")
-    write_csv(result.mde, tables / "mde.csv")
-    write_csv(result.alkire_foster, tables / "alkire_foster.csv")
-    write_csv(result.income_conventions, tables / "income_conventions.csv")
-    kinds = result.outcomes.set_index("outcome")["kind"]
-    main = [o for o in dict.fromkeys(impact["outcome"]) if kinds.get(o) in ("outcome", "women")]
-    write_text_atomic(tables / "impact.tex", impact_latex(impact, result.inference, outcomes=main))
-    write_text_atomic(tables / "indices.tex", indices_latex(impact, result.inference))
-    write_text_atomic(tables / "balance.tex", balance_latex(result.balance))
-    write_text_atomic(tables / "attrition.tex", attrition_latex(result.attrition))
-    write_csv(row_accounting(processed), tables / "row_accounting.csv")
-    write_csv(pd.read_csv(processed / "panel_linkage.csv"), tables / "linkage.csv")
-    villages = village_summary(panel, min_cell=study.min_cell)
+    # berdaya's reader: linkage.csv is written again, and its codes must not be guarded twice.
+    linkage = read_csv(processed / "panel_linkage.csv")
+    kept: dict[str, pd.DataFrame] = {
+        "impact.csv": result.impact[list(IMPACT_COLUMNS)],
+        "impact_detail.csv": result.impact,
+        "impact_inference.csv": result.inference,
+        "index_weights.csv": result.index_weights,
+        "outcomes.csv": result.outcomes,
+        "balance.csv": result.balance,
+        "attrition.csv": result.attrition,
+        "lee_bounds.csv": result.lee_bounds,
+        "mde.csv": result.mde,
+        "alkire_foster.csv": result.alkire_foster,
+        "income_conventions.csv": result.income_conventions,
+        "row_accounting.csv": row_accounting(processed),
+        "linkage.csv": linkage,
+    }
+    villages, bases = village_tables(panel)
     if not villages.empty:
-        write_csv(villages, tables / "villages.csv")
-    write_csv(warnings_frame(gather_warnings(processed, result.warnings)), tables / "warnings.csv")
-    return impact
+        arms = suppress_arms(linkage, min_cell=study.min_cell).hidden
+        villages["suppressed"] = village_suppression(villages, min_cell=study.min_cell, hidden_arms=arms)
+        kept["villages.csv"] = villages
+    published = public_tables(kept, min_cell=study.min_cell, village_bases=bases)
+    small_arms = small_arm_warnings(linkage, min_cell=study.min_cell)
+    # Reports drop bidi controls from names and labels; the run says so rather than hiding it.
+    direction = [RunWarning("estimate", "bidi_controls", m) for m in text_direction_findings(study, panel)]
+    warnings = gather_warnings(processed, [*result.warnings, *small_arms, *direction])
+    kinds = result.outcomes.set_index("outcome")["kind"]
+    main = [o for o in dict.fromkeys(result.impact["outcome"]) if kinds.get(o) in ("outcome", "women")]
+    note = (
+        f"Empty cells are hidden: fewer than {study.min_cell} households, or they would reveal a "
+        "hidden number (docs/disclosure.md)."
+    )
+    notes = {name: [note] for name in published if _hides(published[name], kept[name])}
+    write_tier(published, tables, main=main, warnings=warnings, notes=notes)
+    if internal:
+        write_tier(kept, internal_dir(processed), main=main, warnings=warnings)
+    return published["impact_detail.csv"]
+
+
+def _hides(public: pd.DataFrame, full: pd.DataFrame) -> bool:
+    """Whether the public tier emptied a cell that the internal tier fills."""
+    return bool((public.isna().to_numpy() & full.notna().to_numpy()).any())
+
+
+def write_tier(
+    frames: Mapping[str, pd.DataFrame],
+    folder: Path,
+    *,
+    main: list[str],
+    warnings: list[RunWarning],
+    notes: Mapping[str, list[str]] | None = None,
+) -> None:
+    """Write one tier: every table, its LaTeX versions and the run's warnings.
+
+    ``notes`` (by CSV file name) go below the LaTeX tables made from that file: the public
+    tier's note that empty cells are hidden.
+    """
+    notes = notes or {}
+    for name, frame in frames.items():
+        write_csv(frame, folder / name)
+    impact, inference = frames["impact_detail.csv"], frames["impact_inference.csv"]
+    on_impact = notes.get("impact_detail.csv", [])
+    write_text_atomic(folder / "impact.tex", impact_latex(impact, inference, outcomes=main, notes=on_impact))
+    write_text_atomic(folder / "indices.tex", indices_latex(impact, inference, notes=on_impact))
+    balance, attrition = frames["balance.csv"], frames["attrition.csv"]
+    write_text_atomic(folder / "balance.tex", balance_latex(balance, notes=notes.get("balance.csv", [])))
+    write_text_atomic(
+        folder / "attrition.tex", attrition_latex(attrition, notes=notes.get("attrition.csv", []))
+    )
+    write_csv(warnings_frame(warnings), folder / "warnings.csv")
 
 
 def gather_warnings(processed: Path, estimate: list[RunWarning]) -> list[RunWarning]:
@@ -123,9 +260,13 @@ def gather_warnings(processed: Path, estimate: list[RunWarning]) -> list[RunWarn
 
 
 def villages_of(tables: Path) -> list[str]:
-    """Village codes with a report to write (from ``villages.csv``), in a fixed order."""
+    """Village codes with a report to write (from ``villages.csv``), in a fixed order.
+
+    The codes are the panel's own (``=X``, not the spreadsheet-guarded ``'=X``), so each report
+    finds its village.
+    """
     path = tables / "villages.csv"
     if not path.is_file():
         return []
-    frame = pd.read_csv(path, dtype={"village": str}, keep_default_na=False)
+    frame = read_csv(path, dtype={"village": str}, keep_default_na=False)
     return sorted(v for v in frame["village"].astype(str) if v)

@@ -9,7 +9,7 @@ cannot show it by accident.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,9 +19,10 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 from analysis.config import ROUNDS
-from analysis.disclosure import SuppressedTable, suppress_counts
+from analysis.disclosure import SuppressedTable, suppress_arms, suppress_counts
 from analysis.errors import EstimationError
 from analysis.indices import klk_index
+from analysis.safe_export import read_csv
 from analysis.study import Study
 
 Statistic = Literal["mean", "median"]
@@ -29,6 +30,10 @@ Statistic = Literal["mean", "median"]
 #: How the attrition counts add up: baseline = found again + lost; follow-up = found again + new.
 ATTRITION_TOTALS: dict[str, list[str]] = {"baseline": ["panel", "lost"], "followup": ["panel", "new"]}
 ATTRITION_KEYS: tuple[str, ...] = ("baseline", "panel", "lost", "new", "followup")
+#: The attrition cells that are fieldwork counts, published at any size.
+FIELDWORK_CELLS: tuple[str, ...] = ("lost", "new")
+#: The columns of :func:`attrition_by_arm`, and the arm of ``suppress_arms`` each one stands for.
+ARM_COLUMNS: dict[str, str] = {"programme": "treatment", "comparison": "comparison", "total": "all"}
 
 
 def attrition_counts(panel: pd.DataFrame) -> dict[str, int]:
@@ -41,9 +46,29 @@ def attrition_counts(panel: pd.DataFrame) -> dict[str, int]:
     return {"baseline": found + lost, "panel": found, "lost": lost, "new": new, "followup": found + new}
 
 
-def attrition_table(panel: pd.DataFrame, *, min_cell: int) -> SuppressedTable[str]:
-    """:func:`attrition_counts` with primary and complementary suppression."""
-    return suppress_counts(attrition_counts(panel), totals=ATTRITION_TOTALS, min_cell=min_cell)
+def attrition_table(panel: pd.DataFrame, *, min_cell: int, hide: Iterable[str] = ()) -> SuppressedTable[str]:
+    """:func:`attrition_counts` suppressed by the disclosure policy (``docs/disclosure.md``).
+
+    Households not found again (``lost``) and new at follow-up (``new``) are fieldwork counts,
+    published at any size (:data:`analysis.disclosure.FIELDWORK_COUNTS`); the group's sizes
+    (``baseline``, ``followup``) and its households found again (``panel``) are hidden when small
+    and complementarily. Because ``lost`` and ``new`` are published, hiding one size hides all
+    three.
+
+    Parameters
+    ----------
+    panel
+        Rows of one group (a village).
+    min_cell
+        The study's threshold.
+    hide
+        Cells to hide whatever their size: a village that ``tables/villages.csv`` hides
+        (``suppressed`` not empty) passes ``("baseline", "panel", "followup")``, so that its
+        report does not print what the table protects.
+    """
+    counts = attrition_counts(panel)
+    publish = FIELDWORK_CELLS
+    return suppress_counts(counts, totals=ATTRITION_TOTALS, min_cell=min_cell, hide=hide, publish=publish)
 
 
 def attrition_by_arm(panel: pd.DataFrame, *, min_cell: int) -> SuppressedTable[tuple[str, str]]:
@@ -51,6 +76,10 @@ def attrition_by_arm(panel: pd.DataFrame, *, min_cell: int) -> SuppressedTable[t
 
     Keys are ``(row, column)`` with rows from :data:`ATTRITION_KEYS` and columns ``programme``,
     ``comparison`` and ``total``; every column adds up down the rows and every row across.
+    Households not found again and new at follow-up are published at any size (fieldwork
+    counts). An arm that the public tables hide (:func:`analysis.disclosure.suppress_arms`, the
+    decision behind ``linkage.csv`` and ``attrition.csv``) has its sizes hidden here too, so the
+    report never prints a count the tables protect.
     """
     arms = {"programme": panel["treatment"] == 1, "comparison": panel["treatment"] == 0}
     values: dict[tuple[str, str], int] = {}
@@ -65,7 +94,22 @@ def attrition_by_arm(panel: pd.DataFrame, *, min_cell: int) -> SuppressedTable[t
         for total, parts in ATTRITION_TOTALS.items()
     ]
     constraints += [((key, "total"), [(key, "programme"), (key, "comparison")]) for key in ATTRITION_KEYS]
-    return suppress_counts(values, totals=constraints, min_cell=min_cell)
+    linkage = pd.DataFrame(
+        [
+            {"arm": ARM_COLUMNS[column], "linkage": status, "households": values[(key, column)]}
+            for column in ("programme", "comparison")
+            for key, status in (("panel", "panel"), ("lost", "baseline_only"), ("new", "followup_only"))
+        ]
+    )
+    hidden_arms = suppress_arms(linkage, min_cell=min_cell).hidden
+    hide = {
+        (key, column)
+        for column, arm in ARM_COLUMNS.items()
+        if arm in hidden_arms
+        for key in ("baseline", "panel", "followup")
+    }
+    publish = {(key, column) for key in FIELDWORK_CELLS for column in ARM_COLUMNS}
+    return suppress_counts(values, totals=constraints, min_cell=min_cell, hide=hide, publish=publish)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,7 +471,7 @@ def village_quality(
         rows_here: set[str] = set()
         quarantined = 0
         if quarantine_path.is_file() and village_column:
-            quarantine = pd.read_csv(quarantine_path, dtype=str, keep_default_na=False)
+            quarantine = read_csv(quarantine_path, dtype=str, keep_default_na=False)
             if village_column in quarantine.columns and "_row" in quarantine.columns:
                 mine = quarantine.loc[quarantine[village_column].str.strip() == village]
                 quarantined = int(mine["_row"].nunique())
@@ -441,7 +485,7 @@ def village_quality(
                 rows_here |= set(clean.loc[clean[village_column].astype(str) == village, "_row"].astype(str))
         corrected = 0
         if changes_path.is_file():
-            changes = pd.read_csv(changes_path, dtype=str, keep_default_na=False)
+            changes = read_csv(changes_path, dtype=str, keep_default_na=False)
             if "_row" in changes.columns:
                 corrected = int(changes["_row"].isin(rows_here).sum())
         result[round_name] = {"quarantined": quarantined, "corrected": corrected}

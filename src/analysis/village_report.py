@@ -3,11 +3,18 @@
 Written for a village head: plain language in Bahasa Indonesia or English, no code, no personal
 data, and no statistic about fewer than ``min_cell`` households. The notebook calls :func:`load`
 once, then one function per section; each returns a list of displayable objects.
+
+The report follows the disclosure policy of every published file (``docs/disclosure.md``): a
+village that the public ``tables/villages.csv`` hides (its ``suppressed`` column is ``small`` or
+``complementary``) has no household count or statistic of its own in its report either, and
+households not found again or new at follow-up, and records quarantined or corrected, are shown
+at any size (fieldwork and cleaning counts).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +25,7 @@ from matplotlib.figure import Figure
 from analysis import figures, summaries
 from analysis.codebook import Codebook, load_codebook
 from analysis.config import PROJECT_ROOT
-from analysis.disclosure import check_min_cell, rate_display, top_code
+from analysis.disclosure import COMPLEMENTARY, SMALL, SuppressedTable, check_min_cell, is_small, top_code
 from analysis.errors import ReportError
 from analysis.report import (
     Column,
@@ -26,7 +33,7 @@ from analysis.report import (
     Table,
     count,
     element,
-    fewer_than,
+    fieldwork_count,
     figure_block,
     fragment,
     heading,
@@ -56,7 +63,11 @@ from analysis.report_text import (
     rose_or_fell,
     rupiah,
     t,
+    withheld_code,
+    withheld_reason,
 )
+from analysis.run_warnings import RunWarning, read_warnings_table
+from analysis.safe_export import read_csv
 from analysis.study import Study, load_study
 
 #: Bootstrap replications behind every interval in a village report.
@@ -79,6 +90,13 @@ class VillageContext:
     tables_dir: Path
     language: Language
     started: float = field(default_factory=time.time)
+    warnings: tuple[RunWarning, ...] = ()
+    suppressed: str = ""
+
+    @property
+    def withheld(self) -> str:
+        """The run-warning code under which no impact is tested (empty when impacts are)."""
+        return withheld_code(w.code for w in self.warnings if w.stage == "estimate")
 
     @property
     def min_cell(self) -> int:
@@ -96,10 +114,16 @@ class VillageContext:
         return summaries.attrition_counts(self.here)
 
     @property
-    def too_small(self) -> bool:
-        """Whether both rounds have fewer than ``min_cell`` households: nothing can be shown."""
-        counts = self.counts
-        return counts["baseline"] < self.min_cell and counts["followup"] < self.min_cell
+    def hidden(self) -> bool:
+        """Whether the public tables hide this village: no count or statistic of its own is shown.
+
+        ``suppressed`` (from ``tables/villages.csv``, see :func:`suppression_mark`) is ``small``
+        when a round has fewer than ``min_cell`` households, ``complementary`` when a larger
+        village is hidden so that a small one cannot be worked out from the arm totals. The
+        report hides both alike: printing a complementary village's numbers here would undo the
+        table's protection of the small one.
+        """
+        return bool(self.suppressed)
 
     @property
     def is_programme(self) -> bool:
@@ -138,6 +162,7 @@ def load(
         raise ReportError(f"village {village!r} has no households in the panel")
     name = here["village_name"].dropna() if "village_name" in here else pd.Series(dtype=str)
     arm = here["treatment"].dropna()
+    counts = summaries.attrition_counts(here)
     return VillageContext(
         study=study,
         codebook=load_codebook(study),
@@ -145,12 +170,50 @@ def load(
         village_name=str(name.iloc[0]) if len(name) and str(name.iloc[0]).strip() else str(village),
         treatment=float(arm.iloc[0]) if len(arm) else float("nan"),
         panel=panel,
-        impact=pd.read_csv(Path(tables_dir) / "impact_detail.csv"),
+        impact=read_csv(Path(tables_dir) / "impact_detail.csv"),
         inference=read_table(Path(tables_dir), "impact_inference.csv"),
         processed_dir=Path(processed_dir),
         tables_dir=Path(tables_dir),
         language=lang,
+        warnings=tuple(read_warnings_table(Path(tables_dir))),
+        suppressed=suppression_mark(Path(tables_dir), str(village), counts=counts, min_cell=study.min_cell),
     )
+
+
+def suppression_mark(tables_dir: Path, village: str, *, counts: Mapping[str, int], min_cell: int) -> str:
+    """Why the public tables hide ``village``: ``small``, ``complementary`` or ``""``.
+
+    Parameters
+    ----------
+    tables_dir
+        The run's public ``tables/`` folder; its ``villages.csv`` has a ``suppressed`` column
+        (``analysis.disclosure.village_suppression``).
+    village
+        The village code.
+    counts
+        The village's households per round (:func:`analysis.summaries.attrition_counts`).
+    min_cell
+        The study's threshold.
+
+    Returns
+    -------
+    str
+        The table's mark. A village the table does not mark but whose baseline or follow-up
+        count is small is ``small`` (a table from before the column existed, or stale); an
+        unknown mark counts as ``small`` too, so a damaged table never shows more.
+    """
+    mark = ""
+    path = tables_dir / "villages.csv"
+    if path.is_file():
+        frame = read_csv(path, dtype={"village": str}, keep_default_na=False)
+        if {"village", "suppressed"} <= set(frame.columns):
+            marks = frame.loc[frame["village"].astype(str) == village, "suppressed"].astype(str).str.strip()
+            mark = marks.iloc[0] if len(marks) else ""
+    if mark in (SMALL, COMPLEMENTARY):
+        return mark
+    if mark not in ("", "False") or any(is_small(counts[r], min_cell) for r in ("baseline", "followup")):
+        return SMALL
+    return ""
 
 
 def _arm_label(ctx: VillageContext) -> str:
@@ -183,15 +246,22 @@ def title(ctx: VillageContext) -> Html:
             )
         ),
     ]
-    if ctx.too_small:
-        parts.append(paragraph(render("too_few_households", ctx.language, n=ctx.min_cell), cls="warning"))
+    if ctx.hidden:
+        parts.append(paragraph(_hidden_reason(ctx), cls="warning"))
     return fragment(*parts)
+
+
+def _hidden_reason(ctx: VillageContext) -> object:
+    """Why this village's figures are not shown (a small village, or one hidden to protect one)."""
+    key = "village_hidden_complementary" if ctx.suppressed == COMPLEMENTARY else "village_hidden_small"
+    return render(key, ctx.language, n=ctx.min_cell)
 
 
 def households_section(ctx: VillageContext) -> list[object]:
     """Households surveyed, found again, lost and new: a table and the attrition flow."""
     lang = ctx.language
-    table = summaries.attrition_table(ctx.here, min_cell=ctx.min_cell)
+    sizes = ("baseline", "panel", "followup")
+    table = summaries.attrition_table(ctx.here, min_cell=ctx.min_cell, hide=sizes if ctx.hidden else ())
     labels = {
         "baseline": t("surveyed_baseline", lang),
         "panel": t("found_again", lang),
@@ -199,22 +269,19 @@ def households_section(ctx: VillageContext) -> list[object]:
         "new": t("new_followup", lang),
         "followup": t("surveyed_followup", lang),
     }
-    rows = [[labels[key], count(table.shown(key), language=lang, min_cell=ctx.min_cell)] for key in labels]
+    rows = [[labels[key], _attrition_cell(table, key, ctx)] for key in labels]
     shown = {
         key: t("hidden", lang) if table.shown(key) is None else integer(table.values[key], lang)
         for key in labels
     }
     fig = figures.attrition_flow(shown, language=lang, hidden=sorted(table.hidden))
     alt = "; ".join(f"{labels[k]}: {shown[k]}" for k in labels)
-    counts = table.values
-    exact, bound = rate_display(counts["panel"], counts["baseline"], min_cell=ctx.min_cell)
-    if exact is not None:
-        response: object = paragraph(render("response_sentence", lang, rate=percent(exact, lang)))
-    elif bound is not None:
-        rate = render("at_least_rate", lang, rate=percent(bound, lang))
-        response = paragraph(render("response_sentence", lang, rate=rate))
-    else:
-        response = ""
+    # The households not found are published at any size, so the response rate is exact
+    # wherever the baseline count is shown, and hidden with it (it would give the count back).
+    response: object = ""
+    if table.shown("baseline") and table.shown("panel") is not None:
+        rate = table.values["panel"] / table.values["baseline"]
+        response = paragraph(render("response_sentence", lang, rate=percent(rate, lang)))
     result: list[object] = [
         fragment(heading(t("households", lang)), response),
         Table(
@@ -232,6 +299,13 @@ def households_section(ctx: VillageContext) -> list[object]:
         min_cell=ctx.min_cell,
     )
     return result
+
+
+def _attrition_cell(table: SuppressedTable[str], key: str, ctx: VillageContext) -> object:
+    """A cell of the households table: fieldwork counts at any size, the sizes as the table says."""
+    if key in summaries.FIELDWORK_CELLS:
+        return fieldwork_count(table.values[key], language=ctx.language)
+    return count(table.shown(key), language=ctx.language, min_cell=ctx.min_cell)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +327,17 @@ def programme_wide_sentence(ctx: VillageContext, outcome: str, *, money: bool) -
         return rupiah(value, lang, signed=True) if money else number(value, lang, signed=True)
 
     shown_p = wild if np.isfinite(wild) else p
+    if ctx.withheld or not (np.isfinite(shown_p) and np.isfinite(float(row["ci_low"]))):
+        # No reliable p-value (one programme village, say): give the estimate, say why there is
+        # no interval, and make no claim about whether it differs from zero.
+        return render(
+            "programme_wide_no_inference",
+            lang,
+            outcome=outcome_label(outcome, study=ctx.study, codebook=ctx.codebook, language=lang),
+            effect=fmt(float(row["estimate"])),
+            estimator=ESTIMATOR_LABELS[estimator][lang],
+            why=render("no_inference", lang, reason=withheld_reason(ctx.withheld, lang)),
+        )
     significance = render(
         "significant" if shown_p < 0.05 else "not_significant",
         lang,
@@ -347,6 +432,10 @@ def income_section(ctx: VillageContext) -> list[object]:
     """The plain-language income sentence, the attribution, the programme-wide effect and the figure."""
     lang = ctx.language
     parts: list[object] = [fragment(heading(t("income", lang)))]
+    if "income_pc" not in ctx.panel.columns:
+        return parts + [fragment(note(render("no_income", lang)))]
+    if ctx.hidden:
+        return parts + [_hidden_section(ctx, "income_pc", money=True)]
     change = income_change(ctx)
     if change is None:
         return parts + [fragment(note(render("no_income", lang)))]
@@ -367,6 +456,19 @@ def income_section(ctx: VillageContext) -> list[object]:
         min_cell=ctx.min_cell,
     )
     return parts
+
+
+def _hidden_section(ctx: VillageContext, outcome: str, *, money: bool) -> Html:
+    """A section of a hidden village: why its figures are not shown, and the programme-wide effect.
+
+    The programme-wide estimate comes from the public ``impact_detail.csv`` and describes every
+    programme village together, so it may be shown. Nothing about "the other comparison
+    villages" is: with the arm's published figures it would give this village's back.
+    """
+    return fragment(
+        note(render("village_hidden_section", ctx.language)),
+        paragraph(programme_wide_sentence(ctx, outcome, money=money)),
+    )
 
 
 def income_figure(ctx: VillageContext) -> tuple[Figure | None, int | None, str, float]:
@@ -416,6 +518,8 @@ def participation_section(ctx: VillageContext) -> list[object]:
     rungs = [(name, text) for name, text in rungs if name in ctx.panel.columns]
     if not rungs:
         return parts + [fragment(note(render("no_ladder", lang)))]
+    if ctx.hidden:
+        return parts + [_hidden_section(ctx, "participation_score", money=False)]
     if "participation_score" in ctx.panel.columns:
         change = summaries.village_change(
             ctx.panel,
@@ -475,6 +579,8 @@ def goals_section(ctx: VillageContext) -> list[object]:
     """The six empowerment goals: this village against the programme average."""
     lang = ctx.language
     parts: list[object] = [fragment(heading(t("goals", lang)))]
+    if ctx.hidden:
+        return parts + [fragment(note(render("village_hidden_section", lang)))]
     profile = summaries.goal_profile(
         ctx.panel, village=ctx.village, study=ctx.study, goals=GOALS, min_cell=ctx.min_cell
     )
@@ -531,9 +637,12 @@ def data_quality_section(ctx: VillageContext) -> list[object]:
                     "quality_round",
                     lang,
                     round=t(round_name, lang),
-                    used=count(counts[round_name], language=lang, min_cell=ctx.min_cell),
-                    quarantined=_small_count(numbers["quarantined"], ctx),
-                    corrected=_small_count(numbers["corrected"], ctx),
+                    used=count(
+                        None if ctx.hidden else counts[round_name], language=lang, min_cell=ctx.min_cell
+                    ),
+                    # Records set aside and values corrected are cleaning counts: shown at any size.
+                    quarantined=fieldwork_count(numbers["quarantined"], language=lang),
+                    corrected=fieldwork_count(numbers["corrected"], language=lang),
                 ),
             )
         )
@@ -544,12 +653,6 @@ def data_quality_section(ctx: VillageContext) -> list[object]:
             note(render("quality_kinds", lang)),
         )
     ]
-
-
-def _small_count(value: int, ctx: VillageContext) -> object:
-    if 0 < value < ctx.min_cell:
-        return fewer_than(ctx.min_cell, language=ctx.language)
-    return count(value, language=ctx.language, min_cell=ctx.min_cell)
 
 
 def provenance(ctx: VillageContext) -> Html:
