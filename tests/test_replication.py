@@ -102,6 +102,14 @@ def test_package_holds_what_the_aea_template_asks_for(package: Path) -> None:
     manifest = json.loads((package / "MANIFEST.json").read_text())
     assert "expected/tables/impact.csv" in manifest["expected"]
     assert all(len(h) == 64 for h in manifest["expected"].values())
+    # every file is recorded, so verify notices edited code, notebooks or data
+    for recorded in (
+        "code/src/analysis/estimate.py",
+        "notebooks/03_estimate_impacts.ipynb",
+        "study/study.yml",
+    ):
+        assert len(manifest["checksums"][recorded]) == 64
+    assert "data/processed/baseline_clean.parquet" in manifest["checksums"]
     # de-identified data only: no raw exports, no key
     assert not (package / "data" / "raw").exists()
     assert "pseudonym_key" not in (package / "study" / "study.yml").read_text()
@@ -210,6 +218,11 @@ def test_verify_command_names_the_table_row_and_column_that_changed(altered: Pat
     }
     assert any(line.startswith(tuple(expected_lines)) for line in lines), out
     assert any(line.startswith("impact.csv: ") and "difference" in line for line in lines)
+    # the edited processed file is named too, before the tables
+    assert lines[0] == (
+        "data/processed/followup_clean.parquet: changed since the package was made "
+        "(SHA-256 differs from MANIFEST.json)"
+    )
     assert "impact.csv: matches" not in lines
     assert "linkage.csv: matches" in lines  # the households and their linkage did not change
     assert lines[-1].endswith("differences)") and " tables differ from the expected outputs " in lines[-1]
