@@ -1,6 +1,6 @@
 """Turn an executed notebook into a self-contained, code-free HTML page (and a PDF of it).
 
-nbconvert runs with ``exclude_input`` and ``sanitize_html`` on (``bad-inputs.md`` §4.2): no code,
+nbconvert runs with ``exclude_input`` and ``sanitize_html`` on (``docs/bad-inputs.md`` §4.2): no code,
 no injected parameters, and any HTML that came from the data is escaped. The page uses the
 ``basic`` template wrapped in the workbench's own head, so it loads nothing from the network:
 figures are embedded PNG data, the style sheet is inline, there is no MathJax or require.js,
@@ -27,6 +27,7 @@ from nbconvert import HTMLExporter
 
 from analysis.errors import ReportError
 from analysis.provenance import write_text_atomic
+from analysis.safe_export import html_attribute
 
 #: Cells with these tags never reach the HTML: parameters may carry paths or ids, and
 #: ``remove-cell`` marks notes and file exports meant for JupyterLab readers only.
@@ -34,10 +35,12 @@ HIDDEN_TAGS = ("parameters", "injected-parameters", "remove-cell")
 
 #: Markup a report may contain. nbconvert's own list has no headings, paragraphs or table
 #: headers, so reports would lose their structure; this list adds those and nothing active:
-#: no script, style, iframe, form or event-handler attribute survives.
+#: no script, style, iframe, form or event-handler attribute survives. ``bdi`` isolates text
+#: from the data (``safe_export.html_text``) so that its direction cannot reorder the report.
 ALLOWED_TAGS = frozenset(
     {
         *bleach.ALLOWED_TAGS,
+        "bdi",
         "div",
         "pre",
         "span",
@@ -117,7 +120,8 @@ def page(
     Parameters
     ----------
     title
-        Plain text; it is escaped here.
+        Plain text; it is escaped here, and loses its bidi control characters: a ``<title>``
+        cannot isolate a name with ``<bdi>``, so a U+202E in it would reverse the rest.
     body
         Safe HTML.
     language
@@ -136,7 +140,7 @@ def page(
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy(script)}">\n'
         '<meta name="referrer" content="no-referrer">\n'
-        f"<title>{html.escape(title)}</title>\n<style>\n{style_sheet()}\n</style>\n"
+        f"<title>{html_attribute(title)}</title>\n<style>\n{style_sheet()}\n</style>\n"
         f"</head>\n<body>\n{main_tag}\n{body}\n</main>\n{script_tag}</body>\n</html>\n"
     )
 

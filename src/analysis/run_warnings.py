@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.safe_export import read_csv
+
 #: Columns of ``tables/warnings.csv``.
 WARNING_COLUMNS: tuple[str, ...] = ("stage", "code", "message")
 
@@ -81,6 +83,6 @@ def read_warnings_table(tables: Path) -> list[RunWarning]:
     path = Path(tables) / "warnings.csv"
     if not path.is_file():
         return []
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = read_csv(path, dtype=str, keep_default_na=False)
     records = frame.to_dict("records")
     return [RunWarning(**{k: str(r[k]) for k in WARNING_COLUMNS}) for r in records]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.report_text import Language
+from analysis.safe_export import read_csv
 
 ESTIMATORS_SHOWN = ("before_after", "followup_diff", "did", "ancova")
 
@@ -68,6 +69,6 @@ def clustering_lesson(impact: pd.DataFrame, *, outcome: str, language: Language)
 
 
 def read_tables(work_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """The tables the tutorial discusses, from a finished estimate stage."""
+    """The tables the tutorial discusses, from a finished estimate stage (text as written)."""
     tables = Path(work_dir) / "tables"
-    return {p.stem: pd.read_csv(p) for p in sorted(tables.glob("*.csv"))}
+    return {p.stem: read_csv(p) for p in sorted(tables.glob("*.csv"))}
