@@ -147,6 +147,9 @@ class VillageResult:
     sha256: str = ""
     #: True when the report was left as it was because nothing it depends on changed.
     reused: bool = False
+    #: True when the report was left as it was although what it depends on changed: the village
+    #: was outside this run's ``--villages`` (or ``--retry-failed``), so it describes older data.
+    outdated: bool = False
     #: ``host:pid`` of the worker process that wrote it.
     worker: str = ""
     #: Peak memory of that worker process plus its kernels so far, in bytes.

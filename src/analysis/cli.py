@@ -25,18 +25,33 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from analysis import errors
 from analysis.config import DEFAULT_SEED, DEMO_STUDY, REPORTS_DIR, ROUNDS
 from analysis.errors import BerdayaError
 
-#: Error class names raised by berdaya inside a notebook kernel (seen as papermill errors).
-_OWN_ERRORS = {
-    "BerdayaError",
-    "StudyError",
-    "InputError",
-    "CodebookError",
-    "EstimationError",
-    "ReportError",
-}
+#: Errors about files a stage notebook could not read or write: the user's paths (a processed
+#: folder made read-only, a raw file deleted mid-run, a full disk), not a bug in berdaya.
+_PATH_ERRORS = frozenset(
+    {"OSError", "PermissionError", "FileNotFoundError", "IsADirectoryError", "NotADirectoryError"}
+)
+
+
+def own_error_names() -> frozenset[str]:
+    """Names of berdaya's own error classes: :class:`BerdayaError` and all its subclasses.
+
+    A stage notebook's exception reaches this process as a papermill error that carries only
+    the class name (``ename``), so the names are matched. They are gathered from the class
+    tree rather than listed, so an error class added later to :mod:`analysis.errors` (where
+    every one belongs) is shown as one line like the others.
+    """
+    found = {errors.BerdayaError}
+    todo = [errors.BerdayaError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return frozenset(cls.__name__ for cls in found)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,11 +149,22 @@ def _village_list(text: str) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def _study_file(text: str) -> Path:
+    """The study file argument, refused in one line when it names a folder."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        hint = f", for example {path / 'study.yml'}" if (path / "study.yml").is_file() else ""
+        raise BerdayaError(f"{path} is a folder, not a study file: name the study file{hint}")
+    return path
+
+
 def _run(args: argparse.Namespace) -> int:
     from analysis.pipeline import run_study
+    from analysis.storage import check_writable_folder
     from analysis.study import load_study
 
-    load_study(args.study)  # fail fast, in this process, on a malformed study file
+    load_study(_study_file(args.study))  # fail fast, in this process, on a malformed study file
+    check_writable_folder(args.out, what="--out")  # before minutes of work, not after
     return run_study(
         args.study,
         out=Path(args.out),
@@ -153,7 +179,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from analysis.demo import write_demo
+    from analysis.storage import check_writable_folder
 
+    check_writable_folder(args.out, what="--out")
     manifest = write_demo(Path(args.out), villages=args.villages, households=args.households, seed=args.seed)
     print(f"wrote the demo survey to {Path(args.out).resolve()}")
     del manifest
@@ -164,13 +192,17 @@ def _template(args: argparse.Namespace) -> int:
     from analysis.codebook import codebook_template
     from analysis.readers import read_table
     from analysis.stages import write_csv
+    from analysis.storage import check_writable_file
     from analysis.study import load_study
 
-    study = load_study(args.study)
+    study = load_study(_study_file(args.study))
+    out = check_writable_file(
+        Path(args.out) if args.out else study.folder / "codebook_template.csv",
+        what="--out" if args.out else "the codebook template",
+    )
     columns = {
         r: list(read_table(study.rounds[r].file, sheet=study.rounds[r].sheet).frame.columns) for r in ROUNDS
     }
-    out = Path(args.out) if args.out else study.folder / "codebook_template.csv"
     write_csv(codebook_template(columns), out)
     print(f"wrote {out}")
     return 0
@@ -180,8 +212,11 @@ def _package(args: argparse.Namespace) -> int:
     import json
 
     from analysis.replication import build_package
+    from analysis.storage import check_writable_folder
 
-    out = build_package(args.study, out=Path(args.out), include_raw=args.include_raw)
+    study = _study_file(args.study)
+    check_writable_folder(args.out, what="--out")
+    out = build_package(study, out=Path(args.out), include_raw=args.include_raw)
     # The counts come from the manifest that was written, so the summary describes the package
     # on disk rather than what this command meant to put in it.
     manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
@@ -212,6 +247,10 @@ def _verify(args: argparse.Namespace) -> int:
     from analysis.replication import verify_package
 
     result = verify_package(args.package)
+    # A file not as MANIFEST.json records it (edited code, notebook or data; a missing or an
+    # added file; an edited expected list) is one line, before the tables.
+    for problem in result.files:
+        print(problem)
     differing = 0
     for table in result.tables:
         differences = [d for d in result.differences if d.table == table]
@@ -227,10 +266,14 @@ def _verify(args: argparse.Namespace) -> int:
     if result.ok:
         print(f"all {len(result.tables)} tables match the expected outputs")
         return 0
-    print(
+    tables = (
         f"{differing} of {len(result.tables)} tables differ from the expected outputs "
         f"({_count(len(result.differences), 'difference')})"
+        if differing
+        else f"all {len(result.tables)} rebuilt tables match the expected outputs"
     )
+    files = f"{_count(len(result.files), 'file')} not as MANIFEST.json records them; " if result.files else ""
+    print(files + tables)
     return 1
 
 
@@ -259,15 +302,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         signum = getattr(exc, "signum", signal.SIGINT)
         print(f"interrupted ({signal.Signals(signum).name})", file=sys.stderr)
         return 128 + int(signum)
+    except OSError as exc:
+        # A path the user gave (or a folder under it) cannot be read or written: their problem
+        # to fix, so one line; --debug still shows where it happened.
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {_describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:
         ename = getattr(exc, "ename", None)
-        if ename in _OWN_ERRORS:
+        if ename in own_error_names():
             # A stage notebook raised one of berdaya's own errors: show its message only.
             if args.debug:
                 traceback.print_exc()
             print(f"error: {getattr(exc, 'evalue', exc)}", file=sys.stderr)
             return 2
+        if ename in _PATH_ERRORS:
+            if args.debug:
+                traceback.print_exc()
+            print(
+                f"error: a stage notebook could not use a file: {getattr(exc, 'evalue', exc)}; check "
+                "the path, its permissions and the free disk space, then run again",
+                file=sys.stderr,
+            )
+            return 2
         raise
+
+
+def _describe_os_error(exc: OSError) -> str:
+    """One line for an operating-system error: the file, the reason, what to do."""
+    files = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+    where = f"{' → '.join(files)}: " if files else ""
+    reason = exc.strerror or str(exc)
+    return f"{where}{reason}; check the path, its permissions and the free disk space, then run again"
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,8 @@ from analysis.provenance import (
     write_json_atomic,
     write_text_atomic,
 )
-from analysis.storage import processed_dir_for
+from analysis.run_warnings import RunWarning, read_warnings_table
+from analysis.storage import check_writable_folder, claim_processed, processed_dir_for
 from analysis.study import Study, load_study, slug
 
 __all__ = [
@@ -192,23 +193,45 @@ def run_villages(
     return sorted(results, key=lambda r: r.village)
 
 
+#: The lock file a run holds in its output folder and in its processed folder.
+LOCK_FILE = ".berdaya.lock"
+
+
 @contextlib.contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
-    """Refuse a second concurrent run on the same output folder (POSIX advisory lock)."""
+def _exclusive(folder: Path, *, advice: str = "wait for it to finish") -> Iterator[None]:
+    """Refuse a second concurrent run on the same folder (POSIX advisory lock).
+
+    Held on the output folder and on the processed folder: two runs with different ``--out``
+    but one processed folder (two study files in one ``data/raw/<name>/``) would otherwise
+    read each other's half-written files and publish wrong numbers with exit code 0.
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no lock
         yield
         return
-    handle = (out / ".berdaya.lock").open("a+")
+    try:
+        handle = (folder / LOCK_FILE).open("a+")
+    except OSError as exc:
+        raise BerdayaError(f"cannot write {folder / LOCK_FILE}: {exc.strerror or exc}") from exc
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            raise BerdayaError(f"another berdaya run is writing to {out}; wait for it to finish") from exc
+            raise BerdayaError(f"another berdaya run is writing to {folder}; {advice}") from exc
         yield
     finally:
         handle.close()
+
+
+def _make_folder(folder: Path, *, what: str) -> Path:
+    """Check and create a folder the run writes, as one readable error if that fails."""
+    folder = check_writable_folder(folder, what=what).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BerdayaError(f"cannot create {what} {folder}: {exc.strerror or exc}") from exc
+    return folder
 
 
 @dataclass
@@ -329,35 +352,50 @@ def run_study(
 
     Raises
     ------
+    BerdayaError
+        Before any work, when the output or processed folder cannot be written, when another
+        run is writing to either, or when the processed folder holds another study's data
+        (:func:`analysis.storage.claim_processed`); later, for problems in the study's data.
     Interrupted
         On Ctrl-C or SIGTERM, after recording in ``run.json`` what was done.
     """
     from analysis.batch import interruptible
 
     study = load_study(study_path)
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out), interruptible():
-        return _run(
-            study,
-            out,
-            village_reports=village_reports,
-            workers=workers or os.cpu_count() or 1,
-            scheduler=scheduler,
-            villages=villages,
-            retry_failed=retry_failed,
-            timeout=timeout,
-            timeouts=timeouts,
-            village_notebook=village_notebook,
-            progress=progress,
-            log=log,
+    out = _make_folder(Path(out), what="output folder")
+    with _exclusive(out):
+        processed = _make_folder(processed_dir_for(study, out), what="processed folder")
+        shared = (
+            "wait for it to finish. Two study files that share a processed folder must not run "
+            "at the same time; give each its own with the study key `processed`"
         )
+        with _exclusive(processed, advice=shared), interruptible():
+            if not processed.is_relative_to(out):
+                # A processed folder outside the output folder can be another study's; one
+                # inside it belongs to whatever this output folder now holds.
+                claim_processed(processed, study.path)
+            return _run(
+                study,
+                out,
+                processed=processed,
+                village_reports=village_reports,
+                workers=workers or os.cpu_count() or 1,
+                scheduler=scheduler,
+                villages=villages,
+                retry_failed=retry_failed,
+                timeout=timeout,
+                timeouts=timeouts,
+                village_notebook=village_notebook,
+                progress=progress,
+                log=log,
+            )
 
 
 def _run(
     study: Study,
     out: Path,
     *,
+    processed: Path,
     village_reports: bool,
     workers: int,
     scheduler: str | None,
@@ -369,7 +407,6 @@ def _run(
     progress: bool | None,
     log: Logger,
 ) -> int:
-    processed = processed_dir_for(study, out)
     tables = out / "tables"
     executed = out / "notebooks"
     run_json = out / "run.json"
@@ -379,6 +416,12 @@ def _run(
     for name in changed:
         log(f"note: {name} changed since the last run (SHA-256 differs)")
     labels = PathLabels({"out": out, "study": study.folder, "project": PROJECT_ROOT})
+    # Create the pseudonym key (announced once) before fingerprinting rather than in the first
+    # stage's kernel: the new key is then part of this run's fingerprint, and the next run
+    # does not mistake it for a changed key and redo everything.
+    from analysis.deidentify import resolve_key
+
+    resolve_key(study, announce=log)
     env = environment(study)
     steps = _Steps(
         labels=labels,
@@ -386,6 +429,8 @@ def _run(
         inputs=hash_inputs(study.input_files(), root=study.folder),
         previous=previous.get("incremental", {}) if isinstance(previous.get("incremental"), dict) else {},
     )
+    _note_environment(steps.previous.get("environment"), env, log=log)
+    steps.meta["environment"] = env
     record = RunRecord(
         study=study.name,
         parameters={
@@ -512,6 +557,7 @@ def _run(
         else:
             # No reports this time; the index still links those that are current.
             all_villages = _village_list(tables, steps)
+            _remove_stale_reports(out, village_file_names(all_villages), log=log)
             keys = _village_keys(
                 study,
                 villages=all_villages,
@@ -523,10 +569,17 @@ def _run(
             )
             before = _previous_results(previous)
             results.extend(
-                replace(before[v], reused=True) for v in all_villages if _current(before.get(v), keys[v], out)
+                replace(before[v], reused=True, outdated=False)
+                for v in all_villages
+                if _current(before.get(v), keys[v], out)
             )
         with record.stage("index") as st:
             _index(study, out, tables, results, steps, st)
+        # Printed on every run, skipped stages included: they describe the tables on disk.
+        warnings = read_warnings_table(tables) + _run_warnings(processed, out)
+        record.extra["warnings"] = [asdict(w) for w in warnings]
+        for warning in warnings:
+            log(f"warning: {warning.message}")
     except Interrupted as exc:
         if record.stages and record.stages[-1].status == "failed":
             record.stages[-1].status = "interrupted"
@@ -543,6 +596,47 @@ def _run(
     save()
     log(f"done: {out}")
     return exit_code
+
+
+#: What each part of :func:`analysis.fingerprint.environment` is, in a note to the user.
+_ENVIRONMENT_PARTS = {
+    "packages": "package versions",
+    "analysis_source": "berdaya's own code (src/analysis)",
+    "python": "the Python version",
+    "pseudonym_key": "the pseudonymization key",
+}
+
+
+def _note_environment(before: object, now: Mapping[str, Any], *, log: Logger) -> None:
+    """Say which part of the environment changed since the last run: every step reruns then.
+
+    Without it a run that redoes everything (a developer's edit, an upgraded package, a new
+    key) looks the same as one whose data changed.
+    """
+    if not isinstance(before, Mapping):
+        return
+    changed = [words for part, words in _ENVIRONMENT_PARTS.items() if before.get(part) != now.get(part)]
+    if changed:
+        log(f"note: {', '.join(changed)} changed since the last run, so every step runs again")
+
+
+def _run_warnings(processed: Path, out: Path) -> list[RunWarning]:
+    """Warnings about the run's own layout (the data stages write theirs to ``warnings.csv``)."""
+    if not processed.resolve().is_relative_to(out.resolve()):
+        return []
+    # The default for a study outside data/raw/: the output folder is what people publish, and
+    # the processed folder holds household-level data and the unsuppressed internal tier.
+    return [
+        RunWarning(
+            stage="run",
+            code="processed_in_out",
+            message=(
+                f"the processed data (household rows and the unsuppressed internal tables) are in "
+                f"{processed}, inside the output folder: do not publish that folder, or set "
+                "`processed:` in the study file to keep them elsewhere"
+            ),
+        )
+    ]
 
 
 def _provenance(study: Study, tables: Path, steps: _Steps, inputs: Mapping[str, str]) -> None:
@@ -621,6 +715,65 @@ def _current(result: VillageResult | None, key: str, out: Path) -> bool:
     return result.status == "failed" or _report_intact(result, out)
 
 
+def _remove_stale_reports(out: Path, names: Mapping[str, str], *, log: Logger) -> list[Path]:
+    """Delete the reports and notebooks of villages the data no longer contains.
+
+    A village removed from the exports (consent withdrawn, say) would otherwise keep its old
+    report, still readable in ``villages/``. Only files with the names the batch writes are
+    touched: ``villages/<name>.html``, ``villages/<name>.failed.ipynb`` and
+    ``notebooks/villages/<name>.ipynb``.
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    names
+        Village code → report file name of every village in the data now
+        (:func:`village_file_names`).
+    log
+        Told the number of files removed, in one line.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    stems = {name.removesuffix(".html") for name in names.values()}
+    candidates: list[tuple[Path, str]] = []
+    reports = out / "villages"
+    if reports.is_dir():
+        for path in reports.iterdir():
+            if path.name.endswith(".failed.ipynb"):
+                candidates.append((path, path.name.removesuffix(".failed.ipynb")))
+            elif path.suffix == ".html":
+                candidates.append((path, path.name.removesuffix(".html")))
+    notebooks = out / "notebooks" / "villages"
+    if notebooks.is_dir():
+        candidates += [(p, p.stem) for p in notebooks.iterdir() if p.suffix == ".ipynb"]
+    removed: list[Path] = []
+    gone: set[str] = set()
+    for path, stem in sorted(candidates):
+        # Temporary files (".name.tmp") belong to the batch engine's own clean-up.
+        if stem in stems or path.name.startswith(".") or not path.is_file():
+            continue
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise BerdayaError(
+                f"cannot remove {path}, the report of a village no longer in the data: "
+                f"{exc.strerror or exc}; delete it by hand"
+            ) from exc
+        removed.append(path)
+        gone.add(stem)
+    if removed:
+        shown = ", ".join(sorted(gone)[:10]) + (", …" if len(gone) > 10 else "")
+        log(
+            f"village reports: removed {len(removed)} file(s) of {len(gone)} village(s) no longer in "
+            f"the data ({shown})"
+        )
+    return removed
+
+
 def _village_reports(
     study: Study,
     out: Path,
@@ -646,6 +799,7 @@ def _village_reports(
     """Decide which villages to write, write them, and summarize; returns the exit code."""
     all_villages = _village_list(tables, steps)
     names = village_file_names(all_villages)
+    _remove_stale_reports(out, names, log=log)
     keys = _village_keys(
         study,
         villages=all_villages,
@@ -675,20 +829,35 @@ def _village_reports(
             and last.file == names[v]
             and _current(last, keys[v], out)
         ):
-            results.append(replace(last, reused=True))
+            results.append(replace(last, reused=True, outdated=False))
         else:
             to_run.append(v)
     chosen = set(selected)
+    outdated: list[str] = []
     for v in all_villages:
         last = before.get(v)
-        # Villages outside this run's selection keep their last result while it is current.
-        if v not in chosen and last is not None and _current(last, keys[v], out):
-            results.append(replace(last, reused=True))
-    reused = len(results)
+        if v in chosen or last is None:
+            continue
+        # Villages outside this run's selection keep their last result while it is current;
+        # one that is no longer current (the data or the code changed) stays listed, marked
+        # outdated, rather than silently passing for a report of today's data.
+        if _current(last, keys[v], out):
+            results.append(replace(last, reused=True, outdated=False))
+        elif last.file == names[v] and (last.status == "failed" or _report_intact(last, out)):
+            results.append(replace(last, reused=True, outdated=True))
+            outdated.append(v)
+    reused = len(results) - len(outdated)
     if reused and not to_run:
         log(f"village reports: all {reused} unchanged, skipped")
     elif reused:
         log(f"village reports: {reused} unchanged, skipped")
+    if outdated:
+        option = "--retry-failed" if retry_failed and not villages else "--villages"
+        shown = ", ".join(outdated[:10]) + (", …" if len(outdated) > 10 else "")
+        log(
+            f"village reports: {len(outdated)} outdated, not rerun because of {option} ({shown}); "
+            f"they are marked outdated in index.html and run.json: rerun without {option} to update them"
+        )
 
     last_save = time.monotonic()
 
@@ -722,7 +891,9 @@ def _village_reports(
     for r in new:
         if r.worker:
             peaks[r.worker] = max(peaks.get(r.worker, 0), r.peak_rss)
-    stage.detail = f"{len(new) - len(failed)} written, {reused} unchanged, {len(failed)} failed"
+    stage.detail = f"{len(new) - len(failed)} written, {reused} unchanged, {len(failed)} failed" + (
+        f", {len(outdated)} outdated" if outdated else ""
+    )
     if not new:
         stage.status = "skipped"
     steps.meta["batch"] = {
@@ -768,7 +939,8 @@ def _index(
         {
             "step": "index",
             "results": sorted(
-                (r.village, r.file, r.status, r.where(), r.error, r.failed_notebook) for r in shown
+                (r.village, r.file, r.status, r.where(), r.error, r.failed_notebook, r.outdated)
+                for r in shown
             ),
             "villages_csv": sha256_file(villages_csv) if villages_csv.is_file() else "",
             "environment": steps.environment,
