@@ -89,8 +89,9 @@ from analysis.readers import read_table
 from analysis.repeats import link_repeat
 from analysis.safe_export import neutralize_formulas
 from analysis.schema import check_mappings, column_inventory, schema_diff
-from analysis.stage_clean import clean_stage, write_safe_csv
+from analysis.stage_clean import clean_stage
 from analysis.stage_construct import construct_stage
+from analysis.storage import write_csv
 from analysis.study import load_study
 from analysis.validation import validate
 
@@ -1118,7 +1119,7 @@ def test_case40_formula_cells_are_neutralised_in_exports(tmp_path: Path) -> None
     assert (
         result.data["catatan"].iloc[0] == '=HYPERLINK("http://x","klik")'
     )  # the analysis value is unchanged
-    write_safe_csv(result.data, tmp_path / "clean.csv")
+    write_csv(result.data, tmp_path / "clean.csv")
     exported = pd.read_csv(tmp_path / "clean.csv", dtype=str, keep_default_na=False)
     assert exported["catatan"].tolist()[0] == '\'=HYPERLINK("http://x","klik")'
     assert exported["catatan"].tolist()[1] == "-99"  # a plain number is not a formula

@@ -74,9 +74,10 @@ from analysis.provenance import (
     write_text_atomic,
 )
 from analysis.readers import normalize_text, read_table
-from analysis.stage_clean import clean_stage, write_safe_csv
+from analysis.stage_clean import clean_stage
 from analysis.stage_construct import construct_stage
 from analysis.stage_estimate import estimate_stage
+from analysis.storage import write_csv
 from analysis.study import Study, load_study
 
 #: Which notebook makes which table; the README's table of outputs is built from it.
@@ -229,11 +230,11 @@ def _build(study: Study, out: Path, *, include_raw: bool) -> None:
     if study.decisions is not None or study.corrections is not None:
         screen = _InstructionScreen.for_study(study)
         if study.decisions is not None:
-            write_safe_csv(screen.decisions(read_decisions(study.decisions)), study_dir / "decisions.csv")
+            write_csv(screen.decisions(read_decisions(study.decisions)), study_dir / "decisions.csv")
             files["decisions"] = "decisions.csv"
         if study.corrections is not None:
             corrections = screen.corrections(read_corrections(study.corrections))
-            write_safe_csv(corrections, study_dir / "corrections.csv")
+            write_csv(corrections, study_dir / "corrections.csv")
             files["corrections"] = "corrections.csv"
     files["villages"] = _copy(study.villages.file if study.villages else None, study_dir)
     codebook = load_codebook(study)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,12 +56,13 @@ def _needs_guard(text: pd.Series) -> np.ndarray:
     return trigger & ~number
 
 
-def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy whose text cells cannot be read as formulas by a spreadsheet.
-
-    >>> neutralize_formulas(pd.DataFrame({"x": ["=1+2", "-99", "ok", "@cmd", "'=x"]}))["x"].tolist()
-    ["'=1+2", '-99', 'ok', "'@cmd", "''=x"]
-    """
+def _rewrite_text_cells(
+    frame: pd.DataFrame,
+    rewrite: Callable[[pd.Series], tuple[np.ndarray, pd.Series]],
+    *,
+    keep_dtype: bool,
+) -> pd.DataFrame:
+    """A copy of ``frame`` in which ``rewrite`` (text → which cells, their new text) is applied."""
     out = frame.copy()
     for column in out.columns:
         found = _text_cells(out[column])
@@ -68,12 +70,33 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         cells, is_text = found
         text = pd.Series(np.where(is_text, cells, ""), dtype=object).astype(str)
-        risky = _needs_guard(text) & is_text
-        if risky.any():
+        hit, new = rewrite(text)
+        hit = hit & is_text
+        if hit.any():
             cells = cells.copy()
-            cells[risky] = "'" + text[risky].to_numpy(dtype=object)
-            out[column] = pd.Series(cells, index=out.index, dtype=object)
+            cells[hit] = new[hit].to_numpy(dtype=object)
+            series = pd.Series(cells, index=out.index, dtype=object)
+            out[column] = series.astype(out[column].dtype) if keep_dtype else series
     return out
+
+
+def _add_guard(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    return _needs_guard(text), "'" + text
+
+
+def _remove_guard(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    # Exactly the cells the guard made: an apostrophe before something the guard guards.
+    guarded = text.str.startswith("'").to_numpy(dtype=bool) & _needs_guard(text.str.slice(1))
+    return guarded, text.str.slice(1)
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose text cells cannot be read as formulas by a spreadsheet.
+
+    >>> neutralize_formulas(pd.DataFrame({"x": ["=1+2", "-99", "ok", "@cmd", "'=x"]}))["x"].tolist()
+    ["'=1+2", '-99', 'ok', "'@cmd", "''=x"]
+    """
+    return _rewrite_text_cells(frame, _add_guard, keep_dtype=False)
 
 
 def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -82,21 +105,7 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     >>> restore_formulas(pd.DataFrame({"x": ["'=1+2", "-99", "'ok", "'@cmd", "''=x"]}))["x"].tolist()
     ['=1+2', '-99', "'ok", '@cmd', "'=x"]
     """
-    out = frame.copy()
-    for column in out.columns:
-        found = _text_cells(out[column])
-        if found is None:
-            continue
-        cells, is_text = found
-        text = pd.Series(np.where(is_text, cells, ""), dtype=object).astype(str)
-        # Exactly the cells the guard made: an apostrophe before something the guard guards.
-        guarded = text.str.startswith("'").to_numpy(dtype=bool) & is_text
-        guarded &= _needs_guard(text.str.slice(1))
-        if guarded.any():
-            cells = cells.copy()
-            cells[guarded] = text[guarded].str.slice(1).to_numpy(dtype=object)
-            out[column] = pd.Series(cells, index=out.index, dtype=object).astype(out[column].dtype)
-    return out
+    return _rewrite_text_cells(frame, _remove_guard, keep_dtype=True)
 
 
 def read_csv(path: str | Path, **options: Any) -> pd.DataFrame:

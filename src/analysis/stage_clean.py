@@ -72,14 +72,6 @@ class CleanSummary:
     hashed_columns: tuple[str, ...]
 
 
-def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table for people to open in a spreadsheet: formulas in text cells neutralised.
-
-    ``write_csv`` applies the guard itself; applying it twice would not round-trip through
-    ``safe_export.read_csv`` (``=X`` would come back as ``'=X``).
-    """
-    write_csv(frame, path)
-
 
 def _gps(study: Study, codebook: Codebook, data: pd.DataFrame) -> pd.DataFrame:
     """Apply the study's GPS rule (``gps: drop`` by default, or ``village``) before de-identifying."""
@@ -206,14 +198,14 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
     # leading zeros, a trailing .0) from a repeated cross-section without any raw id.
     forms = round_id_forms(result.data, codebook=codebook, study=study, key=key)
     write_parquet(forms, processed / f"{round_name}_id_forms.parquet")
-    write_safe_csv(quarantine, processed / f"{round_name}_quarantine.csv")
-    write_safe_csv(result.row_states, processed / f"{round_name}_row_states.csv")
-    write_safe_csv(changes, processed / f"{round_name}_changes.csv")
-    write_safe_csv(result.missing, processed / f"{round_name}_missing.csv")
-    write_safe_csv(result.quality, processed / f"{round_name}_quality.csv")
-    write_safe_csv(result.validation, processed / f"{round_name}_validation.csv")
-    write_safe_csv(duplicates, processed / f"{round_name}_duplicates.csv")
-    write_safe_csv(column_inventory(table, codebook, round_name), processed / f"{round_name}_columns.csv")
+    write_csv(quarantine, processed / f"{round_name}_quarantine.csv")
+    write_csv(result.row_states, processed / f"{round_name}_row_states.csv")
+    write_csv(changes, processed / f"{round_name}_changes.csv")
+    write_csv(result.missing, processed / f"{round_name}_missing.csv")
+    write_csv(result.quality, processed / f"{round_name}_quality.csv")
+    write_csv(result.validation, processed / f"{round_name}_validation.csv")
+    write_csv(duplicates, processed / f"{round_name}_duplicates.csv")
+    write_csv(column_inventory(table, codebook, round_name), processed / f"{round_name}_columns.csv")
     removed = sorted(c for c in dropped if c in result.data.columns)
     notes = list(result.notes)
     if suspected:

@@ -65,6 +65,16 @@ def _nearest_existing(path: Path) -> Path:
     return existing
 
 
+def _existing_folder(path: Path, *, what: str, target: Path, verb: str) -> Path:
+    """The closest existing ancestor of ``path``, which must be a folder (not a file)."""
+    existing = _nearest_existing(path)
+    if not existing.is_dir():
+        raise BerdayaError(
+            f"{what} {target} cannot be {verb}: {existing} is a file, not a folder; choose another path"
+        )
+    return existing
+
+
 def check_writable_folder(path: str | Path, *, what: str) -> Path:
     """Check, before any work, that ``path`` is or can become a folder this user can write.
 
@@ -93,11 +103,7 @@ def check_writable_folder(path: str | Path, *, what: str) -> Path:
         raise BerdayaError(
             f"{what} {folder} is a file, not a folder: name a folder (it is created if missing)"
         )
-    existing = _nearest_existing(folder)
-    if not existing.is_dir():
-        raise BerdayaError(
-            f"{what} {folder} cannot be created: {existing} is a file, not a folder; choose another path"
-        )
+    existing = _existing_folder(folder, what=what, target=folder, verb="created")
     # os.access answers for this user (root passes); a read-only file system fails it too.
     if not os.access(existing, os.W_OK | os.X_OK):
         where = "" if existing == folder else f" ({existing} is not writable)"
@@ -131,11 +137,7 @@ def check_writable_file(path: str | Path, *, what: str) -> Path:
     file = Path(path).expanduser().absolute()
     if file.is_dir():
         raise BerdayaError(f"{what} {file} is a folder, not a file: name a file inside it instead")
-    existing = _nearest_existing(file.parent)
-    if not existing.is_dir():
-        raise BerdayaError(
-            f"{what} {file} cannot be written: {existing} is a file, not a folder; choose another path"
-        )
+    existing = _existing_folder(file.parent, what=what, target=file, verb="written")
     target = file if file.exists() else existing
     if not os.access(target, os.W_OK | (0 if target is file else os.X_OK)):
         raise BerdayaError(
