@@ -28,13 +28,15 @@ $(STAMP): pyproject.toml requirements.lock
 report: $(STAMP) ## create .venv and run the whole pipeline on the demo survey into reports/
 	$(BIN)/berdaya run $(STUDY) --out $(OUT)
 
-test: $(STAMP) browser ## create or refresh .venv, then ruff, mypy on src/ and pytest
+test: $(STAMP) browser ## create or refresh .venv, then ruff, the import contracts, mypy on src/ and pytest
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff only
+lint: $(STAMP) ## ruff and the import contracts of .importlinter (one-way layers, no cycles)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy on src/ only
 	$(BIN)/mypy

@@ -51,7 +51,7 @@ def run(cmd: list[str], *, check: bool = True) -> float:
 
 
 def berdaya(*args: str) -> float:
-    return run([sys.executable, "-m", "analysis.cli", *args])
+    return run([sys.executable, "-m", "analysis.run.cli", *args])
 
 
 def forget_village_reports(out: Path) -> None:
@@ -86,8 +86,8 @@ class Timing:
 
 def naive_loop(villages: list[str], *, study: Path, out: Path, work: Path) -> Timing:
     """(a) papermill CLI, then jupyter nbconvert CLI, per village."""
-    from analysis.execute import kernel_name
-    from analysis.study import load_study
+    from analysis.inputs.study import load_study
+    from analysis.run.execute import kernel_name
 
     language = load_study(study).language
     folder = work / "naive"
@@ -154,7 +154,7 @@ def floor(villages: list[str], *, study: Path, out: Path) -> Timing:
         body = compile(tree, "<cell>", "exec")
         value = compile(ast.Expression(last.value), "<cell>", "eval") if last is not None else None
         cells.append((body, value))
-    from analysis.study import load_study
+    from analysis.inputs.study import load_study
 
     language = load_study(study).language
 
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(
         f"second run, nothing changed: {second:.2f} s = {100 * second / first:.1f}% of the first", flush=True
     )
-    from analysis.pipeline import village_file_names  # noqa: F401  (fails early on a broken tree)
+    from analysis.run.pipeline import village_file_names  # noqa: F401  (fails early on a broken tree)
 
     villages = json.loads((out / "run.json").read_text())["incremental"]["village_list"]["villages"]
 

@@ -1,7 +1,7 @@
 """Benchmark: the clean → construct → estimate data stages at national scale.
 
 For each size (20,000, 50,000 and 200,000 households by default) it writes a demo study with
-``analysis.demo.write_demo`` (the same faults as the small demo), then, in a fresh process so
+``analysis.demo.survey.write_demo`` (the same faults as the small demo), then, in a fresh process so
 that peak memory is that size's own:
 
 * the floor: reading both raw exports with pyarrow's CSV reader, every column as text;
@@ -80,7 +80,7 @@ def _child(mode: str, study: Path, out: Path) -> dict[str, Any]:
 
 def measure(households: int, *, work: Path, seed: int = 20231) -> dict[str, Any]:
     """Generate a study of ``households`` households and time the floor and the stages."""
-    from analysis.demo import write_demo
+    from analysis.demo.survey import write_demo
 
     villages = max(2, households // HOUSEHOLDS_PER_VILLAGE)
     folder = work / f"h{households}"

@@ -1,4 +1,4 @@
-"""Small seeded long panels with the standard columns of analysis.panel, for the analysis tests."""
+"""Small seeded long panels with the standard columns of analysis.construct.panel, for the analysis tests."""
 
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import NOTEBOOKS_DIR
-from analysis.execute import execute
-from analysis.html_export import export_html
+from analysis.report.html_export import export_html
+from analysis.run.execute import execute
 
 HOSTILE_CODE = "../../etc/passwd"
 HOSTILE_NAME = "<script>alert(1)</script>"
@@ -49,7 +49,7 @@ def berdaya(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the command line as a user would."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.run(
-        [sys.executable, "-m", "analysis.cli", *args], capture_output=True, text=True, env=env, timeout=1500
+        [sys.executable, "-m", "analysis.run.cli", *args], capture_output=True, text=True, env=env, timeout=1500
     )
 
 

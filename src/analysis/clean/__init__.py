@@ -1,0 +1,1 @@
+"""Cleaning one survey round: money, dates, select-multiple, duplicates, corrections, de-identification."""

@@ -1,0 +1,1 @@
+"""Constructing the household panel and its indicators from the cleaned rounds."""

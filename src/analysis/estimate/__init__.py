@@ -1,0 +1,1 @@
+"""Estimates as tidy tables: regressions, inference, balance, attrition, indices."""

@@ -1,0 +1,1 @@
+"""Reading what the user gives: survey files, the study file, the codebook."""

@@ -1,0 +1,1 @@
+"""The estimators' mathematics: arrays in, numbers out, no study, files or YAML."""

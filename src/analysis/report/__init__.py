@@ -1,0 +1,1 @@
+"""Reports: HTML blocks, text, figures, the programme and village reports, the index page."""

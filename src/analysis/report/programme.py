@@ -1,0 +1,1206 @@
+"""Content of the programme report (``notebooks/04_programme_report.ipynb``).
+
+The notebook calls :func:`load` once, then one function per section; each returns a list of
+displayable objects. Sections built on the estimate stage's optional tables (balance,
+attrition, Lee bounds, inference, indices, Alkire–Foster, MDE) appear when the table exists and
+are replaced by a one-line note when it does not; their columns are read defensively, because
+the estimate stage grows independently of the report.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.config import PROJECT_ROOT, ROUNDS
+from analysis.inputs.codebook import Codebook, load_codebook
+from analysis.inputs.study import Study, load_study
+from analysis.report import figures, summaries
+from analysis.report.blocks import (
+    Column,
+    Design,
+    GroupRow,
+    Html,
+    Table,
+    bullets,
+    count,
+    element,
+    fieldwork_count,
+    figure_block,
+    fragment,
+    heading,
+    inference_value,
+    is_money,
+    latex_escape,
+    note,
+    outcome_family,
+    outcome_label,
+    paragraph,
+    primary_estimator,
+    provenance_block,
+    read_provenance,
+    read_table,
+    study_design,
+)
+from analysis.report.text import (
+    ESTIMATOR_LABELS,
+    FAMILY_LABELS,
+    GOALS,
+    Language,
+    Safe,
+    check_language,
+    integer,
+    join,
+    list_words,
+    number,
+    p_relation,
+    p_value,
+    percent,
+    render,
+    rupiah,
+    significant_figures,
+    stars,
+    t,
+    withheld_code,
+    withheld_reason,
+)
+from analysis.shared.disclosure import SuppressedTable, check_min_cell, disclosure_rule
+from analysis.shared.files import read_csv, write_text_atomic
+from analysis.shared.run_warnings import RunWarning, read_warnings_table
+
+#: Tables of the estimate stage that sections are built on (each optional).
+OPTIONAL_TABLES: tuple[str, ...] = (
+    "impact_inference.csv",
+    "balance.csv",
+    "attrition.csv",
+    "lee_bounds.csv",
+    "mde.csv",
+    "alkire_foster.csv",
+    "index_weights.csv",
+    "outcomes.csv",
+)
+
+TESTED = ("followup_diff", "did", "ancova")
+
+
+@dataclass(frozen=True)
+class ProgrammeContext:
+    """Everything the programme report reads, loaded once."""
+
+    study: Study
+    codebook: Codebook | None
+    panel: pd.DataFrame
+    impact: pd.DataFrame
+    accounting: pd.DataFrame
+    tables: dict[str, pd.DataFrame | None]
+    tables_dir: Path
+    processed_dir: Path
+    language: Language
+    started: float = field(default_factory=time.time)
+    warnings: tuple[RunWarning, ...] = ()
+
+    @property
+    def min_cell(self) -> int:
+        """The study's disclosure threshold."""
+        return self.study.min_cell
+
+    @property
+    def withheld(self) -> str:
+        """The run-warning code under which no impact is tested (one cluster, or one in an arm).
+
+        Empty when impacts are tested. Under such a code no sentence of the report judges
+        whether an effect differs from zero, whatever numbers the tables hold (with ``vcov:
+        HC1`` they still hold p-values, which are not reliable then either).
+        """
+        return withheld_code(w.code for w in self.warnings if w.stage == "estimate")
+
+    @property
+    def design(self) -> Design:
+        """``randomized`` unless the study file says the comparison villages were matched."""
+        return study_design(self.study)
+
+    @property
+    def primary(self) -> str:
+        """The primary estimator: ANCOVA in a randomized design, DiD with matched villages."""
+        return primary_estimator(self.study)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """An optional table of the estimate stage (None when this run did not write it)."""
+        return self.tables.get(name)
+
+
+def load(study_path: str, *, processed_dir: str, tables_dir: str, language: str = "") -> ProgrammeContext:
+    """Read the study, the panel and the estimate tables.
+
+    Parameters
+    ----------
+    study_path
+        The study file.
+    processed_dir, tables_dir
+        Outputs of the earlier stages.
+    language
+        ``id`` or ``en``; empty means the study file's ``language``.
+    """
+    study = load_study(study_path)
+    check_min_cell(study.min_cell)
+    tables = Path(tables_dir)
+    return ProgrammeContext(
+        study=study,
+        codebook=load_codebook(study),
+        panel=pd.read_parquet(Path(processed_dir) / "panel.parquet"),
+        impact=read_csv(tables / "impact_detail.csv"),
+        accounting=read_csv(tables / "row_accounting.csv"),
+        tables={name: read_table(tables, name) for name in OPTIONAL_TABLES},
+        tables_dir=tables,
+        processed_dir=Path(processed_dir),
+        language=check_language(language or study.language),
+        warnings=tuple(read_warnings_table(tables)),
+    )
+
+
+def _label(ctx: ProgrammeContext, outcome: str) -> str:
+    return outcome_label(outcome, study=ctx.study, codebook=ctx.codebook, language=ctx.language)
+
+
+def _fmt(
+    ctx: ProgrammeContext, outcome: str, value: float, *, signed: bool = True, table: bool = False
+) -> str:
+    """An outcome's value in its unit: rupiah in sentences, plain thousands in tables."""
+    if is_money(outcome, ctx.codebook):
+        if table:
+            return number(value, ctx.language, digits=0, signed=signed)
+        return rupiah(value, ctx.language, signed=signed)
+    return significant_figures(value, ctx.language, signed=signed)
+
+
+def _missing(ctx: ProgrammeContext, table: str) -> Html:
+    return fragment(note(render("section_missing", ctx.language, table=f"tables/{table}")))
+
+
+def _impact_row(ctx: ProgrammeContext, outcome: str, estimator: str) -> pd.Series | None:
+    rows = ctx.impact.loc[(ctx.impact["outcome"] == outcome) & (ctx.impact["estimator"] == estimator)]
+    if rows.empty or not np.isfinite(pd.to_numeric(rows["estimate"], errors="coerce").iloc[0]):
+        return None
+    return rows.iloc[0]
+
+
+def _inference_value(ctx: ProgrammeContext, outcome: str, estimator: str, column: str) -> float:
+    return inference_value(ctx.table("impact_inference.csv"), outcome, estimator, column)
+
+
+def _significance(ctx: ProgrammeContext, outcome: str, estimator: str, p_cr1: float) -> object:
+    """``distinguishable from zero, p = …`` (or not); None when no p-value may be judged."""
+    lang = ctx.language
+    if ctx.withheld:
+        return None
+    wild = _inference_value(ctx, outcome, estimator, "p_value_wild")
+    p = wild if np.isfinite(wild) else p_cr1
+    if not np.isfinite(p):
+        return None
+    text = render("p_wild_is" if np.isfinite(wild) else "p_is", lang, p=p_relation(p, lang))
+    return render("significant" if p < 0.05 else "not_significant", lang, p=text)
+
+
+def _withheld_reason(ctx: ProgrammeContext) -> object:
+    """Why the report gives no interval or p-value (the run warning's reason, or "not computed")."""
+    return withheld_reason(ctx.withheld, ctx.language)
+
+
+def run_warnings(ctx: ProgrammeContext) -> Safe:
+    """Every row of ``tables/warnings.csv`` in a marked box; nothing when the run had none.
+
+    The box comes first, before the summary, because a warning (one programme village, float
+    codes, a reused pseudonym key, ...) changes how every number after it should be read. The
+    messages are English (they are also printed by the command line and kept in
+    ``run.json``); the box's title and lead are in the report's language. Every message is
+    escaped: it names columns and codes from the user's files.
+    """
+    if not ctx.warnings:
+        return Safe("")
+    lang = ctx.language
+    items = [join([element("code", w.code), ": ", w.message]) for w in ctx.warnings]
+    return element(
+        "div",
+        join(
+            [
+                element("p", element("strong", t("run_warnings_title", lang))),
+                paragraph(render("run_warnings_lead", lang)),
+                bullets(items),
+            ]
+        ),
+        cls="warning run-warnings",
+    )
+
+
+def _outcomes(ctx: ProgrammeContext, *, indices: bool) -> list[str]:
+    names = list(dict.fromkeys(ctx.impact["outcome"].astype(str)))
+    chosen = [n for n in names if n.startswith("index_") == indices]
+    return sorted(chosen, key=lambda n: _family_order(outcome_family(n, ctx.study)))
+
+
+def _family_order(family: str | None) -> int:
+    order = [*GOALS, "participation"]
+    return order.index(family) if family in order else len(order)
+
+
+def _main_outcomes(ctx: ProgrammeContext) -> list[str]:
+    """The study's main outcomes (study file, else ``outcomes.csv``'s ``main`` flag), else income."""
+    declared = [str(o) for o in getattr(ctx.study, "main_outcomes", ()) or ()]
+    listing = ctx.table("outcomes.csv")
+    if not declared and listing is not None and {"outcome", "main"} <= set(listing.columns):
+        declared = [str(o) for o in listing.loc[listing["main"].astype(str) == "True", "outcome"]]
+    available = set(ctx.impact["outcome"].astype(str))
+    chosen = [o for o in declared if o in available]
+    if not chosen:
+        chosen = [o for o in ("income_pc", "participation_score") if o in available]
+    if not chosen:
+        chosen = [o for o in _outcomes(ctx, indices=False)][:2]
+    return chosen
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def title(ctx: ProgrammeContext) -> Html:
+    """The report heading and a summary of the main results in plain language."""
+    lang = ctx.language
+    lines = [headline(ctx, outcome) for outcome in _main_outcomes(ctx)]
+    return fragment(
+        heading(join([t("programme_title", lang), ": ", ctx.study.name]), level=1),
+        run_warnings(ctx),
+        heading(t("summary", lang)),
+        element("ul", join(element("li", line) for line in lines if line)) if any(lines) else "",
+        paragraph(_significance_count(ctx)),
+    )
+
+
+def headline(ctx: ProgrammeContext, outcome: str) -> object:
+    """One plain-language sentence on the primary estimate of ``outcome``.
+
+    Yes/no outcomes are written in percentage points, money in rupiah.
+    """
+    row = _impact_row(ctx, outcome, ctx.primary)
+    if row is None:
+        return ""
+    lang = ctx.language
+
+    def fmt(value: float) -> object:
+        if _is_binary(ctx, outcome):
+            return render("difference_pp", lang, value=number(value * 100, lang, digits=1, signed=True))
+        return _fmt(ctx, outcome, value)
+
+    significance = _significance(ctx, outcome, ctx.primary, float(row["p_value"]))
+    if significance is None or not np.isfinite(float(row["ci_low"])):
+        return render(
+            "impact_headline_no_inference",
+            lang,
+            outcome=_label(ctx, outcome),
+            estimator=ESTIMATOR_LABELS[ctx.primary][lang],
+            effect=fmt(float(row["estimate"])),
+            why=render("no_inference", lang, reason=_withheld_reason(ctx)),
+        )
+    return render(
+        "impact_headline",
+        lang,
+        outcome=_label(ctx, outcome),
+        estimator=ESTIMATOR_LABELS[ctx.primary][lang],
+        effect=fmt(float(row["estimate"])),
+        low=fmt(float(row["ci_low"])),
+        high=fmt(float(row["ci_high"])),
+        significance=significance,
+    )
+
+
+def _is_binary(ctx: ProgrammeContext, outcome: str) -> bool:
+    """Whether an outcome only takes the values 0 and 1 (a yes/no question)."""
+    if outcome not in ctx.panel.columns:
+        return False
+    values = pd.to_numeric(ctx.panel[outcome], errors="coerce").dropna().unique()
+    return len(values) > 0 and set(values.tolist()) <= {0.0, 1.0}
+
+
+def _significance_count(ctx: ProgrammeContext) -> object:
+    rows = ctx.impact.loc[
+        (ctx.impact["estimator"] == ctx.primary) & ~ctx.impact["outcome"].astype(str).str.startswith("index_")
+    ]
+    if ctx.withheld:
+        return render("impact_count_withheld", ctx.language, reason=_withheld_reason(ctx))
+    p = pd.to_numeric(rows["p_value"], errors="coerce").dropna()
+    if p.empty:
+        return ""
+    return render(
+        "impact_count",
+        ctx.language,
+        k=len(p),
+        s=int((p < 0.05).sum()),
+        expected=number(0.05 * len(p), ctx.language, digits=1),
+        estimator=ESTIMATOR_LABELS[ctx.primary][ctx.language],
+    )
+
+
+def design_section(ctx: ProgrammeContext) -> list[object]:
+    """Villages and households by arm, and the clustering."""
+    lang = ctx.language
+    first = ctx.panel.drop_duplicates("hh")
+    households = len(first)
+    if first["village"].notna().any():
+        villages = first.dropna(subset=["village"]).drop_duplicates("village")
+        clusters = (
+            float(pd.to_numeric(ctx.impact["n_clusters"], errors="coerce").max())
+            if "n_clusters" in ctx.impact.columns
+            else float("nan")
+        )
+        text = render(
+            "design_lead",
+            lang,
+            treated=integer((villages["treatment"] == 1).sum(), lang),
+            control=integer((villages["treatment"] == 0).sum(), lang),
+            households=count(households, language=lang, min_cell=ctx.min_cell),
+            clusters=integer(clusters, lang) if np.isfinite(clusters) else "–",
+        )
+    else:
+        text = render(
+            "design_lead_unclustered",
+            lang,
+            households=count(households, language=lang, min_cell=ctx.min_cell),
+        )
+    method = "methods_randomized" if ctx.design == "randomized" else "methods_matched"
+    return [fragment(heading(t("design", lang)), paragraph(text), paragraph(render(method, lang)))]
+
+
+def data_quality_section(ctx: ProgrammeContext) -> list[object]:
+    """Raw rows per round (clean, quarantined, excluded) and quarantine reasons.
+
+    Records by cleaning outcome are cleaning counts, published at any size in every tier
+    (``docs/disclosure.md``, rule 4; ``row_accounting.csv`` is not suppressed either): they
+    describe the cleaning, not anything a household answered.
+    """
+    lang = ctx.language
+    rows = []
+    for rec in ctx.accounting.to_dict("records"):
+        values = {k: int(rec.get(k, 0) or 0) for k in ("n_raw", "clean", "quarantined", "excluded")}
+        rows.append(
+            [t(str(rec.get("round")), lang) if rec.get("round") in ROUNDS else str(rec.get("round"))]
+            + [fieldwork_count(v, language=lang) for v in values.values()]
+        )
+    accounting = Table(
+        [
+            Column(t("round", lang), "left"),
+            Column(t("raw_rows", lang)),
+            Column(t("clean_rows", lang)),
+            Column(t("quarantined_rows", lang)),
+            Column(t("excluded_rows", lang)),
+        ],
+        rows,
+    )
+    parts: list[object] = [
+        fragment(heading(t("data_quality", lang)), paragraph(render("rows_accounting", lang))),
+        accounting,
+    ]
+    reasons = _quarantine_reasons(ctx)
+    if reasons is not None:
+        parts.append(reasons)
+    return parts
+
+
+def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
+    lang = ctx.language
+    counts: dict[str, dict[str, int]] = {}
+    for round_name in ROUNDS:
+        path = ctx.processed_dir / f"{round_name}_quarantine.csv"
+        if not path.is_file():
+            continue
+        frame = read_csv(path, dtype=str, keep_default_na=False, usecols=lambda c: c in ("_row", "reason"))
+        if "reason" not in frame.columns:
+            continue
+        for reason, n in frame.drop_duplicates().groupby("reason").size().items():
+            counts.setdefault(str(reason), {})[round_name] = int(n)
+    if not counts:
+        return None
+    # Records quarantined are cleaning counts: shown at any size.
+    rows = [
+        [reason] + [fieldwork_count(by_round.get(r, 0), language=lang) for r in ROUNDS]
+        for reason, by_round in sorted(counts.items())
+    ]
+    header = {"id": "Alasan karantina", "en": "Quarantine reason"}[lang]
+    return Table(
+        [Column(header, "left"), Column(t("baseline", lang)), Column(t("followup", lang))],
+        rows,
+        caption={"id": "Catatan yang dikarantina per alasan", "en": "Quarantined records by reason"}[lang],
+    )
+
+
+def attrition_section(ctx: ProgrammeContext) -> list[object]:
+    """Households by arm (surveyed, found again, lost, new), attrition tests and Lee bounds."""
+    lang = ctx.language
+    table = summaries.attrition_by_arm(ctx.panel, min_cell=ctx.min_cell)
+    labels = {
+        "baseline": t("surveyed_baseline", lang),
+        "panel": t("found_again", lang),
+        "lost": t("not_found", lang),
+        "new": t("new_followup", lang),
+        "followup": t("surveyed_followup", lang),
+    }
+    arms = ("programme", "comparison", "total")
+    rows = [
+        [labels[key]]
+        + [
+            # Households not found again or new are fieldwork counts, published at any size.
+            fieldwork_count(table.values[(key, arm)], language=lang)
+            if key in summaries.FIELDWORK_CELLS
+            else count(table.shown((key, arm)), language=lang, min_cell=ctx.min_cell)
+            for arm in arms
+        ]
+        for key in labels
+    ]
+    counts_table = Table(
+        [
+            Column("", "left"),
+            Column(t("programme_villages", lang)),
+            Column(t("comparison_villages", lang)),
+            Column(t("total", lang)),
+        ],
+        rows,
+        notes=[render("hidden_note", lang, n=ctx.min_cell)] if table.hidden else [],
+    )
+    # With an arm's size hidden, the difference in attrition rates would give it back from the
+    # published households not found (the public attrition.csv leaves it empty as well).
+    small = any(table.shown(("baseline", arm)) is None for arm in ("programme", "comparison"))
+    reading = render(
+        "attrition_programme_reading",
+        lang,
+        rate_t=_attrition_rate(ctx, table, "programme"),
+        rate_c=_attrition_rate(ctx, table, "comparison"),
+    )
+    parts: list[object] = [fragment(heading(t("attrition", lang)), paragraph(reading)), counts_table]
+    tests = _attrition_tests(ctx, hide_difference=small)
+    if tests:
+        parts.append(fragment(bullets(tests)))
+    lee = ctx.table("lee_bounds.csv")
+    parts += [_missing(ctx, "lee_bounds.csv")] if lee is None else _lee_section(ctx, lee)
+    return parts
+
+
+def _attrition_rate(ctx: ProgrammeContext, table: SuppressedTable[tuple[str, str]], arm: str) -> object:
+    """The attrition rate of one arm: exact where its baseline count is shown, hidden with it.
+
+    The households not found are published at any size, so the rate needs no bound; where the
+    baseline is hidden the rate is too (with the published number lost it would give it back).
+    """
+    base = table.shown(("baseline", arm))
+    if base is None:
+        return t("hidden", ctx.language)
+    if base == 0:
+        return "–"
+    return percent(table.values[("lost", arm)] / base, ctx.language)
+
+
+def _attrition_tests(ctx: ProgrammeContext, *, hide_difference: bool) -> list[object]:
+    """Sentences for the differential-attrition tests of ``attrition.csv``."""
+    lang = ctx.language
+    frame = ctx.table("attrition.csv")
+    if frame is None or "test" not in frame.columns:
+        return []
+    lines: list[object] = []
+    for rec in frame.loc[frame["test"] != "rate"].to_dict("records"):
+        test = str(rec["test"])
+        p = _number(rec.get("p_value"))
+        name = {
+            "differential_rate": {
+                "id": "Selisih tingkat atrisi (program − pembanding)",
+                "en": "Difference in attrition rates (programme − comparison)",
+            },
+            "differential_composition": {
+                "id": "Atrisi selektif (apakah rumah tangga yang hilang berbeda antar kelompok; uji F "
+                "gabungan)",
+                "en": "Selective attrition (do the households lost differ between arms; joint F test)",
+            },
+        }.get(test, {"id": test, "en": test})[lang]
+        if not np.isfinite(p):
+            reason = str(rec.get("note") or "").strip()
+            fallback = {"id": "tidak dapat dihitung", "en": "could not be computed"}[lang]
+            lines.append(join([name, ": ", fallback, f" ({reason})" if reason else ""]))
+            continue
+        estimate = _number(rec.get("estimate"))
+        if test == "differential_rate" and np.isfinite(estimate) and not hide_difference:
+            value = number(estimate * 100, lang, digits=1, signed=True)
+            lines.append(
+                join(
+                    [
+                        name,
+                        ": ",
+                        render("difference_pp", lang, value=value),
+                        ", ",
+                        render("p_is", lang, p=p_relation(p, lang)),
+                    ]
+                )
+            )
+        else:
+            lines.append(join([name, ": ", render("p_is", lang, p=p_relation(p, lang))]))
+    return lines
+
+
+def _number(value: object) -> float:
+    try:
+        result = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+    return result
+
+
+def _lee_section(ctx: ProgrammeContext, lee: pd.DataFrame) -> list[object]:
+    lang = ctx.language
+    if not {"outcome", "lower", "upper"} <= set(lee.columns):
+        return [generic_table(ctx, lee, name="lee_bounds.csv")]
+    main = _main_outcomes(ctx)
+    readings = [
+        paragraph(
+            render(
+                "lee_reading",
+                lang,
+                outcome=_label(ctx, str(rec["outcome"])),
+                lower=_fmt(ctx, str(rec["outcome"]), _number(rec["lower"])),
+                upper=_fmt(ctx, str(rec["outcome"]), _number(rec["upper"])),
+            )
+        )
+        for rec in lee.to_dict("records")
+        if rec["outcome"] in main[:2] and np.isfinite(_number(rec["lower"]))
+    ]
+    columns = [
+        Column(t("outcome", lang), "left"),
+        Column({"id": "Batas bawah", "en": "Lower bound"}[lang]),
+        Column({"id": "Batas atas", "en": "Upper bound"}[lang]),
+        Column({"id": "Selang 95%", "en": "95% interval"}[lang]),
+        Column({"id": "Kelompok dipangkas", "en": "Trimmed arm"}[lang]),
+        Column({"id": "Bagian dipangkas", "en": "Share trimmed"}[lang]),
+    ]
+    rows = []
+    for rec in lee.to_dict("records"):
+        name = str(rec["outcome"])
+        low, high = _number(rec.get("ci_low")), _number(rec.get("ci_high"))
+        arm = str(rec.get("trimmed_arm") or "")
+        rows.append(
+            [
+                _label(ctx, name),
+                _fmt(ctx, name, _number(rec["lower"])),
+                _fmt(ctx, name, _number(rec["upper"])),
+                f"{_fmt(ctx, name, low)} … {_fmt(ctx, name, high)}" if np.isfinite(low) else "–",
+                {
+                    "control": t("comparison", lang),
+                    "comparison": t("comparison", lang),
+                    "treatment": t("programme", lang),
+                }.get(arm, arm),
+                percent(_number(rec.get("trim_share")), lang, digits=1),
+            ]
+        )
+    caption = {"id": "Batas Lee (Lee 2009)", "en": "Lee (2009) bounds"}[lang]
+    return [
+        fragment(*readings),
+        Table(
+            columns,
+            rows,
+            caption=caption,
+            notes=[render("table_reading_generic", lang, table="lee_bounds.csv")],
+        ),
+    ]
+
+
+def balance_section(ctx: ProgrammeContext) -> list[object]:
+    """Baseline balance between the arms, with a reading of how many differences are significant."""
+    lang = ctx.language
+    balance = ctx.table("balance.csv")
+    parts: list[object] = [fragment(heading(t("balance", lang)))]
+    if balance is None:
+        return parts + [_missing(ctx, "balance.csv")]
+    needed = {"variable", "mean_treatment", "mean_comparison", "difference", "p_value"}
+    if not needed <= set(balance.columns):
+        return parts + [generic_table(ctx, balance, name="balance.csv")]
+    frame = balance
+    if "sample" in frame.columns and (frame["sample"] == "baseline").any():
+        frame = frame.loc[frame["sample"] == "baseline"]
+    kind = frame["row_type"] if "row_type" in frame.columns else pd.Series("variable", index=frame.index)
+    variables = frame.loc[kind == "variable"]
+    p = pd.to_numeric(variables["p_value"], errors="coerce")
+    normalized = pd.to_numeric(
+        variables.get("normalized_difference", pd.Series(dtype=float)), errors="coerce"
+    )
+    if ctx.withheld or not p.notna().any():
+        reading = render("balance_reading_withheld", lang, reason=_withheld_reason(ctx))
+    else:
+        reading = render(
+            "balance_reading",
+            lang,
+            k=int(p.notna().sum()),
+            s=int((p < 0.05).sum()),
+            expected=number(0.05 * p.notna().sum(), lang, digits=1),
+        )
+    extra = []
+    if normalized.notna().any():
+        large = int((normalized.abs() > 0.25).sum())
+        extra.append(
+            {
+                "id": f"Selisih ternormalisasi di atas 0,25 (aturan praktis Imbens–Rubin): {large}.",
+                "en": f"Normalized differences above 0.25 (the Imbens–Rubin rule of thumb): {large}.",
+            }[lang]
+        )
+    for rec in balance.loc[balance.get("row_type", pd.Series(dtype=str)) == "joint_test"].to_dict("records"):
+        f_stat, joint_p = _number(rec.get("f_stat")), _number(rec.get("p_value"))
+        sample = {"baseline": t("surveyed_baseline", lang), "panel": t("found_again", lang)}.get(
+            str(rec.get("sample")), str(rec.get("sample"))
+        )
+        if np.isfinite(joint_p):
+            extra.append(
+                join(
+                    [
+                        {"id": "Uji gabungan", "en": "Joint test"}[lang],
+                        f" ({sample.lower()}): F({integer(rec.get('df_num'), lang)}, "
+                        f"{integer(rec.get('df_denom'), lang)}) = ",
+                        number(f_stat, lang),
+                        ", ",
+                        render("p_is", lang, p=p_relation(joint_p, lang)),
+                        ".",
+                    ]
+                )
+            )
+        else:
+            reason = str(rec.get("note") or "").strip()
+            extra.append(
+                join(
+                    [
+                        {"id": "Uji gabungan", "en": "Joint test"}[lang],
+                        f" ({sample.lower()}): ",
+                        {"id": "tidak dapat dihitung", "en": "could not be computed"}[lang],
+                        f" ({reason})." if reason else ".",
+                    ]
+                )
+            )
+    columns = [
+        Column({"id": "Variabel", "en": "Variable"}[lang], "left"),
+        Column({"id": "Rata-rata program", "en": "Programme mean"}[lang]),
+        Column({"id": "Rata-rata pembanding", "en": "Comparison mean"}[lang]),
+        Column({"id": "Selisih (galat baku)", "en": "Difference (std. error)"}[lang]),
+        Column({"id": "Selisih ternormalisasi", "en": "Normalized difference"}[lang]),
+        Column("p"),
+    ]
+    rows = []
+    for rec in variables.to_dict("records"):
+        name = str(rec["variable"])
+        rows.append(
+            [
+                _label(ctx, name),
+                _fmt(ctx, name, _number(rec["mean_treatment"]), signed=False, table=True),
+                _fmt(ctx, name, _number(rec["mean_comparison"]), signed=False, table=True),
+                f"{_fmt(ctx, name, _number(rec['difference']), table=True)} "
+                f"({_fmt(ctx, name, _number(rec.get('std_error')), signed=False, table=True)})",
+                number(_number(rec.get("normalized_difference")), lang, signed=True),
+                p_value(_number(rec["p_value"]), lang),
+            ]
+        )
+    n_t = pd.to_numeric(variables.get("n_treatment", pd.Series(dtype=float)), errors="coerce").max()
+    n_c = pd.to_numeric(variables.get("n_comparison", pd.Series(dtype=float)), errors="coerce").max()
+    caption = join(
+        [
+            t("balance", lang),
+            " · ",
+            t("programme", lang),
+            ": ",
+            count(n_t if np.isfinite(n_t) else None, language=lang, min_cell=ctx.min_cell),
+            ", ",
+            t("comparison", lang),
+            ": ",
+            count(n_c if np.isfinite(n_c) else None, language=lang, min_cell=ctx.min_cell),
+            " ",
+            t("n_households", lang).lower(),
+        ]
+    )
+    parts += [
+        fragment(paragraph(join([reading, " ", *(join([e, " "]) for e in extra)]))),
+        Table(
+            columns, rows, caption=caption, notes=[render("table_reading_generic", lang, table="balance.csv")]
+        ),
+    ]
+    return parts
+
+
+def impact_section(ctx: ProgrammeContext) -> list[object]:
+    """The main impact table: follow-up difference, DiD and ANCOVA, with CR1 and wild p-values."""
+    lang = ctx.language
+    estimators = [e for e in TESTED if (ctx.impact["estimator"] == e).any()]
+    primary = ESTIMATOR_LABELS[ctx.primary][lang]
+    columns = [Column(t("outcome", lang), "left")]
+    columns += [Column(ESTIMATOR_LABELS[e][lang]) for e in estimators]
+    has_wild = not np.isnan(
+        [_inference_value(ctx, o, ctx.primary, "p_value_wild") for o in _outcomes(ctx, indices=False)]
+    ).all()
+    columns.append(Column(t("p_cr1", lang)))
+    if has_wild:
+        columns.append(Column(t("p_wild", lang)))
+    has_q = not np.isnan(
+        [_inference_value(ctx, o, ctx.primary, "q_value_family") for o in _outcomes(ctx, indices=False)]
+    ).all()
+    if has_q:
+        columns.append(Column("q"))
+    columns.append(Column(t("n_households", lang)))
+    rows: list[object] = []
+    current: str | None = "-"
+    for outcome in _outcomes(ctx, indices=False):
+        family = outcome_family(outcome, ctx.study)
+        if family != current:
+            rows.append(GroupRow(FAMILY_LABELS.get(family or "", {}).get(lang, family or "")))
+            current = family
+        cells: list[object] = [_label(ctx, outcome)]
+        for estimator in estimators:
+            row = _impact_row(ctx, outcome, estimator)
+            cells.append(_estimate_cell(ctx, outcome, row))
+        main = _impact_row(ctx, outcome, ctx.primary)
+        cells.append(p_value(main["p_value"], lang) if main is not None else "–")
+        if has_wild:
+            cells.append(p_value(_inference_value(ctx, outcome, ctx.primary, "p_value_wild"), lang))
+        if has_q:
+            cells.append(p_value(_inference_value(ctx, outcome, ctx.primary, "q_value_family"), lang))
+        cells.append(count(main["n_obs"], language=lang, min_cell=ctx.min_cell) if main is not None else "–")
+        rows.append(cells)
+    notes = [render("no_inference", lang, reason=_withheld_reason(ctx))] if ctx.withheld else []
+    table = Table(columns, rows, caption=t("impacts", lang), notes=notes)  # type: ignore[arg-type]
+    return [
+        fragment(heading(t("impacts", lang)), paragraph(render("impact_reading", lang, primary=primary))),
+        table,
+    ]
+
+
+def _estimate_cell(ctx: ProgrammeContext, outcome: str, row: pd.Series | None) -> str:
+    if row is None:
+        return "–"
+    value = _fmt(ctx, outcome, float(row["estimate"]), signed=False, table=True)
+    se = _fmt(ctx, outcome, float(row["std_error"]), signed=False, table=True)
+    return f"{value}{stars(row['p_value'])} ({se})"
+
+
+def indices_section(ctx: ProgrammeContext) -> list[object]:
+    """Family indices (KLK and ICW) with their q-values within the family of indices."""
+    lang = ctx.language
+    parts: list[object] = [fragment(heading(t("indices", lang)))]
+    names = _outcomes(ctx, indices=True)
+    if not names:
+        return parts + [_missing(ctx, "impact.csv (index_klk_*, index_icw_*)")]
+    families = list(dict.fromkeys(outcome_family(n, ctx.study) or "" for n in names))
+    kinds = [k for k in ("klk", "icw") if any(n.startswith(f"index_{k}_") for n in names)]
+    columns = [Column(t("goal", lang), "left")]
+    for kind in kinds:
+        columns += [Column(t(f"index_{kind}", lang)), Column(t("q_value", lang))]
+    rows = []
+    strong = []
+    for family in families:
+        cells: list[object] = [FAMILY_LABELS.get(family, {}).get(lang, family)]
+        for kind in kinds:
+            name = f"index_{kind}_{family}"
+            row = _impact_row(ctx, name, ctx.primary)
+            cells.append(_estimate_cell(ctx, name, row))
+            q = _inference_value(ctx, name, ctx.primary, "q_value_family")
+            cells.append(p_value(q, lang))
+            if kind == kinds[0] and np.isfinite(q) and q < 0.05:
+                strong.append(FAMILY_LABELS.get(family, {}).get(lang, family))
+        rows.append(cells)
+    has_q = ctx.table("impact_inference.csv") is not None
+    if ctx.withheld:
+        judged: object = render("indices_withheld", lang, reason=_withheld_reason(ctx))
+    elif strong:
+        judged = render("indices_strong", lang, goals=list_words(strong, lang))
+    else:
+        judged = render("indices_none", lang) if has_q else ""
+    reading = render("indices_reading", lang, strong=judged)
+    parts += [
+        fragment(paragraph(reading)),
+        Table(
+            columns,
+            rows,
+            caption=f"{t('indices', lang)} · {ESTIMATOR_LABELS[ctx.primary][lang]}",
+            notes=[] if has_q else [render("section_missing", lang, table="tables/impact_inference.csv")],
+        ),
+    ]
+    if ctx.table("index_weights.csv") is not None:
+        parts.append(fragment(note(render("table_reading_generic", lang, table="index_weights.csv"))))
+    return parts
+
+
+def coefficient_section(ctx: ProgrammeContext) -> list[object]:
+    """A coefficient plot of every outcome in comparison-group SD units, grouped by family."""
+    lang = ctx.language
+    data = coefficient_data(ctx)
+    if data.empty and ctx.withheld:
+        # The plot is of intervals; without any, say why rather than show an empty figure.
+        why = render("no_inference", lang, reason=_withheld_reason(ctx))
+        return [fragment(heading(t("coefficients", lang)), note(why))]
+    fig = figures.coefficient_plot(data, language=lang)
+    alt = "; ".join(
+        f"{r['label']} ({ESTIMATOR_LABELS[str(r['estimator'])][lang]}): {number(r['z'], lang)} "
+        f"[{number(r['lo'], lang)}, {number(r['hi'], lang)}]"
+        for r in data.to_dict("records")
+        if r["estimator"] == ctx.primary
+    )
+    return [fragment(heading(t("coefficients", lang)))] + figure_block(
+        fig,
+        alt=alt,
+        caption=render("coefficients_reading", lang),
+        base=None,
+        language=lang,
+        min_cell=ctx.min_cell,
+    )
+
+
+def coefficient_data(ctx: ProgrammeContext) -> pd.DataFrame:
+    """Estimates and intervals of DiD and ANCOVA divided by the comparison group's baseline SD.
+
+    Outcomes have different units, so each is divided by its standard deviation among
+    comparison households at baseline (at follow-up when it was not measured at baseline);
+    family indices are already in those units.
+    """
+    rows = []
+    for outcome in _outcomes(ctx, indices=False) + _outcomes(ctx, indices=True):
+        if outcome.startswith("index_icw_"):
+            continue  # the KLK index stands for each family; ICW is in the indices table
+        sd = 1.0 if outcome.startswith("index_") else _comparison_sd(ctx, outcome)
+        if not np.isfinite(sd) or sd <= 0:
+            continue
+        family = outcome_family(outcome, ctx.study) or ""
+        group = FAMILY_LABELS.get(family, {}).get(ctx.language, family)
+        for estimator in ("ancova", "did"):
+            row = _impact_row(ctx, outcome, estimator)
+            if row is None or not np.isfinite(row["ci_low"]):
+                continue
+            label = _label(ctx, outcome)
+            rows.append(
+                {
+                    "label": label,
+                    "group": group,
+                    "estimator": estimator,
+                    "z": float(row["estimate"]) / sd,
+                    "lo": float(row["ci_low"]) / sd,
+                    "hi": float(row["ci_high"]) / sd,
+                    "order": _family_order(family),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=["label", "group", "estimator", "z", "lo", "hi", "order"])
+    return frame.sort_values("order", kind="stable").reset_index(drop=True)
+
+
+def _comparison_sd(ctx: ProgrammeContext, outcome: str) -> float:
+    if outcome not in ctx.panel.columns:
+        return float("nan")
+    values = pd.to_numeric(ctx.panel[outcome], errors="coerce")
+    comparison = ctx.panel["treatment"] == 0
+    for round_name in ROUNDS:
+        chosen = values.loc[comparison & (ctx.panel["round"] == round_name)].dropna()
+        if len(chosen) >= 2:
+            return float(chosen.std(ddof=1))
+    return float("nan")
+
+
+def alkire_foster_section(ctx: ProgrammeContext) -> list[object]:
+    """The Alkire–Foster profile: H, A and M0 by round and arm, and each goal's contribution."""
+    lang = ctx.language
+    parts: list[object] = [fragment(heading(t("alkire_foster", lang)))]
+    table = ctx.table("alkire_foster.csv")
+    if table is None:
+        return parts + [_missing(ctx, "alkire_foster.csv")]
+    if not {"round", "arm", "statistic", "value"} <= set(table.columns):
+        return parts + [generic_table(ctx, table, name="alkire_foster.csv")]
+    arms = {
+        "treatment": t("programme", lang),
+        "programme": t("programme", lang),
+        "comparison": t("comparison", lang),
+        "all": t("total", lang),
+    }
+    headline_rows = table.loc[table["statistic"].isin(["H", "A", "M0"])]
+    rows = []
+    for (round_name, arm), group in headline_rows.groupby(["round", "arm"], sort=False):
+        values = dict(zip(group["statistic"], pd.to_numeric(group["value"], errors="coerce"), strict=False))
+        n = pd.to_numeric(group.get("n", pd.Series(dtype=float)), errors="coerce").max()
+        rows.append(
+            [
+                t(str(round_name), lang) if round_name in ROUNDS else str(round_name),
+                arms.get(str(arm), str(arm)),
+                percent(values.get("H"), lang, digits=1),
+                percent(values.get("A"), lang, digits=1),
+                number(values.get("M0"), lang, digits=3),
+                count(n if np.isfinite(n) else None, language=lang, min_cell=ctx.min_cell),
+            ]
+        )
+    k = pd.to_numeric(table.get("k", pd.Series(dtype=float)), errors="coerce").dropna()
+    cutoff = f"k = {number(k.iloc[0], lang, digits=2)}" if len(k) else ""
+    profile = Table(
+        [
+            Column(t("round", lang), "left"),
+            Column(t("arm", lang), "left"),
+            Column({"id": "H (belum berdaya)", "en": "H (disempowered)"}[lang]),
+            Column({"id": "A (intensitas)", "en": "A (intensity)"}[lang]),
+            Column("M0 = H × A"),
+            Column(t("n_households", lang)),
+        ],
+        rows,
+        caption=f"{t('alkire_foster', lang)} · {cutoff}",
+    )
+    parts += [fragment(paragraph(render("af_reading", lang))), profile]
+    contributions = table.loc[(table["statistic"] == "contribution") & (table["round"] == "followup")]
+    if "indicator" in contributions.columns and contributions["indicator"].isna().any():
+        # Goal-level rows (no indicator) already sum their indicators; use them alone.
+        contributions = contributions.loc[contributions["indicator"].isna()]
+    if not contributions.empty and "goal" in contributions.columns:
+        by_goal = (
+            contributions.assign(value=pd.to_numeric(contributions["value"], errors="coerce"))
+            .groupby(["goal", "arm"])["value"]
+            .sum()
+            .unstack("arm")
+        )
+        goal_rows = [
+            [FAMILY_LABELS.get(str(goal), {}).get(lang, str(goal))]
+            + [percent(by_goal.loc[goal].get(a), lang, digits=1) for a in by_goal.columns]
+            for goal in sorted(by_goal.index, key=lambda g: _family_order(str(g)))
+        ]
+        parts.append(
+            Table(
+                [Column(t("goal", lang), "left")]
+                + [Column(arms.get(str(a), str(a))) for a in by_goal.columns],
+                goal_rows,
+                caption={
+                    "id": "Sumbangan setiap tujuan pada M0, tindak lanjut",
+                    "en": "Contribution of each goal to M0, follow-up",
+                }[lang],
+                notes=[render("table_reading_generic", lang, table="alkire_foster.csv")],
+            )
+        )
+    return parts
+
+
+def mde_section(ctx: ProgrammeContext) -> list[object]:
+    """Minimum detectable effects: what this sample could and could not have seen."""
+    lang = ctx.language
+    parts: list[object] = [fragment(heading(t("mde", lang)))]
+    table = ctx.table("mde.csv")
+    if table is None:
+        return parts + [_missing(ctx, "mde.csv")]
+    if not {"outcome", "mde_sd"} <= set(table.columns):
+        return parts + [generic_table(ctx, table, name="mde.csv")]
+    table = table.assign(mde_sd=pd.to_numeric(table["mde_sd"], errors="coerce"))
+    rows = []
+    chosen: dict[str, dict[str, object]] = {}
+    for outcome, group in table.groupby("outcome", sort=False):
+        usable = group.loc[group["mde_sd"].notna()]
+        if usable.empty:
+            continue
+        preferred = usable.loc[usable.get("design", pd.Series(dtype=str)) == ctx.primary]
+        chosen[str(outcome)] = {
+            str(k): v for k, v in (preferred if len(preferred) else usable).iloc[0].items()
+        }
+    for outcome in sorted(chosen, key=lambda o: _family_order(outcome_family(o, ctx.study))):
+        rec = chosen[outcome]
+        design = str(rec.get("design", ""))
+        rows.append(
+            [
+                _label(ctx, outcome),
+                ESTIMATOR_LABELS.get(design, {}).get(lang, design),
+                number(_number(rec.get("icc")), lang, digits=2),
+                number(_number(rec.get("mde_sd")), lang, digits=2),
+                _fmt(ctx, outcome, _number(rec.get("mde")), signed=False, table=True),
+            ]
+        )
+    reading: object = render("mde_reading_generic", lang)
+    for outcome in _main_outcomes(ctx):
+        if outcome in chosen:
+            rec = chosen[outcome]
+            value = join(
+                [
+                    _fmt(ctx, outcome, _number(rec.get("mde")), signed=False),
+                    f" ({number(_number(rec.get('mde_sd')), lang, digits=2)} SD)",
+                ]
+            )
+            reading = join([_label(ctx, outcome), ": ", render("mde_reading", lang, value=value)])
+            break
+    notes = sorted({str(n) for n in table.get("note", pd.Series(dtype=str)).dropna() if str(n).strip()})
+    columns = [
+        Column(t("outcome", lang), "left"),
+        Column({"id": "Penduga", "en": "Estimator"}[lang], "left"),
+        Column("ICC"),
+        Column({"id": "MDE (simpangan baku)", "en": "MDE (standard deviations)"}[lang]),
+        Column({"id": "MDE (satuan indikator)", "en": "MDE (outcome units)"}[lang]),
+    ]
+    return parts + [
+        fragment(paragraph(reading)),
+        Table(columns, rows, notes=[*notes, render("table_reading_generic", lang, table="mde.csv")]),
+    ]
+
+
+def methods_section(ctx: ProgrammeContext) -> list[object]:
+    """Which estimator is primary and why, inference, and disclosure control."""
+    lang = ctx.language
+    method = "methods_randomized" if ctx.design == "randomized" else "methods_matched"
+    return [
+        fragment(
+            heading(t("methods", lang)),
+            paragraph(render(method, lang)),
+            paragraph(render("methods_inference", lang)),
+            paragraph(render("methods_withheld", lang, reason=_withheld_reason(ctx))) if ctx.withheld else "",
+            # The same rule, word for word, as the index page and docs/disclosure.md.
+            paragraph(disclosure_rule(lang, min_cell=ctx.min_cell)),
+            paragraph(render("methods_top_coding", lang)),
+        )
+    ]
+
+
+def publication_section(ctx: ProgrammeContext) -> list[object]:
+    """Where the LaTeX tables are (file names only)."""
+    lang = ctx.language
+    files = sorted(p.name for p in ctx.tables_dir.glob("*.tex"))
+    if not files:
+        return []
+    return [
+        fragment(
+            heading(t("publication", lang)),
+            paragraph(render("publication_note", lang, files=", ".join(files))),
+        )
+    ]
+
+
+def provenance(ctx: ProgrammeContext) -> Html:
+    """The provenance block."""
+    facts = read_provenance(ctx.tables_dir, ctx.study, root=PROJECT_ROOT)
+    return provenance_block(
+        facts,
+        parameters={
+            "language": ctx.language,
+            "min_cell": ctx.min_cell,
+            "seed": ctx.study.seed,
+            "design": ctx.design,
+            "primary_estimator": ctx.primary,
+        },
+        language=ctx.language,
+        started=ctx.started,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic rendering of the estimate stage's tables, and the LaTeX export
+
+_HEADERS: dict[str, dict[str, str]] = {
+    "outcome": {"id": "Indikator", "en": "Outcome"},
+    "variable": {"id": "Variabel", "en": "Variable"},
+    "family": {"id": "Tujuan", "en": "Goal"},
+    "estimator": {"id": "Penduga", "en": "Estimator"},
+    "arm": {"id": "Kelompok", "en": "Arm"},
+    "round": {"id": "Putaran", "en": "Round"},
+    "mean_treatment": {"id": "Rata-rata program", "en": "Programme mean"},
+    "mean_control": {"id": "Rata-rata pembanding", "en": "Comparison mean"},
+    "mean_comparison": {"id": "Rata-rata pembanding", "en": "Comparison mean"},
+    "difference": {"id": "Selisih", "en": "Difference"},
+    "estimate": {"id": "Perkiraan", "en": "Estimate"},
+    "std_error": {"id": "Galat baku", "en": "Std. error"},
+    "p_value": {"id": "p", "en": "p"},
+    "n_obs": {"id": "Rumah tangga", "en": "Households"},
+    "n_clusters": {"id": "Desa", "en": "Villages"},
+    "lower": {"id": "Batas bawah", "en": "Lower bound"},
+    "upper": {"id": "Batas atas", "en": "Upper bound"},
+}
+
+#: Columns of the estimate stage's tables that are never shown (bookkeeping, not results).
+_SKIP = {"note", "q_group", "q_source", "se_type", "wild_enumerated"}
+
+
+def generic_table(ctx: ProgrammeContext, frame: pd.DataFrame, *, name: str, max_rows: int = 60) -> Table:
+    """Show a table of the estimate stage: labels for known columns, numbers formatted.
+
+    Columns named ``n``, ``n_*`` or ``households*`` are household counts and go through
+    disclosure control like every other count; ``p_*`` and ``q_*`` are p-values.
+    """
+    lang = ctx.language
+    shown = [c for c in frame.columns if c not in _SKIP and frame[c].notna().any()]
+    columns = [
+        Column(
+            _HEADERS.get(c, {}).get(lang, c.replace("_", " ")),
+            "left" if not pd.api.types.is_numeric_dtype(frame[c]) else "right",
+        )
+        for c in shown
+    ]
+    rows = []
+    for rec in frame.head(max_rows).to_dict("records"):
+        cells: list[object] = []
+        for c in shown:
+            value = rec[c]
+            if c in ("outcome", "variable", "component") and isinstance(value, str):
+                cells.append(_label(ctx, value))
+            elif c == "family" and isinstance(value, str):
+                cells.append(FAMILY_LABELS.get(value, {}).get(lang, value))
+            elif c == "estimator" and isinstance(value, str):
+                cells.append(ESTIMATOR_LABELS.get(value, {}).get(lang, value))
+            elif _is_count_column(c) and pd.api.types.is_number(value):
+                number_ = float(value)  # type: ignore[arg-type]
+                cells.append(
+                    count(number_ if np.isfinite(number_) else None, language=lang, min_cell=ctx.min_cell)
+                )
+            elif (c.startswith("p_") or c.startswith("q_") or c == "p") and pd.api.types.is_number(value):
+                cells.append(p_value(value, lang))
+            elif isinstance(value, bool | np.bool_):
+                cells.append("✓" if value else "")
+            elif pd.api.types.is_number(value):
+                cells.append(significant_figures(value, lang))
+            else:
+                cells.append(
+                    "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+                )
+        rows.append(cells)
+    notes = [render("table_reading_generic", lang, table=name)]
+    return Table(columns, rows, notes=notes)
+
+
+def _is_count_column(name: str) -> bool:
+    return name == "n" or name.startswith("n_") and name != "n_clusters" or name.startswith("households")
+
+
+def latex_document(ctx: ProgrammeContext) -> str:
+    """The programme report's tables as one standalone LaTeX (booktabs) document.
+
+    Tables only: figures are in ``programme.html``. Every cell is escaped for LaTeX.
+    """
+    sections: list[tuple[str, list[object]]] = [
+        (t("data_quality", ctx.language), data_quality_section(ctx)),
+        (t("attrition", ctx.language), attrition_section(ctx)),
+        (t("balance", ctx.language), balance_section(ctx)),
+        (t("impacts", ctx.language), impact_section(ctx)),
+        (t("indices", ctx.language), indices_section(ctx)),
+        (t("alkire_foster", ctx.language), alkire_foster_section(ctx)),
+        (t("mde", ctx.language), mde_section(ctx)),
+    ]
+    body = []
+    for number_, (title_text, parts) in enumerate(sections, start=1):
+        tables = [p for p in parts if isinstance(p, Table)]
+        if not tables:
+            continue
+        body.append(f"\\section*{{{latex_escape(title_text)}}}")
+        body += [tab.to_latex(label=f"tab:{number_}-{i}") for i, tab in enumerate(tables, start=1)]
+    return "\n".join(
+        [
+            "\\documentclass[11pt]{article}",
+            "\\usepackage[utf8]{inputenc}",
+            "\\usepackage[T1]{fontenc}",
+            "\\usepackage{booktabs}",
+            "\\usepackage[margin=2cm]{geometry}",
+            f"\\title{{{latex_escape(t('programme_title', ctx.language) + ': ' + ctx.study.name)}}}",
+            "\\date{}",
+            "\\begin{document}",
+            "\\maketitle",
+            *body,
+            "\\end{document}",
+            "",
+        ]
+    )
+
+
+def write_latex(ctx: ProgrammeContext) -> Path:
+    """Write :func:`latex_document` to ``tables/programme_report.tex`` (atomically)."""
+    path = ctx.tables_dir / "programme_report.tex"
+    write_text_atomic(path, latex_document(ctx))
+    return path

@@ -1,0 +1,501 @@
+"""The statistics the reports describe, computed from the panel with disclosure rules applied.
+
+Pure functions on DataFrames: household counts and attrition, before/after changes with
+bootstrap intervals, participation-ladder shares and the six-goal index profile. Every
+statistic from fewer than ``min_cell`` households comes back as NaN, so presentation code
+cannot show it by accident.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.config import ROUNDS
+from analysis.errors import EstimationError
+from analysis.inputs.codebook import Codebook
+from analysis.inputs.study import Study
+from analysis.methods.indices import klk_index
+from analysis.shared.disclosure import SuppressedTable, suppress_arms, suppress_counts
+from analysis.shared.files import read_csv
+
+Statistic = Literal["mean", "median"]
+
+#: How the attrition counts add up: baseline = found again + lost; follow-up = found again + new.
+ATTRITION_TOTALS: dict[str, list[str]] = {"baseline": ["panel", "lost"], "followup": ["panel", "new"]}
+ATTRITION_KEYS: tuple[str, ...] = ("baseline", "panel", "lost", "new", "followup")
+#: The attrition cells that are fieldwork counts, published at any size.
+FIELDWORK_CELLS: tuple[str, ...] = ("lost", "new")
+#: The columns of :func:`attrition_by_arm`, and the arm of ``suppress_arms`` each one stands for.
+ARM_COLUMNS: dict[str, str] = {"programme": "treatment", "comparison": "comparison", "total": "all"}
+
+
+def attrition_counts(panel: pd.DataFrame) -> dict[str, int]:
+    """Households surveyed at baseline, found again, lost, new at follow-up, surveyed at follow-up."""
+    first = panel.drop_duplicates("hh")
+    counts = first["linkage"].value_counts()
+    found = int(counts.get("panel", 0))
+    lost = int(counts.get("baseline_only", 0))
+    new = int(counts.get("followup_only", 0))
+    return {"baseline": found + lost, "panel": found, "lost": lost, "new": new, "followup": found + new}
+
+
+def attrition_table(panel: pd.DataFrame, *, min_cell: int, hide: Iterable[str] = ()) -> SuppressedTable[str]:
+    """:func:`attrition_counts` suppressed by the disclosure policy (``docs/disclosure.md``).
+
+    Households not found again (``lost``) and new at follow-up (``new``) are fieldwork counts,
+    published at any size (:data:`analysis.shared.disclosure.FIELDWORK_COUNTS`); the group's sizes
+    (``baseline``, ``followup``) and its households found again (``panel``) are hidden when small
+    and complementarily. Because ``lost`` and ``new`` are published, hiding one size hides all
+    three.
+
+    Parameters
+    ----------
+    panel
+        Rows of one group (a village).
+    min_cell
+        The study's threshold.
+    hide
+        Cells to hide whatever their size: a village that ``tables/villages.csv`` hides
+        (``suppressed`` not empty) passes ``("baseline", "panel", "followup")``, so that its
+        report does not print what the table protects.
+    """
+    counts = attrition_counts(panel)
+    publish = FIELDWORK_CELLS
+    return suppress_counts(counts, totals=ATTRITION_TOTALS, min_cell=min_cell, hide=hide, publish=publish)
+
+
+def attrition_by_arm(panel: pd.DataFrame, *, min_cell: int) -> SuppressedTable[tuple[str, str]]:
+    """Attrition counts by arm with an all-households column, suppressed as one two-way table.
+
+    Keys are ``(row, column)`` with rows from :data:`ATTRITION_KEYS` and columns ``programme``,
+    ``comparison`` and ``total``; every column adds up down the rows and every row across.
+    Households not found again and new at follow-up are published at any size (fieldwork
+    counts). An arm that the public tables hide (:func:`analysis.shared.disclosure.suppress_arms`, the
+    decision behind ``linkage.csv`` and ``attrition.csv``) has its sizes hidden here too, so the
+    report never prints a count the tables protect.
+    """
+    arms = {"programme": panel["treatment"] == 1, "comparison": panel["treatment"] == 0}
+    values: dict[tuple[str, str], int] = {}
+    for arm, mask in arms.items():
+        for key, value in attrition_counts(panel.loc[mask]).items():
+            values[(key, arm)] = value
+    for key in ATTRITION_KEYS:
+        values[(key, "total")] = values[(key, "programme")] + values[(key, "comparison")]
+    constraints: list[tuple[tuple[str, str], list[tuple[str, str]]]] = [
+        ((total, column), [(part, column) for part in parts])
+        for column in ("programme", "comparison", "total")
+        for total, parts in ATTRITION_TOTALS.items()
+    ]
+    constraints += [((key, "total"), [(key, "programme"), (key, "comparison")]) for key in ATTRITION_KEYS]
+    linkage = pd.DataFrame(
+        [
+            {"arm": ARM_COLUMNS[column], "linkage": status, "households": values[(key, column)]}
+            for column in ("programme", "comparison")
+            for key, status in (("panel", "panel"), ("lost", "baseline_only"), ("new", "followup_only"))
+        ]
+    )
+    hidden_arms = suppress_arms(linkage, min_cell=min_cell).hidden
+    hide = {
+        (key, column)
+        for column, arm in ARM_COLUMNS.items()
+        if arm in hidden_arms
+        for key in ("baseline", "panel", "followup")
+    }
+    publish = {(key, column) for key in FIELDWORK_CELLS for column in ARM_COLUMNS}
+    return suppress_counts(values, totals=constraints, min_cell=min_cell, hide=hide, publish=publish)
+
+
+# ---------------------------------------------------------------------------------------------
+# Before/after changes with bootstrap intervals
+
+
+@dataclass(frozen=True)
+class Change:
+    """A before/after change of one statistic in one group, with a bootstrap interval.
+
+    ``change`` is relative (``after / before − 1``) or absolute (``after − before``) as asked.
+    Every field is NaN when a round has fewer than ``min_cell`` households.
+    """
+
+    before: float
+    after: float
+    n_before: int
+    n_after: int
+    change: float
+    low: float
+    high: float
+    draws: np.ndarray
+
+    @property
+    def available(self) -> bool:
+        """Whether the change may be shown."""
+        return bool(np.isfinite(self.change))
+
+
+@dataclass(frozen=True)
+class VillageChange:
+    """The change in one village, in the comparison villages, and their difference."""
+
+    village: Change
+    comparison: Change | None
+    difference: float
+    difference_low: float
+    difference_high: float
+
+
+def _statistic(values: np.ndarray, statistic: Statistic, axis: int | None = None) -> np.ndarray:
+    return np.median(values, axis=axis) if statistic == "median" else np.mean(values, axis=axis)
+
+
+def _ratio(after: np.ndarray | float, before: np.ndarray | float, relative: bool) -> np.ndarray:
+    a, b = np.asarray(after, dtype=float), np.asarray(before, dtype=float)
+    if not relative:
+        return a - b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, a / b - 1.0, np.nan)
+
+
+def _empty_change(n_before: int, n_after: int) -> Change:
+    nan = float("nan")
+    return Change(nan, nan, n_before, n_after, nan, nan, nan, np.array([]))
+
+
+def household_change(
+    before: np.ndarray,
+    after: np.ndarray,
+    *,
+    statistic: Statistic,
+    relative: bool,
+    min_cell: int,
+    reps: int,
+    rng: np.random.Generator,
+) -> Change:
+    """The change in one village, households resampled within each round.
+
+    The two rounds are resampled independently: not every household was surveyed twice, and
+    the households found again are only part of each round.
+    """
+    before, after = before[np.isfinite(before)], after[np.isfinite(after)]
+    if len(before) < min_cell or len(after) < min_cell:
+        return _empty_change(len(before), len(after))
+    b, a = float(_statistic(before, statistic)), float(_statistic(after, statistic))
+    draws_b = _statistic(before[rng.integers(0, len(before), (reps, len(before)))], statistic, axis=1)
+    draws_a = _statistic(after[rng.integers(0, len(after), (reps, len(after)))], statistic, axis=1)
+    draws = _ratio(draws_a, draws_b, relative)
+    low, high = np.nanpercentile(draws, [2.5, 97.5])
+    return Change(
+        b, a, len(before), len(after), float(_ratio(a, b, relative)), float(low), float(high), draws
+    )
+
+
+def cluster_change(
+    before: Sequence[np.ndarray],
+    after: Sequence[np.ndarray],
+    *,
+    statistic: Statistic,
+    relative: bool,
+    min_cell: int,
+    reps: int,
+    rng: np.random.Generator,
+) -> Change:
+    """The change over a group of villages, resampling villages and then households within them.
+
+    The two-stage bootstrap keeps village-level shocks in the interval (villages, not
+    households, are the units of assignment). ``before[i]`` and ``after[i]`` belong to village i.
+    """
+    before = [b[np.isfinite(b)] for b in before]
+    after = [a[np.isfinite(a)] for a in after]
+    n_b, n_a = sum(len(b) for b in before), sum(len(a) for a in after)
+    if n_b < min_cell or n_a < min_cell or not before:
+        return _empty_change(n_b, n_a)
+    b = float(_statistic(np.concatenate(before), statistic))
+    a = float(_statistic(np.concatenate(after), statistic))
+    draws = np.empty(reps)
+    flat_b, flat_a = _flatten(before), _flatten(after)
+    groups = len(before)
+    for r in range(reps):
+        chosen = rng.integers(0, groups, groups)
+        sb = _statistic(_two_stage(flat_b, chosen, rng), statistic)
+        sa = _statistic(_two_stage(flat_a, chosen, rng), statistic)
+        draws[r] = _ratio(sa, sb, relative)
+    low, high = np.nanpercentile(draws, [2.5, 97.5])
+    return Change(b, a, n_b, n_a, float(_ratio(a, b, relative)), float(low), float(high), draws)
+
+
+def _flatten(groups: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sizes = np.array([len(g) for g in groups])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    values = np.concatenate(groups) if len(groups) else np.array([])
+    return values, offsets, sizes
+
+
+def _two_stage(
+    flat: tuple[np.ndarray, np.ndarray, np.ndarray], chosen: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    values, offsets, sizes = flat
+    n = sizes[chosen]
+    if n.sum() == 0:
+        return np.array([np.nan])
+    starts = np.repeat(offsets[chosen], n)
+    lengths = np.repeat(n, n)
+    return values[starts + (rng.random(int(n.sum())) * lengths).astype(int)]
+
+
+def village_seed(seed: int, village: str, outcome: str) -> np.random.Generator:
+    """A generator that depends on the study seed, the village and the outcome only.
+
+    crc32 rather than ``hash()``: Python salts string hashes per process, and reports must be
+    identical on every run.
+    """
+    return np.random.default_rng([seed, zlib.crc32(village.encode()), zlib.crc32(outcome.encode())])
+
+
+def village_change(
+    panel: pd.DataFrame,
+    *,
+    village: str,
+    column: str,
+    statistic: Statistic,
+    relative: bool,
+    min_cell: int,
+    seed: int,
+    reps: int = 999,
+) -> VillageChange:
+    """Before/after change of ``column`` in ``village`` and in the (other) comparison villages.
+
+    Parameters
+    ----------
+    panel
+        The household panel (one row per household and round).
+    village
+        The village code.
+    column
+        The household-level variable.
+    statistic
+        ``median`` or ``mean`` per round.
+    relative
+        Change as ``after / before − 1`` (income) or ``after − before`` (scores).
+    min_cell
+        Smallest number of households per round and group.
+    seed
+        The study seed; the bootstrap stream also depends on the village and column.
+    reps
+        Bootstrap replications.
+
+    Returns
+    -------
+    VillageChange
+        The difference (village change minus comparison change) is the village-level
+        difference-in-differences; its interval combines both bootstraps, which are independent.
+    """
+    rng = village_seed(seed, village, column)
+    data = panel.loc[panel[column].notna(), ["village", "round", "treatment", column]]
+    here = data.loc[data["village"] == village]
+    own = household_change(
+        _values(here, "baseline", column),
+        _values(here, "followup", column),
+        statistic=statistic,
+        relative=relative,
+        min_cell=min_cell,
+        reps=reps,
+        rng=rng,
+    )
+    others = data.loc[(data["treatment"] == 0) & (data["village"] != village)]
+    comparison = None
+    if not others.empty:
+        codes = sorted(others["village"].dropna().unique())
+        comparison = cluster_change(
+            [_values(others.loc[others["village"] == c], "baseline", column) for c in codes],
+            [_values(others.loc[others["village"] == c], "followup", column) for c in codes],
+            statistic=statistic,
+            relative=relative,
+            min_cell=min_cell,
+            reps=reps,
+            rng=rng,
+        )
+    nan = float("nan")
+    if comparison is None or not (own.available and comparison.available):
+        return VillageChange(own, comparison, nan, nan, nan)
+    draws = own.draws - comparison.draws
+    low, high = np.nanpercentile(draws, [2.5, 97.5])
+    return VillageChange(own, comparison, own.change - comparison.change, float(low), float(high))
+
+
+def _values(frame: pd.DataFrame, round_name: str, column: str) -> np.ndarray:
+    return frame.loc[frame["round"] == round_name, column].to_numpy(dtype=float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantiles for the income figure
+
+
+def quantile_row(values: pd.Series, *, min_cell: int) -> dict[str, float] | None:
+    """Quartiles of ``values`` (None below ``min_cell``); p10/p90 only with ``min_cell`` beyond each.
+
+    A 10th percentile of 20 households sits between the 2nd and 3rd poorest household, so the
+    whiskers appear only when at least ``min_cell`` households lie beyond each end.
+    """
+    data = pd.to_numeric(values, errors="coerce").dropna()
+    n = len(data)
+    if n < min_cell:
+        return None
+    row = {f"p{int(q * 100)}": float(data.quantile(q)) for q in (0.25, 0.5, 0.75)}
+    tails = n * 0.10 >= min_cell
+    row["p10"] = float(data.quantile(0.10)) if tails else float("nan")
+    row["p90"] = float(data.quantile(0.90)) if tails else float("nan")
+    row["n"] = n
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Participation ladder and the six goals
+
+
+def ladder_shares(panel: pd.DataFrame, *, rungs: Sequence[tuple[str, str]], min_cell: int) -> pd.DataFrame:
+    """Share of households reaching each rung per round (NaN when the base is below ``min_cell``).
+
+    Parameters
+    ----------
+    panel
+        Rows of one village (or any group).
+    rungs
+        ``(column, display label)`` pairs in ladder order.
+    """
+    rows = []
+    for column, text in rungs:
+        record: dict[str, object] = {"rung": text}
+        for round_name in ROUNDS:
+            values = (
+                panel.loc[panel["round"] == round_name, column].dropna() if column in panel else pd.Series()
+            )
+            record[round_name] = float(values.mean()) if len(values) >= min_cell else float("nan")
+            record[f"n_{round_name}"] = len(values)
+        rows.append(record)
+    return pd.DataFrame(rows, columns=["rung", *ROUNDS, *(f"n_{r}" for r in ROUNDS)])
+
+
+def goal_components(study: Study, panel: pd.DataFrame, goal: str) -> dict[str, int]:
+    """Outcomes of ``goal`` usable in an index: in the panel and measured at baseline (name → direction)."""
+    result = {}
+    for outcome in study.outcomes:
+        if outcome.family != goal or outcome.name not in panel.columns:
+            continue
+        column = pd.to_numeric(panel[outcome.name], errors="coerce")
+        if column.loc[panel["round"] == "baseline"].notna().sum() < 2:
+            continue
+        result[outcome.name] = outcome.direction
+    return result
+
+
+def goal_indices(panel: pd.DataFrame, *, study: Study, goals: Sequence[str]) -> pd.DataFrame:
+    """Household-level Kling–Liebman–Katz index of each goal, standardized on comparison baseline.
+
+    Components constant in the reference group carry no information and are left out (their SD
+    is zero); a goal with no usable component is absent from the result.
+    """
+    reference = (panel["round"] == "baseline") & (panel["treatment"] == 0)
+    if not reference.any():
+        reference = panel["round"] == "baseline"
+    out = pd.DataFrame(index=panel.index)
+    for goal in goals:
+        components = goal_components(study, panel, goal)
+        usable = {
+            name: direction
+            for name, direction in components.items()
+            if pd.to_numeric(panel.loc[reference, name], errors="coerce").std() > 0
+        }
+        if not usable:
+            continue
+        frame = panel[list(usable)].apply(pd.to_numeric, errors="coerce")
+        try:
+            out[goal] = klk_index(frame, reference=reference, directions=usable)
+        except EstimationError:
+            continue
+    return out
+
+
+def goal_profile(
+    panel: pd.DataFrame, *, village: str, study: Study, goals: Sequence[str], min_cell: int
+) -> pd.DataFrame:
+    """Mean goal index: this village at baseline and follow-up, all programme villages at follow-up.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per goal with ``goal``, ``village_baseline``, ``village_followup``,
+        ``programme_followup`` and the bases ``n_village_baseline``, ``n_village_followup``,
+        ``n_programme_followup``; means from fewer than ``min_cell`` households are NaN.
+    """
+    indices = goal_indices(panel, study=study, goals=goals)
+    masks = {
+        "village_baseline": (panel["village"] == village) & (panel["round"] == "baseline"),
+        "village_followup": (panel["village"] == village) & (panel["round"] == "followup"),
+        "programme_followup": (panel["treatment"] == 1) & (panel["round"] == "followup"),
+    }
+    rows = []
+    for goal in indices.columns:
+        record: dict[str, object] = {"goal": goal}
+        for name, mask in masks.items():
+            values = indices.loc[mask, goal].dropna()
+            record[name] = float(values.mean()) if len(values) >= min_cell else float("nan")
+            record[f"n_{name}"] = len(values)
+        rows.append(record)
+    columns = ["goal", *masks, *(f"n_{m}" for m in masks)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data quality of one village
+
+
+def village_quality(
+    processed: Path, *, village: str, village_column: str | None
+) -> dict[str, dict[str, int]]:
+    """Quarantined records and automatic corrections of ``village``, per round.
+
+    Corrections are matched to the village through the row number (``_row``) shared by the
+    change log, the clean data and the quarantine file.
+    """
+    result: dict[str, dict[str, int]] = {}
+    for round_name in ROUNDS:
+        quarantine_path = processed / f"{round_name}_quarantine.csv"
+        changes_path = processed / f"{round_name}_changes.csv"
+        clean_path = processed / f"{round_name}_clean.parquet"
+        rows_here: set[str] = set()
+        quarantined = 0
+        if quarantine_path.is_file() and village_column:
+            quarantine = read_csv(quarantine_path, dtype=str, keep_default_na=False)
+            if village_column in quarantine.columns and "_row" in quarantine.columns:
+                mine = quarantine.loc[quarantine[village_column].str.strip() == village]
+                quarantined = int(mine["_row"].nunique())
+                rows_here |= set(mine["_row"])
+        if clean_path.is_file() and village_column:
+            try:  # two columns only: the clean data can be large
+                clean = pd.read_parquet(clean_path, columns=["_row", village_column])
+            except (KeyError, ValueError, OSError):
+                clean = pd.DataFrame()
+            if village_column in clean.columns and "_row" in clean.columns:
+                rows_here |= set(clean.loc[clean[village_column].astype(str) == village, "_row"].astype(str))
+        corrected = 0
+        if changes_path.is_file():
+            changes = read_csv(changes_path, dtype=str, keep_default_na=False)
+            if "_row" in changes.columns:
+                corrected = int(changes["_row"].isin(rows_here).sum())
+        result[round_name] = {"quarantined": quarantined, "corrected": corrected}
+    return result
+
+
+def village_column(study: Study, codebook: Codebook | None) -> str | None:
+    """The harmonized name of the village column in processed files."""
+    if codebook is not None:
+        names = [v.name for v in codebook.by_role("village")]
+        if names:
+            return names[0]
+    return study.village

@@ -1,0 +1,741 @@
+"""Every heading, label and sentence of the reports, in Bahasa Indonesia and English.
+
+Text is HTML-safe by construction: :class:`Safe` marks a string that is already HTML, and
+:func:`render` escapes both the template and every value that is not :class:`Safe`. Numbers are
+written by the formatters here (``Rp 812.000``, ``0,03`` in Indonesian), so a report never
+contains a number typed by hand, and a village name such as ``<script>`` can only ever reach a
+page as text.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable
+from typing import Literal
+
+from analysis.shared.text import html_text
+
+Language = Literal["id", "en"]
+LANGUAGES: tuple[Language, ...] = ("id", "en")
+
+#: The six empowerment goals (domain brief), in the order reports show them, then the ladder.
+GOALS: tuple[str, ...] = ("institutions", "business", "income", "environment", "life", "community")
+
+FAMILY_LABELS: dict[str, dict[str, str]] = {
+    "institutions": {"id": "Kelembagaan", "en": "Institutions"},
+    "business": {"id": "Usaha", "en": "Business"},
+    "income": {"id": "Pendapatan", "en": "Income"},
+    "environment": {"id": "Lingkungan", "en": "Environment"},
+    "life": {"id": "Kehidupan", "en": "Lives"},
+    "community": {"id": "Kemasyarakatan", "en": "Community"},
+    "participation": {"id": "Partisipasi", "en": "Participation"},
+    "participation_women": {"id": "Partisipasi perempuan", "en": "Women's participation"},
+}
+
+ESTIMATOR_LABELS: dict[str, dict[str, str]] = {
+    "followup_diff": {"id": "Selisih tindak lanjut", "en": "Follow-up difference"},
+    "did": {"id": "Selisih-dari-selisih (DiD)", "en": "Difference-in-differences"},
+    "ancova": {"id": "ANCOVA", "en": "ANCOVA"},
+    "before_after": {"id": "Sebelum–sesudah (deskriptif)", "en": "Before/after (descriptive)"},
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    # Titles and headings
+    "programme_title": {"id": "Laporan program", "en": "Programme report"},
+    "village_title": {"id": "Laporan desa", "en": "Village report"},
+    "index_title": {"id": "Semua desa", "en": "All villages"},
+    "summary": {"id": "Ringkasan", "en": "Summary"},
+    "design": {"id": "Desain evaluasi", "en": "Evaluation design"},
+    "data_quality": {"id": "Kualitas data", "en": "Data quality"},
+    "households": {"id": "Rumah tangga yang disurvei", "en": "Households surveyed"},
+    "attrition": {"id": "Atrisi", "en": "Attrition"},
+    "balance": {"id": "Keseimbangan pada data dasar", "en": "Balance at baseline"},
+    "impacts": {"id": "Dampak program", "en": "Programme impacts"},
+    "indices": {"id": "Indeks per tujuan pemberdayaan", "en": "Indices by empowerment goal"},
+    "alkire_foster": {"id": "Profil Alkire–Foster", "en": "Alkire–Foster profile"},
+    "mde": {"id": "Efek terkecil yang dapat dideteksi", "en": "Minimum detectable effect"},
+    "coefficients": {"id": "Semua indikator sekilas", "en": "All outcomes at a glance"},
+    "methods": {"id": "Metode", "en": "Methods"},
+    "income": {"id": "Pendapatan", "en": "Income"},
+    "participation": {"id": "Partisipasi", "en": "Participation"},
+    "goals": {"id": "Enam tujuan pemberdayaan", "en": "The six empowerment goals"},
+    "provenance": {"id": "Asal-usul angka", "en": "Provenance"},
+    "how_to_read": {"id": "Cara membaca laporan ini", "en": "How to read this report"},
+    "publication": {"id": "Tabel untuk publikasi", "en": "Tables for publication"},
+    # Words
+    "baseline": {"id": "Data dasar", "en": "Baseline"},
+    "followup": {"id": "Tindak lanjut", "en": "Follow-up"},
+    "programme": {"id": "Program", "en": "Programme"},
+    "comparison": {"id": "Pembanding", "en": "Comparison"},
+    "total": {"id": "Jumlah", "en": "Total"},
+    "programme_village": {"id": "Desa program", "en": "Programme village"},
+    "comparison_village": {"id": "Desa pembanding", "en": "Comparison village"},
+    "programme_villages": {"id": "Desa program", "en": "Programme villages"},
+    "comparison_villages": {"id": "Desa pembanding", "en": "Comparison villages"},
+    "other_comparison_villages": {"id": "Desa pembanding lainnya", "en": "Other comparison villages"},
+    "programme_average": {"id": "Rata-rata desa program", "en": "Programme average"},
+    "this_village": {"id": "Desa ini", "en": "This village"},
+    "this_village_baseline": {"id": "Desa ini, data dasar", "en": "This village, baseline"},
+    "this_village_followup": {"id": "Desa ini, tindak lanjut", "en": "This village, follow-up"},
+    "unknown_arm": {"id": "tidak diketahui", "en": "unknown"},
+    "hidden": {"id": "disembunyikan", "en": "hidden"},
+    "fewer_than": {"id": "kurang dari {n}", "en": "fewer than {n}"},
+    "outcome": {"id": "Indikator", "en": "Outcome"},
+    "goal": {"id": "Tujuan", "en": "Goal"},
+    "n_households": {"id": "Rumah tangga", "en": "Households"},
+    "records": {"id": "Catatan", "en": "Records"},
+    "round": {"id": "Putaran", "en": "Round"},
+    "raw_rows": {"id": "Baris mentah", "en": "Raw rows"},
+    "clean_rows": {"id": "Bersih", "en": "Clean"},
+    "quarantined_rows": {"id": "Dikarantina", "en": "Quarantined"},
+    "excluded_rows": {"id": "Dikeluarkan", "en": "Excluded"},
+    "surveyed_baseline": {"id": "Disurvei saat data dasar", "en": "Surveyed at baseline"},
+    "found_again": {"id": "Ditemukan lagi", "en": "Found again"},
+    "not_found": {"id": "Tidak ditemukan (atrisi)", "en": "Not found (attrition)"},
+    "new_followup": {"id": "Baru saat tindak lanjut", "en": "New at follow-up"},
+    "surveyed_followup": {"id": "Disurvei saat tindak lanjut", "en": "Surveyed at follow-up"},
+    "response_rate": {"id": "Ditemukan lagi (%)", "en": "Found again (%)"},
+    "p_cr1": {"id": "p (CR1)", "en": "p (CR1)"},
+    "p_wild": {"id": "p (bootstrap liar)", "en": "p (wild bootstrap)"},
+    "q_value": {"id": "q (FDR dalam kelompok)", "en": "q (FDR within family)"},
+    "index_klk": {"id": "Indeks KLK", "en": "KLK index"},
+    "index_icw": {"id": "Indeks ICW", "en": "ICW index"},
+    "rung": {"id": "Anak tangga", "en": "Rung"},
+    "report": {"id": "Laporan", "en": "Report"},
+    "ok": {"id": "siap", "en": "ok"},
+    "failed": {"id": "gagal", "en": "failed"},
+    "not_run": {"id": "tidak dijalankan", "en": "not run"},
+    "code": {"id": "Kode", "en": "Code"},
+    "village": {"id": "Desa", "en": "Village"},
+    "arm": {"id": "Kelompok", "en": "Arm"},
+    "filter": {"id": "Saring desa…", "en": "Filter villages…"},
+    "sort_hint": {
+        "id": "Klik judul kolom untuk mengurutkan.",
+        "en": "Click a column heading to sort.",
+    },
+    "programme_report_link": {"id": "Laporan program", "en": "Programme report"},
+    "rp_thousand_axis": {"id": "Rp ribu per orang per bulan", "en": "Rp '000 per person per month"},
+    "share_households": {"id": "Persentase rumah tangga", "en": "Share of households"},
+    "index_axis": {
+        "id": "Indeks (simpangan baku; 0 = desa pembanding saat data dasar)",
+        "en": "Index (standard deviations; 0 = comparison villages at baseline)",
+    },
+    "effect_axis": {
+        "id": "Dampak (simpangan baku kelompok pembanding), selang 95%",
+        "en": "Effect (comparison-group SDs), 95% interval",
+    },
+    # Notes
+    "hidden_note": {
+        "id": "“disembunyikan”: kurang dari {n} rumah tangga, atau angka yang bisa dipakai untuk "
+        "menghitung angka tersembunyi dari jumlahnya. Ini melindungi kerahasiaan rumah tangga.",
+        "en": "“hidden”: fewer than {n} households, or a value from which a hidden one could be worked "
+        "out using the totals. This protects the households' privacy.",
+    },
+    "section_missing": {
+        "id": "Bagian ini dilewati: tabel {table} tidak dibuat pada proses ini.",
+        "en": "Section omitted: this run did not produce {table}.",
+    },
+    "too_few_households": {
+        "id": "Kurang dari {n} rumah tangga desa ini menjawab pada salah satu putaran, jadi angka ini "
+        "tidak ditampilkan untuk melindungi kerahasiaan mereka.",
+        "en": "Fewer than {n} households of this village answered in one of the rounds, so this "
+        "figure is not shown, to protect the households' privacy.",
+    },
+    # A village that the public tables hide (villages.csv's ``suppressed`` column) shows no count
+    # or statistic of its own; these say why, in the words of the index page.
+    "village_hidden_small": {
+        "id": "Desa ini memiliki kurang dari {n} rumah tangga yang disurvei pada salah satu putaran, "
+        "jadi jumlah rumah tangga dan angka-angkanya tidak ditampilkan, untuk melindungi "
+        "kerahasiaan mereka. Jumlah rumah tangga yang tidak ditemukan lagi atau baru saat tindak "
+        "lanjut tetap ditampilkan: angka ini menggambarkan pelaksanaan survei.",
+        "en": "This village had fewer than {n} surveyed households in one of the rounds, so its "
+        "number of households and its figures are not shown, to protect the households' privacy. "
+        "The households not found again or new at follow-up are still shown: they describe the "
+        "fieldwork.",
+    },
+    "village_hidden_section": {
+        "id": "Tidak ditampilkan: angka-angka desa ini disembunyikan untuk melindungi kerahasiaan "
+        "rumah tangga (lihat awal laporan).",
+        "en": "Not shown: this village's figures are hidden to protect the households' privacy (see "
+        "the top of the report).",
+    },
+    "village_hidden_complementary": {
+        "id": "Jumlah rumah tangga dan angka-angka desa ini disembunyikan agar angka desa lain yang "
+        "lebih kecil tidak bisa dihitung dari jumlah seluruh kelompok. Jumlah rumah tangga yang "
+        "tidak ditemukan lagi atau baru saat tindak lanjut tetap ditampilkan: angka ini "
+        "menggambarkan pelaksanaan survei.",
+        "en": "This village's number of households and its figures are hidden so that a smaller "
+        "village's cannot be worked out from the totals of its group. The households not found "
+        "again or new at follow-up are still shown: they describe the fieldwork.",
+    },
+    "figure_suppressed": {
+        "id": "Gambar tidak ditampilkan: kurang dari {n} rumah tangga dalam satu kelompok.",
+        "en": "Figure not shown: a group has fewer than {n} households.",
+    },
+    "no_ladder": {
+        "id": "Kuesioner ini tidak memuat tangga partisipasi.",
+        "en": "This survey has no participation ladder.",
+    },
+    "no_goals": {
+        "id": "Tidak ada indikator tujuan pemberdayaan yang diukur pada kedua putaran.",
+        "en": "No empowerment-goal indicator was measured in both rounds.",
+    },
+    "no_income": {
+        "id": "Survei ini tidak memuat pendapatan per orang.",
+        "en": "This survey has no income per person.",
+    },
+    # Village report: reading aids
+    "how_to_read_village": {
+        "id": "Laporan ini membandingkan rumah tangga di desa ini pada survei data dasar ({y0}) dan "
+        "tindak lanjut ({y1}). Rentang dalam kurung adalah selang 95%: kisaran yang masuk akal untuk "
+        "angka sebenarnya, mengingat hanya sebagian rumah tangga yang disurvei. Angka yang dihitung "
+        "dari kurang dari {n} rumah tangga tidak pernah ditampilkan, begitu pula jumlah rumah tangga "
+        "desa bila kurang dari {n}; jumlah rumah tangga yang tidak ditemukan lagi atau baru, dan "
+        "catatan yang dikarantina atau diperbaiki, ditampilkan berapa pun besarnya karena "
+        "menggambarkan pelaksanaan survei, bukan jawaban rumah tangga. Pendapatan dalam gambar "
+        "dibatasi pada persentil ke-99 agar tidak ada rumah tangga yang menonjol.",
+        "en": "This report compares the households of this village at the baseline ({y0}) and "
+        "follow-up ({y1}) surveys. Ranges in brackets are 95% intervals: the values that are "
+        "plausible for the true number, given that only some households were surveyed. No figure "
+        "computed from fewer than {n} households is ever shown, nor the village's number of "
+        "households when it is below {n}; households not found again or new at follow-up, and "
+        "records set aside or corrected, are counted at any size, because they describe the "
+        "fieldwork rather than anyone's answers. Income in the figures is capped at the 99th "
+        "percentile, so that no single household stands out.",
+    },
+    "attribution_programme": {
+        "id": "Perubahan sebelum–sesudah di desa ini saja tidak bisa disebut dampak program: harga, "
+        "panen dan program lain juga berubah selama periode ini. Selisih dengan desa pembanding "
+        "({diff}) dapat dibaca sebagai dampak program di desa ini hanya dengan asumsi bahwa tanpa "
+        "program, angka di desa ini akan berubah seperti di desa pembanding; satu desa adalah "
+        "sampel kecil, jadi perkiraan untuk seluruh program di bawah lebih dapat diandalkan.",
+        "en": "The before/after change in this village alone cannot be attributed to the programme: "
+        "prices, harvests and other programmes changed over the same period. The difference from "
+        "comparison villages ({diff}) can be read as the programme's effect in this village only "
+        "under the assumption that, without the programme, this village would have changed like the "
+        "comparison villages; one village is a small sample, so the programme-wide estimate below is "
+        "more reliable.",
+    },
+    "attribution_comparison": {
+        "id": "Ini desa pembanding: program tidak berjalan di sini, jadi perubahannya menunjukkan apa "
+        "yang terjadi tanpa program, dan tidak bisa disebut dampak program.",
+        "en": "This is a comparison village: the programme did not run here, so its change shows what "
+        "happened without the programme and cannot be attributed to it.",
+    },
+    "attribution_unknown": {
+        "id": "Kelompok desa ini tidak diketahui, jadi perubahannya tidak bisa dikaitkan dengan program.",
+        "en": "This village's arm is unknown, so its change cannot be attributed to the programme.",
+    },
+    "programme_wide_no_inference": {
+        "id": "Untuk seluruh desa program, perkiraan dampak program pada {outcome} adalah {effect} "
+        "({estimator}; {why}).",
+        "en": "Across all programme villages, the estimated effect of the programme on {outcome} is "
+        "{effect} ({estimator}; {why}).",
+    },
+    "programme_wide": {
+        "id": "Untuk seluruh desa program, perkiraan dampak program pada {outcome} adalah {effect} "
+        "(selang kepercayaan 95%: {low} sampai {high}; {estimator}, galat baku dikelompokkan per "
+        "desa; {significance}).",
+        "en": "Across all programme villages, the estimated effect of the programme on {outcome} is "
+        "{effect} (95% confidence interval {low} to {high}; {estimator}, standard errors clustered by "
+        "village; {significance}).",
+    },
+    "significant": {"id": "berbeda nyata dari nol, {p}", "en": "distinguishable from zero, {p}"},
+    "not_significant": {
+        "id": "tidak berbeda nyata dari nol, {p}",
+        "en": "not distinguishable from zero, {p}",
+    },
+    # A significance judgement is only made when there is a reliable p-value; otherwise the
+    # sentence says why there is none (one cluster, or one cluster in an arm).
+    "no_inference": {
+        "id": "tanpa selang kepercayaan atau nilai p: {reason}",
+        "en": "no confidence interval or p-value: {reason}",
+    },
+    "withheld_one_treated_cluster": {
+        "id": "dengan hanya satu desa (klaster) program, galat baku maupun p bootstrap liar tidak "
+        "dapat diandalkan",
+        "en": "with a single programme village (cluster), no standard error or wild-bootstrap "
+        "p-value is reliable",
+    },
+    "withheld_one_control_cluster": {
+        "id": "dengan hanya satu desa (klaster) pembanding, galat baku maupun p bootstrap liar tidak "
+        "dapat diandalkan",
+        "en": "with a single comparison village (cluster), no standard error or wild-bootstrap "
+        "p-value is reliable",
+    },
+    "withheld_one_cluster": {
+        "id": "semua rumah tangga berada dalam satu klaster, sehingga galat baku berkelompok tidak "
+        "dapat dihitung",
+        "en": "every household is in a single cluster, so no clustered standard error can be computed",
+    },
+    "withheld_not_computed": {
+        "id": "keduanya tidak dapat dihitung (alasannya di kolom note pada tables/impact_detail.csv)",
+        "en": "they could not be computed (the note column of tables/impact_detail.csv says why)",
+    },
+    "p_is": {"id": "p {p}", "en": "p {p}"},
+    "p_wild_is": {"id": "p bootstrap liar {p}", "en": "wild-bootstrap p {p}"},
+    "income_caption": {
+        "id": "Batang: separuh rumah tangga di tengah (kuartil 1–3); titik: median; garis: persentil "
+        "10–90, hanya bila setidaknya {n} rumah tangga berada di luar setiap ujungnya. Pendapatan "
+        "dibatasi pada Rp {cap} ribu (persentil ke-99).",
+        "en": "Bar: the middle half of households (quartiles 1–3); dot: median; line: 10th–90th "
+        "percentile, only where at least {n} households lie beyond each end. Income is capped at "
+        "Rp {cap} thousand (99th percentile).",
+    },
+    "goals_caption": {
+        "id": "Berlian: rata-rata desa program saat tindak lanjut; lingkaran kosong: desa ini saat "
+        "data dasar; lingkaran penuh: desa ini saat tindak lanjut.",
+        "en": "Diamond: programme villages' average at follow-up; open circle: this village at "
+        "baseline; filled circle: this village at follow-up.",
+    },
+    "income_sentence": {
+        "id": "Median pendapatan bulanan per orang {verb} dari {before} menjadi {after} ({change}; "
+        "selang 95% {low} sampai {high}); di {group} {cverb} {cchange} ({clow} sampai {chigh}).",
+        "en": "Median monthly income per person {verb} from {before} to {after} ({change}; 95% "
+        "interval {low} to {high}); in {group} it {cverb} by {cchange} ({clow} to {chigh}).",
+    },
+    "income_sentence_no_comparison": {
+        "id": "Median pendapatan bulanan per orang {verb} dari {before} menjadi {after} ({change}; "
+        "selang 95% {low} sampai {high}).",
+        "en": "Median monthly income per person {verb} from {before} to {after} ({change}; 95% "
+        "interval {low} to {high}).",
+    },
+    "participation_sentence": {
+        "id": "Rata-rata, rumah tangga mencapai {after} dari {rungs} anak tangga partisipasi saat "
+        "tindak lanjut, dibanding {before} saat data dasar ({change}; selang 95% {low} sampai "
+        "{high}); di {group} perubahannya {cchange} ({clow} sampai {chigh}).",
+        "en": "On average, households reached {after} of the {rungs} rungs of the participation "
+        "ladder at follow-up, against {before} at baseline ({change}; 95% interval {low} to "
+        "{high}); in {group} the change was {cchange} ({clow} to {chigh}).",
+    },
+    "difference_pp": {"id": "{value} poin persen", "en": "{value} percentage points"},
+    "difference_rungs": {"id": "{value} anak tangga", "en": "{value} rungs"},
+    "ladder_reading": {
+        "id": "Setiap batang menunjukkan persentase rumah tangga yang mencapai anak tangga itu.",
+        "en": "Each bar shows the share of households that reached that rung.",
+    },
+    "goals_reading_above": {
+        "id": "Pada tindak lanjut, desa ini berada di atas rata-rata desa program untuk: {above}.",
+        "en": "At follow-up, this village is above the programme average in: {above}.",
+    },
+    "goals_reading_below": {
+        "id": "Di bawah rata-rata untuk: {below}.",
+        "en": "Below the average in: {below}.",
+    },
+    "goals_explain": {
+        "id": "Setiap tujuan adalah rata-rata beberapa indikator yang dibakukan (indeks Kling–Liebman–"
+        "Katz): 0 adalah rata-rata desa pembanding saat data dasar, dan 1 berarti satu simpangan "
+        "baku lebih baik. Indikator yang lebih rendah lebih baik (misalnya utang) dibalik dulu.",
+        "en": "Each goal is the average of several standardized indicators (a Kling–Liebman–Katz "
+        "index): 0 is the comparison villages' baseline average and 1 means one standard deviation "
+        "better. Indicators where lower is better (such as debt) are flipped first.",
+    },
+    "response_sentence": {
+        "id": "{rate} rumah tangga yang disurvei saat data dasar ditemukan lagi saat tindak lanjut.",
+        "en": "{rate} of the households surveyed at baseline were found again at follow-up.",
+    },
+    "attrition_reading": {
+        "id": "Rumah tangga yang tidak ditemukan lagi bisa membuat perbandingan bias jika mereka "
+        "berbeda dari yang ditemukan.",
+        "en": "Households not found again can bias comparisons if they differ from those found.",
+    },
+    "quality_round": {
+        "id": "{round}: {used} wawancara dipakai; {quarantined} catatan disisihkan untuk diperiksa "
+        "(dikarantina) dan {corrected} nilai diperbaiki otomatis.",
+        "en": "{round}: {used} interviews used; {quarantined} records set aside for checking "
+        "(quarantined) and {corrected} values corrected automatically.",
+    },
+    "quality_kinds": {
+        "id": "Perbaikan otomatis meliputi jumlah uang yang diketik sebagai teks, kode “tidak tahu” "
+        "atau “menolak”, dan spasi berlebih. Catatan yang dikarantina tidak dipakai sampai diperiksa.",
+        "en": "Automatic corrections include amounts typed as text, “don't know” or “refused” codes, "
+        "and stray spaces. Quarantined records are not used until they are checked.",
+    },
+    # Programme report
+    "rows_accounting": {
+        "id": "Setiap baris data mentah berakhir di satu tempat: bersih, dikarantina (menunggu "
+        "koreksi), atau dikeluarkan (dengan alasan). Jumlahnya harus sama dengan baris mentah.",
+        "en": "Every raw row ends in exactly one place: clean, quarantined (waiting for a "
+        "correction) or excluded (with a reason). The counts must add up to the raw rows.",
+    },
+    "design_lead": {
+        "id": "{treated} desa program dan {control} desa pembanding; {households} rumah tangga "
+        "disurvei setidaknya sekali. Dampak diperkirakan dengan galat baku yang dikelompokkan per "
+        "desa ({clusters} klaster).",
+        "en": "{treated} programme villages and {control} comparison villages; {households} "
+        "households surveyed at least once. Impacts are estimated with standard errors clustered "
+        "by village ({clusters} clusters).",
+    },
+    "design_lead_unclustered": {
+        "id": "{households} rumah tangga disurvei setidaknya sekali; tanpa kolom desa, galat baku "
+        "adalah HC1.",
+        "en": "{households} households surveyed at least once; without a village column, standard "
+        "errors are HC1.",
+    },
+    "impact_reading": {
+        "id": "Setiap sel berisi perkiraan dan galat baku dalam kurung; * p < 0,1, ** p < 0,05, "
+        "*** p < 0,01 (CR1, uji t(G−1)). Kolom p menunjukkan p CR1 dan, bila ada, p bootstrap liar "
+        "(lebih dapat diandalkan dengan sedikit desa) untuk penduga utama ({primary}). Kolom "
+        "sebelum–sesudah hanya deskriptif, bukan dampak.",
+        "en": "Each cell is the estimate with its standard error in brackets; * p < 0.1, ** p < "
+        "0.05, *** p < 0.01 (CR1, t(G−1) tests). The p columns give the CR1 and, where computed, the "
+        "wild-bootstrap p-value (more reliable with few villages) of the primary estimator "
+        "({primary}). The before/after column is descriptive, not an impact.",
+    },
+    "impact_headline": {
+        "id": "{outcome}: {estimator} memperkirakan dampak {effect} (selang 95% {low} sampai {high}; "
+        "{significance}).",
+        "en": "{outcome}: {estimator} estimates an effect of {effect} (95% interval {low} to "
+        "{high}; {significance}).",
+    },
+    "impact_headline_no_inference": {
+        "id": "{outcome}: {estimator} memperkirakan dampak {effect} ({why}).",
+        "en": "{outcome}: {estimator} estimates an effect of {effect} ({why}).",
+    },
+    "impact_count_withheld": {
+        "id": "Tidak ada indikator yang diuji terhadap nol: {reason}.",
+        "en": "No outcome is tested against zero: {reason}.",
+    },
+    "balance_reading_withheld": {
+        "id": "Rata-rata kedua kelompok pada data dasar ditampilkan tanpa uji: {reason}. Selisih "
+        "ternormalisasi tetap dapat dibaca.",
+        "en": "The arms' baseline means are shown without tests: {reason}. The normalized "
+        "differences can still be read.",
+    },
+    "indices_withheld": {
+        "id": "Tidak ada nilai q: {reason}.",
+        "en": "No q-values: {reason}.",
+    },
+    "methods_withheld": {
+        "id": "Dalam proses ini tidak ada galat baku, selang kepercayaan atau nilai p yang "
+        "dilaporkan untuk dampak: {reason}. Perkiraan hanya menggambarkan desa-desa ini.",
+        "en": "In this run no standard error, confidence interval or p-value is reported for the "
+        "impacts: {reason}. The estimates describe these villages only.",
+    },
+    "run_warnings_title": {"id": "Peringatan proses", "en": "Run warnings"},
+    "run_warnings_lead": {
+        "id": "Proses ini tetap berjalan, tetapi dengan catatan berikut (dalam bahasa Inggris). "
+        "Bacalah sebelum membaca hasilnya; daftar lengkapnya ada di tables/warnings.csv.",
+        "en": "This run went ahead with the caveats below. Read them before the results; the "
+        "full list is in tables/warnings.csv.",
+    },
+    "impact_count": {
+        "id": "Dari {k} indikator, {s} berbeda nyata dari nol pada taraf 5% menurut {estimator}; "
+        "secara kebetulan saja diharapkan sekitar {expected}.",
+        "en": "Of {k} outcomes, {s} differ from zero at the 5% level by {estimator}; about "
+        "{expected} would by chance alone.",
+    },
+    "balance_reading": {
+        "id": "Dari {k} perbandingan pada data dasar, {s} berbeda nyata pada taraf 5%; secara "
+        "kebetulan diharapkan sekitar {expected}. Pengacakan yang berhasil membuat kedua kelompok "
+        "mirip sebelum program.",
+        "en": "Of {k} baseline comparisons, {s} differ at the 5% level; about {expected} would by "
+        "chance. A successful randomization makes the arms alike before the programme.",
+    },
+    "table_reading_generic": {
+        "id": "Tabel lengkap ada di tables/{table}.",
+        "en": "The full table is in tables/{table}.",
+    },
+    "attrition_programme_reading": {
+        "id": "Atrisi di desa program {rate_t}, di desa pembanding {rate_c}. Atrisi yang berbeda "
+        "antar kelompok dapat membuat perkiraan bias; batas Lee menunjukkan seberapa besar.",
+        "en": "Attrition is {rate_t} in programme villages and {rate_c} in comparison villages. "
+        "Attrition that differs between arms can bias estimates; Lee bounds show by how much.",
+    },
+    "lee_reading": {
+        "id": "Batas Lee untuk {outcome}: dampak antara {lower} dan {upper} bila rumah tangga yang "
+        "hilang berbeda dengan cara terburuk yang mungkin.",
+        "en": "Lee bounds for {outcome}: the effect lies between {lower} and {upper} if the "
+        "households lost differ in the worst possible way.",
+    },
+    "indices_reading": {
+        "id": "Indeks menggabungkan indikator satu tujuan menjadi satu angka (dalam simpangan baku), "
+        "sehingga satu uji per tujuan menggantikan banyak uji. Nilai q mengoreksi untuk banyaknya "
+        "tujuan yang diuji (FDR tajam Anderson 2008). {strong}",
+        "en": "An index combines the indicators of one goal into one number (in standard "
+        "deviations), so one test per goal replaces many. The q-values correct for testing several "
+        "goals (Anderson 2008 sharpened FDR). {strong}",
+    },
+    "indices_strong": {
+        "id": "Tujuan dengan q < 0,05: {goals}.",
+        "en": "Goals with q < 0.05: {goals}.",
+    },
+    "indices_none": {
+        "id": "Tidak ada tujuan dengan q < 0,05.",
+        "en": "No goal has q < 0.05.",
+    },
+    "af_reading": {
+        "id": "Metode Alkire–Foster menghitung, untuk setiap rumah tangga, bagian indikator yang "
+        "belum tercapai; rumah tangga dengan skor di atas ambang k dihitung belum berdaya. H adalah "
+        "persentase rumah tangga yang belum berdaya, A rata-rata kekurangan mereka, dan M0 = H × A.",
+        "en": "The Alkire–Foster method counts, for each household, the share of indicators not "
+        "yet achieved; a household scoring above the cutoff k counts as disempowered. H is the "
+        "share disempowered, A their average shortfall, and M0 = H × A.",
+    },
+    "mde_reading": {
+        "id": "Dengan jumlah desa dan rumah tangga ini, studi dapat mendeteksi (kekuatan 80%, "
+        "α = 5%) dampak sebesar {value} atau lebih; dampak yang lebih kecil bisa saja ada tetapi "
+        "tidak terlihat.",
+        "en": "With this many villages and households, the study can detect (80% power, 5% "
+        "significance) effects of {value} or more; smaller effects may exist but go unseen.",
+    },
+    "mde_reading_generic": {
+        "id": "Efek terkecil yang dapat dideteksi (kekuatan 80%, α = 5%): dampak yang lebih kecil "
+        "bisa saja ada tetapi tidak terlihat dengan ukuran sampel ini.",
+        "en": "Minimum detectable effects (80% power, 5% significance): smaller effects may exist "
+        "but cannot be seen with this sample size.",
+    },
+    "coefficients_reading": {
+        "id": "Setiap titik adalah perkiraan dampak dalam simpangan baku kelompok pembanding saat "
+        "data dasar, dengan selang 95%; titik di kanan garis nol berarti lebih tinggi di desa "
+        "program. Indikator dikelompokkan per tujuan.",
+        "en": "Each point is an estimated effect in comparison-group baseline standard "
+        "deviations, with its 95% interval; points right of the zero line mean higher in "
+        "programme villages. Outcomes are grouped by goal.",
+    },
+    "methods_randomized": {
+        "id": "Tiga penduga ditampilkan berdampingan: selisih tindak lanjut, selisih-dari-selisih "
+        "(DiD, setara dengan efek tetap rumah tangga) dan ANCOVA (mengontrol nilai data dasar). "
+        "Desa program dipilih secara acak, jadi ANCOVA adalah penduga utama: dalam desain acak, "
+        "ANCOVA tidak bias dan lebih efisien daripada DiD maupun selisih tindak lanjut, terutama "
+        "bila indikator tidak terlalu berkorelasi antar putaran (McKenzie 2012).",
+        "en": "Three estimators are shown side by side: the follow-up difference, "
+        "difference-in-differences (DiD, equivalent to household fixed effects) and ANCOVA "
+        "(controlling for the baseline value). Programme villages were randomized, so ANCOVA is the "
+        "primary estimator: in a randomized design it is unbiased and more efficient than DiD or "
+        "the follow-up difference, especially when outcomes are not strongly correlated across "
+        "rounds (McKenzie 2012).",
+    },
+    "methods_matched": {
+        "id": "Tiga penduga ditampilkan berdampingan: selisih tindak lanjut, selisih-dari-selisih "
+        "(DiD) dan ANCOVA. Desa pembanding dipilih dengan pencocokan, bukan pengacakan, jadi DiD "
+        "dan ANCOVA dilaporkan bersama: DiD bergantung pada asumsi tren paralel, ANCOVA pada "
+        "ketidakbergantungan bersyarat pada nilai data dasar, dan keduanya mengapit dampak "
+        "sebenarnya dalam kondisi yang umum (McKenzie 2012).",
+        "en": "Three estimators are shown side by side: the follow-up difference, "
+        "difference-in-differences (DiD) and ANCOVA. Comparison villages were matched, not "
+        "randomized, so DiD and ANCOVA are reported together: DiD rests on parallel trends, ANCOVA "
+        "on unconfoundedness given the baseline value, and under common conditions the two bracket "
+        "the true effect (McKenzie 2012).",
+    },
+    "methods_inference": {
+        "id": "Galat baku dikelompokkan per desa (CR1, seperti vce(cluster) di Stata) dengan uji "
+        "t(G−1); dengan sedikit desa, p bootstrap liar terbatas (WCR) lebih dapat diandalkan. Nilai "
+        "q mengoreksi untuk banyak uji dalam satu tujuan. Perubahan sebelum–sesudah hanya "
+        "deskriptif. Pendapatan per orang adalah jumlah semua sumber pendapatan dibagi jumlah "
+        "anggota rumah tangga.",
+        "en": "Standard errors are clustered by village (CR1, as Stata's vce(cluster)) with t(G−1) "
+        "tests; with few villages, the wild cluster restricted bootstrap (WCR) p-value is more "
+        "reliable. q-values correct for multiple tests within a goal. The before/after change is "
+        "descriptive only. Income per person is the sum of all income sources divided by "
+        "household size.",
+    },
+    # The disclosure rule itself is analysis.shared.disclosure.disclosure_rule (one text for the reports,
+    # the index and docs/disclosure.md); this adds the figures' top-coding.
+    "methods_top_coding": {
+        "id": "Pendapatan dalam gambar dibatasi pada persentil ke-99 gabungan; estimasi memakai nilai "
+        "yang tidak dibatasi.",
+        "en": "Income in figures is capped at the pooled 99th percentile; estimates use the uncapped values.",
+    },
+    "publication_note": {
+        "id": "Versi LaTeX (booktabs) dari tabel-tabel ini ada di folder tables/ hasil proses: {files}.",
+        "en": "LaTeX (booktabs) versions of these tables are in the run's tables/ folder: {files}.",
+    },
+    # Provenance
+    "prov_study": {"id": "Studi", "en": "Study"},
+    "prov_commit": {"id": "Commit git", "en": "Git commit"},
+    "prov_not_git": {"id": "bukan checkout git", "en": "not a git checkout"},
+    "prov_run_time": {
+        "id": "Waktu jalan: {when} (laporan dihitung dalam {s} detik)",
+        "en": "Run time: {when} (report computed in {s} s)",
+    },
+    "prov_rebuild": {"id": "Buat ulang", "en": "Rebuild"},
+    "prov_parameters": {"id": "Parameter", "en": "Parameters"},
+    "prov_inputs": {"id": "Berkas masukan (SHA-256)", "en": "Input files (SHA-256)"},
+    "prov_packages": {"id": "Paket", "en": "Packages"},
+    # Index page
+    "index_lead": {
+        "id": "{villages} desa. Angka tentang kurang dari {n} rumah tangga disembunyikan.",
+        "en": "{villages} villages. Numbers about fewer than {n} households are hidden.",
+    },
+    "reason_small": {
+        "id": "kurang dari {n} rumah tangga: angka disembunyikan",
+        "en": "fewer than {n} households: figures hidden",
+    },
+}
+
+
+class Safe(str):
+    """A string that is already safe HTML (escaped text or markup built by this package)."""
+
+    __slots__ = ()
+
+
+def esc(value: object) -> Safe:
+    """``value`` as HTML text, unless it is already :class:`Safe`.
+
+    Every string from the data reaches a page through here (directly, or via :func:`join`,
+    :func:`render` and ``report.element``), so this is where it is escaped and its bidi
+    controls neutralised (:func:`analysis.shared.text.html_text`): a village name with U+202E
+    cannot reverse the report's words after it. Attribute values use
+    :func:`analysis.shared.text.html_attribute` instead.
+    """
+    if isinstance(value, Safe):
+        return value
+    return Safe(html_text(value))
+
+
+def join(parts: Iterable[object], separator: str = "") -> Safe:
+    """Concatenate parts, escaping every part that is not :class:`Safe`."""
+    return Safe(html.escape(separator).join(esc(p) for p in parts))
+
+
+def check_language(language: str) -> Language:
+    """``language`` when it is ``id`` or ``en``; raises otherwise."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language is {language!r}; expecting one of id, en")
+    return "id" if language == "id" else "en"
+
+
+def t(key: str, language: Language, **values: object) -> str:
+    """The plain text ``key`` in ``language``, with ``{placeholders}`` filled (not escaped)."""
+    return TEXT[key][check_language(language)].format(**values)
+
+
+def render(key: str, language: Language, **values: object) -> Safe:
+    """The text ``key`` as safe HTML: the template and every non-:class:`Safe` value are escaped."""
+    template = html.escape(TEXT[key][check_language(language)], quote=False)
+    return Safe(template.format(**{name: esc(value) for name, value in values.items()}))
+
+
+#: Run-warning codes (``tables/warnings.csv``) under which no impact is tested, in the order
+#: :func:`analysis.methods.few_clusters.inference_gap` checks them.
+WITHHELD_CODES: tuple[str, ...] = ("one_cluster", "one_treated_cluster", "one_control_cluster")
+
+
+def withheld_code(codes: Iterable[str]) -> str:
+    """The first of ``codes`` under which no impact is tested (empty when none is)."""
+    present = set(codes)
+    return next((c for c in WITHHELD_CODES if c in present), "")
+
+
+def withheld_reason(code: str, language: Language) -> Safe:
+    """Why no interval or p-value is given: the run's warning ``code``, else "not computed"."""
+    key = f"withheld_{code}" if code in WITHHELD_CODES else "withheld_not_computed"
+    return render(key, language)
+
+
+def label(mapping: dict[str, dict[str, str]], key: str, language: Language) -> str:
+    """A label from one of the label tables, falling back to the key itself."""
+    return mapping.get(key, {}).get(language, key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers. Indonesian writes 1.234,5; English 1,234.5. Minus is U+2212 so it never wraps apart.
+
+
+def _finite(value: object) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _localize(text: str, language: Language) -> str:
+    if language == "id":
+        text = text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    return text.replace("-", "−")
+
+
+def number(value: object, language: Language, *, digits: int = 2, signed: bool = False) -> str:
+    """A number with the language's separators (``1.234,56`` in Indonesian); ``–`` when missing."""
+    if not _finite(value):
+        return "–"
+    x = float(value)  # type: ignore[arg-type]
+    if round(x, digits) == 0:
+        x = 0.0  # no "−0.00": a value that rounds to zero has no sign
+    spec = f"{'+' if signed and x != 0 else ''},.{digits}f"
+    return _localize(format(x, spec), language)
+
+
+def integer(value: object, language: Language) -> str:
+    """A whole number with thousands separators."""
+    return number(value, language, digits=0)
+
+
+def rupiah(value: object, language: Language, *, signed: bool = False, round_to: int = 1000) -> str:
+    """Money the Indonesian way in both languages (``Rp 812.000``), rounded to ``round_to``.
+
+    Rounding to Rp 1.000 keeps sentences readable and avoids suggesting false precision.
+    """
+    if not _finite(value):
+        return "–"
+    amount = round(float(value) / round_to) * round_to  # type: ignore[arg-type]
+    text = f"{abs(amount):,.0f}".replace(",", ".")
+    sign = "−" if amount < 0 else ("+" if signed and amount > 0 else "")
+    return f"{sign}Rp {text}"
+
+
+def percent(value: object, language: Language, *, signed: bool = False, digits: int = 0) -> str:
+    """A share (0.11) as a percentage (``11%``; ``+11%`` when signed)."""
+    if not _finite(value):
+        return "–"
+    return number(float(value) * 100, language, digits=digits, signed=signed) + "%"  # type: ignore[arg-type]
+
+
+def p_value(value: object, language: Language) -> str:
+    """A p-value with two significant decimals, ``< 0.001`` below that."""
+    if not _finite(value):
+        return "–"
+    p = float(value)  # type: ignore[arg-type]
+    if p < 0.001:
+        return "< " + number(0.001, language, digits=3)
+    return number(p, language, digits=3 if p < 0.01 else 2)
+
+
+def p_relation(value: object, language: Language) -> str:
+    """``= 0.03`` or ``< 0.001``: a p-value after its symbol, with the right relation."""
+    text = p_value(value, language)
+    return text if text.startswith("<") else f"= {text}"
+
+
+def significant_figures(value: object, language: Language, *, figures: int = 3, signed: bool = False) -> str:
+    """A number with about ``figures`` significant digits (tables of mixed units)."""
+    if not _finite(value):
+        return "–"
+    x = float(value)  # type: ignore[arg-type]
+    if x == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(x)))
+    digits = max(0, figures - 1 - magnitude)
+    return number(x, language, digits=min(digits, 6), signed=signed)
+
+
+def stars(p: object) -> str:
+    """Conventional significance stars."""
+    if not _finite(p):
+        return ""
+    value = float(p)  # type: ignore[arg-type]
+    return "***" if value < 0.01 else "**" if value < 0.05 else "*" if value < 0.1 else ""
+
+
+def rose_or_fell(change: float, language: Language) -> str:
+    """The verb for a change: ``rose``/``fell`` (``naik``/``turun``), ``stayed the same`` at zero."""
+    if not _finite(change):
+        return "–"
+    if change == 0:
+        return {"id": "tetap", "en": "stayed the same"}[language]
+    if language == "id":
+        return "naik" if change > 0 else "turun"
+    return "rose" if change > 0 else "fell"
+
+
+def list_words(items: list[str], language: Language) -> str:
+    """``a, b and c`` / ``a, b dan c``."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    conjunction = " dan " if language == "id" else " and "
+    return ", ".join(items[:-1]) + conjunction + items[-1]

@@ -1,0 +1,950 @@
+"""The whole run: clean each round, construct the panel, estimate, then write the reports.
+
+Every stage is a parameterized notebook in ``notebooks/`` executed by papermill, so each step
+can be opened and rerun in JupyterLab. The executed notebooks are kept under
+``<out>/notebooks/``; the HTML reports are exported from them without code.
+
+Runs are incremental. Each step's content hash — notebook, parameters, the study's input
+files, the outputs of the steps before it, package versions and the ``analysis`` source — is
+recorded in ``run.json``; a later run skips a step whose hash is unchanged and whose outputs
+are still on disk as written (:mod:`analysis.run.fingerprint`). The village reports are written by
+the batch engine (:mod:`analysis.run.batch`): warm kernels on local worker processes or on a Dask
+cluster, one village's failure never stopping the others.
+
+Heavy libraries (papermill, nbconvert, matplotlib) are imported only when a step actually
+runs, so a run with nothing to do takes a second or two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from analysis.config import NOTEBOOKS_DIR, PROJECT_ROOT, ROUNDS
+from analysis.errors import BerdayaError
+from analysis.inputs.study import Study, load_study, slug
+from analysis.run.batch import FAILURE_LABELS, Interrupted, VillageJob, VillageResult, run_batch
+from analysis.run.fingerprint import PathLabels, digest, environment, files_intact, stat_tree, written_between
+from analysis.run.provenance import RunRecord, StageRecord, changed_inputs, data_summaries
+from analysis.shared.files import (
+    check_writable_folder,
+    hash_inputs,
+    sha256_file,
+    write_json_atomic,
+    write_text_atomic,
+)
+from analysis.shared.run_warnings import RunWarning, read_warnings_table
+from analysis.shared.versions import git_commit
+from analysis.stages.folders import claim_processed, processed_dir_for
+
+__all__ = [
+    "NOTEBOOKS",
+    "VillageResult",
+    "run_study",
+    "run_villages",
+    "summary_json",
+    "village_file_names",
+]
+
+NOTEBOOKS = {
+    "clean": "01_clean_round.ipynb",
+    "construct": "02_construct_panel.ipynb",
+    "estimate": "03_estimate_impacts.ipynb",
+    "programme": "04_programme_report.ipynb",
+    "village": "05_village_report.ipynb",
+}
+
+Logger = Callable[[str], None]
+
+#: Seconds between checkpoints of ``run.json`` while villages are written; a checkpoint is
+#: what lets an interrupted batch resume where it stopped.
+CHECKPOINT_SECONDS = 5.0
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def village_file_names(villages: Sequence[str]) -> dict[str, str]:
+    """Safe, unique file names for village reports (``villages/<slug>.html``)."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for village in villages:
+        base = slug(village)
+        name, n = base, 2
+        while name.casefold() in taken:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name.casefold())
+        names[village] = f"{name}.html"
+    return names
+
+
+def village_parameters(study: Study, village: str, *, processed: Path, tables: Path) -> dict[str, Any]:
+    """The parameters of ``05_village_report.ipynb`` for one village."""
+    return {
+        "study_path": str(study.path),
+        "village": village,
+        "processed_dir": str(processed),
+        "tables_dir": str(tables),
+        "language": study.language,
+    }
+
+
+def run_villages(
+    study: Study,
+    villages: Sequence[str],
+    *,
+    out: Path,
+    processed: Path,
+    tables: Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    timeout: float = 600,
+    timeouts: Mapping[str, float] | None = None,
+    notebook: Path | None = None,
+    keys: Mapping[str, str] | None = None,
+    on_result: Callable[[VillageResult], None] | None = None,
+    progress: bool | None = None,
+    log: Logger = _stderr,
+) -> list[VillageResult]:
+    """Write one report per village with the batch engine; nothing is skipped here.
+
+    Parameters
+    ----------
+    study
+        The study.
+    villages
+        Village codes to write.
+    out
+        Output folder: reports go to ``villages/``, executed notebooks to
+        ``notebooks/villages/``.
+    processed, tables
+        Where the stages wrote their data and tables (``tables`` defaults to
+        ``out/tables``).
+    workers
+        Local worker processes, each with one warm kernel.
+    scheduler
+        Address of a Dask scheduler to run on instead (``tcp://host:8786``).
+    timeout
+        Seconds each village may take.
+    timeouts
+        Per-village exceptions to ``timeout``.
+    notebook
+        The village notebook (default: ``notebooks/05_village_report.ipynb``).
+    keys
+        Content hash per village, recorded with its result.
+    on_result
+        Called with each result as it arrives.
+    progress
+        Show a progress bar (default: when standard error is a terminal).
+    log
+        Where messages go.
+
+    Returns
+    -------
+    list of VillageResult
+        One per village, sorted by village.
+    """
+    out = Path(out).resolve()
+    tables = Path(tables).resolve() if tables is not None else out / "tables"
+    notebook = Path(notebook or NOTEBOOKS_DIR / NOTEBOOKS["village"]).resolve()
+    names = village_file_names(villages)
+    jobs = [
+        VillageJob(
+            village=v,
+            file=names[v],
+            notebook=str(notebook),
+            parameters=village_parameters(study, v, processed=Path(processed).resolve(), tables=tables),
+            out=str(out),
+            timeout=float((timeouts or {}).get(v, timeout)),
+            title=f"Desa {v}",
+            language=study.language,
+            key=(keys or {}).get(v, ""),
+        )
+        for v in villages
+    ]
+    where = f"the Dask cluster at {scheduler}" if scheduler else f"{min(workers, len(jobs))} worker(s)"
+    if jobs:
+        log(f"village reports: {len(jobs)} to write on {where}")
+    results = run_batch(jobs, workers=workers, scheduler=scheduler, on_result=on_result, progress=progress)
+    return sorted(results, key=lambda r: r.village)
+
+
+#: The lock file a run holds in its output folder and in its processed folder.
+LOCK_FILE = ".berdaya.lock"
+
+
+@contextlib.contextmanager
+def _exclusive(folder: Path, *, advice: str = "wait for it to finish") -> Iterator[None]:
+    """Refuse a second concurrent run on the same folder (POSIX advisory lock).
+
+    Held on the output folder and on the processed folder: two runs with different ``--out``
+    but one processed folder (two study files in one ``data/raw/<name>/``) would otherwise
+    read each other's half-written files and publish wrong numbers with exit code 0.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    try:
+        handle = (folder / LOCK_FILE).open("a+")
+    except OSError as exc:
+        raise BerdayaError(f"cannot write {folder / LOCK_FILE}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise BerdayaError(f"another berdaya run is writing to {folder}; {advice}") from exc
+        yield
+    finally:
+        handle.close()
+
+
+def _make_folder(folder: Path, *, what: str) -> Path:
+    """Check and create a folder the run writes, as one readable error if that fails."""
+    folder = check_writable_folder(folder, what=what).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BerdayaError(f"cannot create {what} {folder}: {exc.strerror or exc}") from exc
+    return folder
+
+
+@dataclass
+class _Steps:
+    """The incremental bookkeeping of one run."""
+
+    labels: PathLabels
+    environment: str
+    inputs: dict[str, str]
+    previous: dict[str, Any]
+    stages: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    notebooks: dict[Path, str] = field(default_factory=dict)
+
+    def key(
+        self, step: str, notebook: Path | None, parameters: Mapping[str, Any], upstream: Mapping[str, str]
+    ) -> str:
+        """The content hash of one step."""
+        if notebook is not None and notebook not in self.notebooks:
+            self.notebooks[notebook] = sha256_file(notebook)  # once per run, not once per village
+        return digest(
+            {
+                "step": step,
+                "notebook": self.notebooks[notebook] if notebook is not None else None,
+                "parameters": self.labels.portable(dict(parameters)),
+                "environment": self.environment,
+                "inputs": self.inputs,
+                "upstream": dict(upstream),
+            }
+        )
+
+    def unchanged(self, step: str, key: str, *must_exist: Path) -> dict[str, str] | None:
+        """The recorded outputs of ``step`` when it may be skipped, else None."""
+        before = self.previous.get("stages", {}).get(step)
+        if not before or before.get("key") != key or not all(p.is_file() for p in must_exist):
+            return None
+        outputs = dict(before.get("outputs", {}))
+        return outputs if files_intact(outputs, self.labels) else None
+
+    def done(self, step: str, key: str, outputs: dict[str, str]) -> None:
+        self.stages[step] = {"key": key, "outputs": outputs}
+        self.outputs[step] = outputs
+
+    def upstream(self, *steps: str) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for step in steps:
+            merged.update(self.outputs.get(step, {}))
+        return merged
+
+    def record(self) -> dict[str, Any]:
+        # Steps this run did not reach keep their last record: their keys still decide.
+        return {**self.previous, **self.meta, "stages": {**self.previous.get("stages", {}), **self.stages}}
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _report_intact(result: VillageResult, out: Path) -> bool:
+    path = out / "villages" / result.file
+    return bool(result.sha256) and path.is_file() and sha256_file(path) == result.sha256
+
+
+def run_study(
+    study_path: str | Path,
+    *,
+    out: str | Path,
+    village_reports: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    villages: Sequence[str] | None = None,
+    retry_failed: bool = False,
+    timeout: float = 600,
+    timeouts: Mapping[str, float] | None = None,
+    village_notebook: Path | None = None,
+    progress: bool | None = None,
+    log: Logger = _stderr,
+) -> int:
+    """Run the whole pipeline; returns the process exit code (0 = everything succeeded).
+
+    Parameters
+    ----------
+    study_path
+        The study file.
+    out
+        The output folder (``index.html``, ``programme.html``, ``villages/``, ``tables/``,
+        ``run.json``).
+    village_reports
+        Whether to write the per-village reports.
+    workers
+        Local worker processes for village reports; defaults to the number of cores.
+    scheduler
+        Address of a running Dask scheduler to write the village reports on instead.
+    villages
+        Only these village codes (others keep their last report if it is still current).
+    retry_failed
+        Only the villages that failed in the last run.
+    timeout
+        Seconds each village report may take.
+    timeouts
+        Per-village exceptions to ``timeout``.
+    village_notebook
+        Another village notebook instead of ``notebooks/05_village_report.ipynb``.
+    progress
+        Show a progress bar (default: when standard error is a terminal).
+    log
+        Where progress messages go.
+
+    Returns
+    -------
+    int
+        0 when everything succeeded, 1 when some village reports failed.
+
+    Raises
+    ------
+    BerdayaError
+        Before any work, when the output or processed folder cannot be written, when another
+        run is writing to either, or when the processed folder holds another study's data
+        (:func:`analysis.stages.folders.claim_processed`); later, for problems in the study's data.
+    Interrupted
+        On Ctrl-C or SIGTERM, after recording in ``run.json`` what was done.
+    """
+    from analysis.run.batch import interruptible
+
+    study = load_study(study_path)
+    out = _make_folder(Path(out), what="output folder")
+    with _exclusive(out):
+        processed = _make_folder(processed_dir_for(study, out), what="processed folder")
+        shared = (
+            "wait for it to finish. Two study files that share a processed folder must not run "
+            "at the same time; give each its own with the study key `processed`"
+        )
+        with _exclusive(processed, advice=shared), interruptible():
+            if not processed.is_relative_to(out):
+                # A processed folder outside the output folder can be another study's; one
+                # inside it belongs to whatever this output folder now holds.
+                claim_processed(processed, study.path)
+            return _run(
+                study,
+                out,
+                processed=processed,
+                village_reports=village_reports,
+                workers=workers or os.cpu_count() or 1,
+                scheduler=scheduler,
+                villages=villages,
+                retry_failed=retry_failed,
+                timeout=timeout,
+                timeouts=timeouts,
+                village_notebook=village_notebook,
+                progress=progress,
+                log=log,
+            )
+
+
+def _run(
+    study: Study,
+    out: Path,
+    *,
+    processed: Path,
+    village_reports: bool,
+    workers: int,
+    scheduler: str | None,
+    villages: Sequence[str] | None,
+    retry_failed: bool,
+    timeout: float,
+    timeouts: Mapping[str, float] | None,
+    village_notebook: Path | None,
+    progress: bool | None,
+    log: Logger,
+) -> int:
+    tables = out / "tables"
+    executed = out / "notebooks"
+    run_json = out / "run.json"
+    previous = _read_record(run_json)
+    inputs = hash_inputs(study.input_files(), root=PROJECT_ROOT)
+    changed = changed_inputs(run_json, inputs)
+    for name in changed:
+        log(f"note: {name} changed since the last run (SHA-256 differs)")
+    labels = PathLabels({"out": out, "study": study.folder, "project": PROJECT_ROOT})
+    # Create the pseudonym key (announced once) before fingerprinting rather than in the first
+    # stage's kernel: the new key is then part of this run's fingerprint, and the next run
+    # does not mistake it for a changed key and redo everything.
+    from analysis.clean.deidentify import resolve_key
+
+    resolve_key(study, announce=log)
+    env = environment(study)
+    steps = _Steps(
+        labels=labels,
+        environment=digest(env),
+        inputs=hash_inputs(study.input_files(), root=study.folder),
+        previous=previous.get("incremental", {}) if isinstance(previous.get("incremental"), dict) else {},
+    )
+    _note_environment(steps.previous.get("environment"), env, log=log)
+    steps.meta["environment"] = env
+    record = RunRecord(
+        study=study.name,
+        parameters={
+            "study": str(study.path),
+            "out": str(out),
+            "village_reports": village_reports,
+            "workers": workers,
+            "scheduler": scheduler,
+            "villages": list(villages) if villages else None,
+            "retry_failed": retry_failed,
+            "timeout": timeout,
+            "language": study.language,
+            "seed": study.seed,
+            "min_cell": study.min_cell,
+        },
+        inputs=inputs,
+        extra={"changed_inputs": changed},
+    )
+    common = {"study_path": str(study.path), "processed_dir": str(processed)}
+    watched = [processed, tables]
+    results: list[VillageResult] = []
+
+    def save() -> None:
+        record.extra["villages"] = [r.to_dict() for r in sorted(results, key=lambda r: r.village)]
+        record.extra["incremental"] = steps.record()
+        write_json_atomic(run_json, record.to_dict())
+
+    def stage(
+        name: str,
+        message: str,
+        notebook: str,
+        output: Path,
+        parameters: dict[str, Any],
+        upstream: Mapping[str, str],
+        *,
+        html: tuple[Path, str] | None = None,
+    ) -> None:
+        template = NOTEBOOKS_DIR / notebook
+        key = steps.key(name, template, parameters, upstream)
+        with record.stage(name) as st:
+            kept = steps.unchanged(name, key, output, *([html[0]] if html else []))
+            if kept is not None:
+                st.status, st.detail = "skipped", "unchanged since the last run"
+                log(f"{message}: unchanged, skipped")
+                steps.done(name, key, kept)
+                return
+            log(message)
+            from analysis.run.execute import execute
+
+            before = stat_tree(watched)
+            nb = execute(template, output, parameters=parameters, cwd=NOTEBOOKS_DIR)
+            written = written_between(before, stat_tree(watched))
+            if html is not None:
+                from analysis.report.html_export import export_html
+
+                export_html(nb, html[0], title=html[1], language=study.language)
+                written.append(html[0])
+            steps.done(name, key, {labels.label(p): sha256_file(p) for p in written})
+
+    try:
+        for round_name in ROUNDS:
+            stage(
+                f"clean_{round_name}",
+                f"clean {round_name}",
+                NOTEBOOKS["clean"],
+                executed / f"01_clean_{round_name}.ipynb",
+                {**common, "round_name": round_name},
+                {},
+            )
+        cleaned = [f"clean_{r}" for r in ROUNDS]
+        stage(
+            "construct",
+            "construct panel",
+            NOTEBOOKS["construct"],
+            executed / "02_construct_panel.ipynb",
+            common,
+            steps.upstream(*cleaned),
+        )
+        stage(
+            "estimate",
+            "estimate impacts",
+            NOTEBOOKS["estimate"],
+            executed / "03_estimate_impacts.ipynb",
+            {**common, "tables_dir": str(tables)},
+            steps.upstream(*cleaned, "construct"),
+        )
+        record.extra["data"] = data_summaries(processed, ROUNDS)
+        _provenance(study, tables, steps, inputs)
+        data_steps = steps.upstream(*cleaned, "construct", "estimate", "provenance")
+        stage(
+            "programme_report",
+            "programme report",
+            NOTEBOOKS["programme"],
+            executed / "04_programme_report.ipynb",
+            {**common, "tables_dir": str(tables), "language": study.language},
+            data_steps,
+            html=(out / "programme.html", study.name),
+        )
+        exit_code = 0
+        notebook = Path(village_notebook) if village_notebook else NOTEBOOKS_DIR / NOTEBOOKS["village"]
+        if village_reports:
+            with record.stage("village_reports") as st:
+                exit_code = _village_reports(
+                    study,
+                    out,
+                    processed=processed,
+                    tables=tables,
+                    steps=steps,
+                    upstream=data_steps,
+                    previous=previous,
+                    results=results,
+                    stage=st,
+                    save=save,
+                    workers=workers,
+                    scheduler=scheduler,
+                    villages=villages,
+                    retry_failed=retry_failed,
+                    timeout=timeout,
+                    timeouts=timeouts,
+                    notebook=notebook,
+                    progress=progress,
+                    log=log,
+                )
+        else:
+            # No reports this time; the index still links those that are current.
+            all_villages = _village_list(tables, steps)
+            _remove_stale_reports(out, village_file_names(all_villages), log=log)
+            keys = _village_keys(
+                study,
+                villages=all_villages,
+                processed=processed,
+                tables=tables,
+                notebook=notebook,
+                steps=steps,
+                upstream=data_steps,
+            )
+            before = _previous_results(previous)
+            results.extend(
+                replace(before[v], reused=True, outdated=False)
+                for v in all_villages
+                if _current(before.get(v), keys[v], out)
+            )
+        with record.stage("index") as st:
+            _index(study, out, tables, results, steps, st)
+        # Printed on every run, skipped stages included: they describe the tables on disk.
+        warnings = read_warnings_table(tables) + _run_warnings(processed, out)
+        record.extra["warnings"] = [asdict(w) for w in warnings]
+        for warning in warnings:
+            log(f"warning: {warning.message}")
+    except Interrupted as exc:
+        if record.stages and record.stages[-1].status == "failed":
+            record.stages[-1].status = "interrupted"
+        record.extra["interrupted"] = exc.signum
+        save()
+        done = sum(1 for r in results if not r.reused)
+        log(f"interrupted ({exc}); {done} village report(s) written. Run the same command again to resume.")
+        raise
+    except Exception as exc:
+        record.extra["error"] = f"{type(exc).__name__}: {exc}"
+        record.extra["traceback"] = traceback.format_exc()
+        save()
+        raise
+    save()
+    log(f"done: {out}")
+    return exit_code
+
+
+#: What each part of :func:`analysis.run.fingerprint.environment` is, in a note to the user.
+_ENVIRONMENT_PARTS = {
+    "packages": "package versions",
+    "analysis_source": "berdaya's own code (src/analysis)",
+    "python": "the Python version",
+    "pseudonym_key": "the pseudonymization key",
+}
+
+
+def _note_environment(before: object, now: Mapping[str, Any], *, log: Logger) -> None:
+    """Say which part of the environment changed since the last run: every step reruns then.
+
+    Without it a run that redoes everything (a developer's edit, an upgraded package, a new
+    key) looks the same as one whose data changed.
+    """
+    if not isinstance(before, Mapping):
+        return
+    changed = [words for part, words in _ENVIRONMENT_PARTS.items() if before.get(part) != now.get(part)]
+    if changed:
+        log(f"note: {', '.join(changed)} changed since the last run, so every step runs again")
+
+
+def _run_warnings(processed: Path, out: Path) -> list[RunWarning]:
+    """Warnings about the run's own layout (the data stages write theirs to ``warnings.csv``)."""
+    if not processed.resolve().is_relative_to(out.resolve()):
+        return []
+    # The default for a study outside data/raw/: the output folder is what people publish, and
+    # the processed folder holds household-level data and the unsuppressed internal tier.
+    return [
+        RunWarning(
+            stage="run",
+            code="processed_in_out",
+            message=(
+                f"the processed data (household rows and the unsuppressed internal tables) are in "
+                f"{processed}, inside the output folder: do not publish that folder, or set "
+                "`processed:` in the study file to keep them elsewhere"
+            ),
+        )
+    ]
+
+
+def _provenance(study: Study, tables: Path, steps: _Steps, inputs: Mapping[str, str]) -> None:
+    """Write ``tables/provenance.json`` when its facts changed (it imports matplotlib)."""
+    path = tables / "provenance.json"
+    key = digest(
+        {
+            "step": "provenance",
+            "study": study.name,
+            "study_file": study.path.name,
+            "git_commit": git_commit(),
+            # As provenance.json names them (relative to the project, else absolute): a moved
+            # study folder must rewrite it.
+            "inputs": dict(inputs),
+            "environment": steps.environment,
+        }
+    )
+    kept = steps.unchanged("provenance", key, path)
+    if kept is None:
+        from analysis.report.blocks import write_provenance
+
+        write_provenance(study, path, root=PROJECT_ROOT)
+        kept = {steps.labels.label(path): sha256_file(path)}
+    steps.done("provenance", key, kept)
+
+
+def _village_list(tables: Path, steps: _Steps) -> list[str]:
+    """Village codes from ``tables/villages.csv``, remembered by the file's hash."""
+    path = tables / "villages.csv"
+    sha = sha256_file(path) if path.is_file() else ""
+    cached = steps.previous.get("village_list", {})
+    if sha and cached.get("sha256") == sha and isinstance(cached.get("villages"), list):
+        villages = [str(v) for v in cached["villages"]]
+    else:
+        from analysis.stages import villages_of
+
+        villages = villages_of(tables)
+    steps.meta["village_list"] = {"sha256": sha, "villages": villages}
+    return villages
+
+
+def _village_keys(
+    study: Study,
+    *,
+    villages: Sequence[str],
+    processed: Path,
+    tables: Path,
+    notebook: Path,
+    steps: _Steps,
+    upstream: Mapping[str, str],
+) -> dict[str, str]:
+    """Each village report's content hash."""
+    return {
+        v: steps.key(
+            "village", notebook, village_parameters(study, v, processed=processed, tables=tables), upstream
+        )
+        for v in villages
+    }
+
+
+def _previous_results(previous: Mapping[str, Any]) -> dict[str, VillageResult]:
+    found: dict[str, VillageResult] = {}
+    for item in previous.get("villages", []) or []:
+        try:
+            result = VillageResult.from_dict(item)
+        except TypeError:  # a record from an older version: nothing to reuse
+            continue
+        found[result.village] = result
+    return found
+
+
+def _current(result: VillageResult | None, key: str, out: Path) -> bool:
+    """Whether a last run's result still describes this village (same key, report intact)."""
+    if result is None or result.key != key:
+        return False
+    return result.status == "failed" or _report_intact(result, out)
+
+
+def _remove_stale_reports(out: Path, names: Mapping[str, str], *, log: Logger) -> list[Path]:
+    """Delete the reports and notebooks of villages the data no longer contains.
+
+    A village removed from the exports (consent withdrawn, say) would otherwise keep its old
+    report, still readable in ``villages/``. Only files with the names the batch writes are
+    touched: ``villages/<name>.html``, ``villages/<name>.failed.ipynb`` and
+    ``notebooks/villages/<name>.ipynb``.
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    names
+        Village code → report file name of every village in the data now
+        (:func:`village_file_names`).
+    log
+        Told the number of files removed, in one line.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    stems = {name.removesuffix(".html") for name in names.values()}
+    candidates: list[tuple[Path, str]] = []
+    reports = out / "villages"
+    if reports.is_dir():
+        for path in reports.iterdir():
+            if path.name.endswith(".failed.ipynb"):
+                candidates.append((path, path.name.removesuffix(".failed.ipynb")))
+            elif path.suffix == ".html":
+                candidates.append((path, path.name.removesuffix(".html")))
+    notebooks = out / "notebooks" / "villages"
+    if notebooks.is_dir():
+        candidates += [(p, p.stem) for p in notebooks.iterdir() if p.suffix == ".ipynb"]
+    removed: list[Path] = []
+    gone: set[str] = set()
+    for path, stem in sorted(candidates):
+        # Temporary files (".name.tmp") belong to the batch engine's own clean-up.
+        if stem in stems or path.name.startswith(".") or not path.is_file():
+            continue
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise BerdayaError(
+                f"cannot remove {path}, the report of a village no longer in the data: "
+                f"{exc.strerror or exc}; delete it by hand"
+            ) from exc
+        removed.append(path)
+        gone.add(stem)
+    if removed:
+        shown = ", ".join(sorted(gone)[:10]) + (", …" if len(gone) > 10 else "")
+        log(
+            f"village reports: removed {len(removed)} file(s) of {len(gone)} village(s) no longer in "
+            f"the data ({shown})"
+        )
+    return removed
+
+
+def _village_reports(
+    study: Study,
+    out: Path,
+    *,
+    processed: Path,
+    tables: Path,
+    steps: _Steps,
+    upstream: Mapping[str, str],
+    previous: Mapping[str, Any],
+    results: list[VillageResult],
+    stage: StageRecord,
+    save: Callable[[], None],
+    workers: int,
+    scheduler: str | None,
+    villages: Sequence[str] | None,
+    retry_failed: bool,
+    timeout: float,
+    timeouts: Mapping[str, float] | None,
+    notebook: Path,
+    progress: bool | None,
+    log: Logger,
+) -> int:
+    """Decide which villages to write, write them, and summarize; returns the exit code."""
+    all_villages = _village_list(tables, steps)
+    names = village_file_names(all_villages)
+    _remove_stale_reports(out, names, log=log)
+    keys = _village_keys(
+        study,
+        villages=all_villages,
+        processed=processed,
+        tables=tables,
+        notebook=notebook,
+        steps=steps,
+        upstream=upstream,
+    )
+    if villages:
+        unknown = sorted(set(villages) - set(all_villages))
+        if unknown:
+            known = ", ".join(all_villages[:10]) + (", …" if len(all_villages) > 10 else "")
+            raise BerdayaError(f"unknown village code(s) {', '.join(unknown)}; the study has {known}")
+    selected = [v for v in all_villages if not villages or v in set(villages)]
+    before = _previous_results(previous)
+    if retry_failed:
+        selected = [v for v in selected if v in before and before[v].status == "failed"]
+        if not selected:
+            log("village reports: no failed villages to retry")
+    to_run: list[str] = []
+    for v in selected:
+        last = before.get(v)
+        if (
+            last is not None
+            and last.status == "ok"
+            and last.file == names[v]
+            and _current(last, keys[v], out)
+        ):
+            results.append(replace(last, reused=True, outdated=False))
+        else:
+            to_run.append(v)
+    chosen = set(selected)
+    outdated: list[str] = []
+    for v in all_villages:
+        last = before.get(v)
+        if v in chosen or last is None:
+            continue
+        # Villages outside this run's selection keep their last result while it is current;
+        # one that is no longer current (the data or the code changed) stays listed, marked
+        # outdated, rather than silently passing for a report of today's data.
+        if _current(last, keys[v], out):
+            results.append(replace(last, reused=True, outdated=False))
+        elif last.file == names[v] and (last.status == "failed" or _report_intact(last, out)):
+            results.append(replace(last, reused=True, outdated=True))
+            outdated.append(v)
+    reused = len(results) - len(outdated)
+    if reused and not to_run:
+        log(f"village reports: all {reused} unchanged, skipped")
+    elif reused:
+        log(f"village reports: {reused} unchanged, skipped")
+    if outdated:
+        option = "--retry-failed" if retry_failed and not villages else "--villages"
+        shown = ", ".join(outdated[:10]) + (", …" if len(outdated) > 10 else "")
+        log(
+            f"village reports: {len(outdated)} outdated, not rerun because of {option} ({shown}); "
+            f"they are marked outdated in index.html and run.json: rerun without {option} to update them"
+        )
+
+    last_save = time.monotonic()
+
+    def checkpoint(result: VillageResult) -> None:
+        nonlocal last_save
+        results.append(result)
+        if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
+            save()
+            last_save = time.monotonic()
+
+    start = time.perf_counter()
+    new = run_villages(
+        study,
+        to_run,
+        out=out,
+        processed=processed,
+        tables=tables,
+        workers=workers,
+        scheduler=scheduler,
+        timeout=timeout,
+        timeouts=timeouts,
+        notebook=notebook,
+        keys=keys,
+        on_result=checkpoint,
+        progress=progress,
+        log=log,
+    )
+    seconds = time.perf_counter() - start
+    failed = [r for r in new if r.status != "ok"]
+    peaks: dict[str, int] = {}
+    for r in new:
+        if r.worker:
+            peaks[r.worker] = max(peaks.get(r.worker, 0), r.peak_rss)
+    stage.detail = f"{len(new) - len(failed)} written, {reused} unchanged, {len(failed)} failed" + (
+        f", {len(outdated)} outdated" if outdated else ""
+    )
+    if not new:
+        stage.status = "skipped"
+    steps.meta["batch"] = {
+        "workers": None if scheduler else min(workers, max(1, len(to_run))),
+        "scheduler": scheduler,
+        "villages_run": len(new),
+        "seconds": round(seconds, 3),
+        "peak_rss_per_worker": peaks,
+    }
+    if new:
+        kinds: dict[str, int] = {}
+        for r in failed:
+            label = FAILURE_LABELS.get(r.failure or "error", "other error")
+            kinds[label] = kinds.get(label, 0) + 1
+        detail = f" ({', '.join(f'{k}: {n}' for k, n in sorted(kinds.items()))})" if kinds else ""
+        rate = len(new) / seconds * 60 if seconds > 0 else float("nan")
+        log(
+            f"village reports: {len(new) - len(failed)} written, {reused} unchanged, {len(failed)} failed"
+            f"{detail} in {seconds:.1f} s ({rate:.0f} villages/min)"
+        )
+    for r in failed:
+        where = f" [{r.failed_notebook}]" if r.failed_notebook else ""
+        log(f"FAILED village {r.village}: {r.describe()}{where}")
+    if failed:
+        stage.status = "failed"
+        log(f"rerun only the failures: berdaya run {study.path} --out {out} --retry-failed")
+        return 1
+    return 0
+
+
+def _index(
+    study: Study, out: Path, tables: Path, results: Sequence[VillageResult], steps: _Steps, st: StageRecord
+) -> None:
+    """Write ``index.html`` unless nothing it shows has changed."""
+    # A failed village shows its cell, its error and a link to its kept notebook; a notebook
+    # that is no longer there (removed by hand) gets no link.
+    shown = [
+        replace(r, failed_notebook="") if r.failed_notebook and not (out / r.failed_notebook).is_file() else r
+        for r in results
+    ]
+    villages_csv = tables / "villages.csv"
+    key = digest(
+        {
+            "step": "index",
+            "results": sorted(
+                (r.village, r.file, r.status, r.where(), r.error, r.failed_notebook, r.outdated)
+                for r in shown
+            ),
+            "villages_csv": sha256_file(villages_csv) if villages_csv.is_file() else "",
+            "environment": steps.environment,
+            "study": study.name,
+        }
+    )
+    path = out / "index.html"
+    kept = steps.unchanged("index", key, path)
+    if kept is not None:
+        st.status, st.detail = "skipped", "unchanged since the last run"
+        steps.done("index", key, kept)
+        return
+    from analysis.report.index_page import index_page
+
+    write_text_atomic(path, index_page(study, tables, shown, has_programme=True))
+    steps.done("index", key, {steps.labels.label(path): sha256_file(path)})
+
+
+def summary_json(out: Path) -> dict[str, object]:
+    """The run record of a finished run."""
+    result: dict[str, object] = json.loads((out / "run.json").read_text())
+    return result

@@ -1,0 +1,1 @@
+"""Pieces every layer may use: files, versions, masking, pseudonyms, run warnings, disclosure rules."""

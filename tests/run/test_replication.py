@@ -1,0 +1,256 @@
+"""Replication packages: build, verify, and find a changed cell; the package and verify commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import analysis.run.replication
+from analysis.demo.survey import write_demo
+from analysis.errors import BerdayaError
+from analysis.run.cli import main
+from analysis.run.replication import Difference, Verification, verify_package
+
+RAW_FILES = ("baseline_2023.csv", "followup_2025.csv")
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def _berdaya(*argv: str) -> Run:
+    # capsys is function-scoped; the module-scoped builds below capture output themselves.
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(argv))
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("study")
+    write_demo(folder, villages=6, households=20, seed=11)
+    return folder / "study.yml"
+
+
+# Each build runs the pipeline (seconds); there are two, built once per module: the ordinary
+# package through `berdaya package` (which calls build_package) and one with --include-raw.
+@pytest.fixture(scope="module")
+def packaged(study: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
+    out = tmp_path_factory.mktemp("replication") / "package"
+    return out, _berdaya("package", str(study), "--out", str(out))
+
+
+@pytest.fixture(scope="module")
+def package(packaged: tuple[Path, Run]) -> Path:
+    out, run = packaged
+    assert run.code == 0, run.err
+    return out
+
+
+@pytest.fixture(scope="module")
+def raw_packaged(study: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
+    out = tmp_path_factory.mktemp("replication_raw") / "package"
+    return out, _berdaya("package", str(study), "--out", str(out), "--include-raw")
+
+
+@pytest.fixture(scope="module")
+def altered(package: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the package with one household's wage income raised in the processed data."""
+    copy = tmp_path_factory.mktemp("altered") / "package"
+    shutil.copytree(package, copy)
+    path = copy / "data" / "processed" / "followup_clean.parquet"
+    frame = pd.read_parquet(path)
+    # a household whose income total is defined (every source answered), so the change counts
+    sources = [
+        "income_wage",
+        "income_farm",
+        "income_business",
+        "income_transfer",
+        "income_remittance",
+        "income_other",
+    ]
+    first = frame.index[frame[sources].notna().all(axis=1) & (frame["household_size"] > 0)][0]
+    frame.loc[first, "income_wage"] = frame.loc[first, "income_wage"] + 5_000_000
+    frame.to_parquet(path, index=False)
+    return copy
+
+
+def test_package_holds_what_the_aea_template_asks_for(package: Path) -> None:
+    readme = (package / "README.md").read_text()
+    order = [
+        "Data availability and provenance",
+        "Software",
+        "Run time and memory",
+        "Instructions",
+        "Tables and the code",
+    ]
+    positions = [readme.index(h) for h in order]
+    assert positions == sorted(positions)
+    assert (package / "requirements.lock").is_file()
+    assert (package / "study" / "study.yml").is_file() and (package / "study" / "codebook.csv").is_file()
+    manifest = json.loads((package / "MANIFEST.json").read_text())
+    assert "expected/tables/impact.csv" in manifest["expected"]
+    assert all(len(h) == 64 for h in manifest["expected"].values())
+    # every file is recorded, so verify notices edited code, notebooks or data
+    for recorded in (
+        "code/src/analysis/estimate/regressions.py",
+        "notebooks/03_estimate_impacts.ipynb",
+        "study/study.yml",
+    ):
+        assert len(manifest["checksums"][recorded]) == 64
+    assert "data/processed/baseline_clean.parquet" in manifest["checksums"]
+    # de-identified data only: no raw exports, no key
+    assert not (package / "data" / "raw").exists()
+    assert "pseudonym_key" not in (package / "study" / "study.yml").read_text()
+    assert not list(package.rglob("baseline_2023.csv"))
+    # the code that made the tables, installable on its own
+    import analysis.estimate.regressions
+
+    code = package / "code"
+    assert (code / "pyproject.toml").is_file()
+    shipped = code / "src" / "analysis" / "estimate.py"
+    assert shipped.read_bytes() == Path(analysis.estimate.regressions.__file__).read_bytes()
+    assert not list(code.rglob("__pycache__"))
+
+
+def test_verify_passes_on_an_untouched_package(package: Path) -> None:
+    before = sorted(str(p.relative_to(package)) for p in package.rglob("*"))
+    result = verify_package(package)
+    assert result.ok, [d.describe() for d in result.differences]
+    assert "impact.csv" in result.tables
+    # It rebuilds elsewhere: a package on read-only media verifies too.
+    assert sorted(str(p.relative_to(package)) for p in package.rglob("*")) == before
+
+
+def test_verify_refuses_a_damaged_manifest_in_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "MANIFEST.json").write_text("{ not json")
+    with pytest.raises(BerdayaError, match="MANIFEST.json: not a readable berdaya manifest"):
+        verify_package(tmp_path)
+    assert main(["verify", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
+
+
+def test_verify_names_the_table_and_cell_that_changed(altered: Path) -> None:
+    result = verify_package(altered)
+    assert not result.ok
+    cells = {(d.table, d.column) for d in result.differences}
+    assert ("impact.csv", "estimate") in cells
+    impact = pd.read_csv(altered / "expected" / "tables" / "impact.csv")
+    rows = {d.row for d in result.differences if d.table == "impact.csv"}
+    assert "income_pc" in set(impact.loc[sorted(r for r in rows if r is not None), "outcome"])
+    assert any(
+        "impact.csv row" in d.describe() and "column estimate" in d.describe() for d in result.differences
+    )
+
+
+def test_verify_refuses_a_folder_that_is_not_a_package(tmp_path: Path) -> None:
+    with pytest.raises(BerdayaError, match="not a berdaya replication package"):
+        verify_package(tmp_path)
+
+
+def test_package_command_says_where_and_what_and_leaves_raw_data_out(packaged: tuple[Path, Run]) -> None:
+    out, run = packaged
+    assert run.code == 0, run.err
+    assert f"wrote the replication package to {out.resolve()}" in run.out
+    tables = len(list((out / "expected" / "tables").glob("*.csv")))
+    assert tables > 5
+    assert f"{tables} expected tables" in run.out
+    assert "no raw data" in run.out
+    assert run.err == ""  # no warning: nothing identified went in
+    assert not (out / "data" / "raw").exists()
+    assert not [p for p in out.rglob("*") if p.name in RAW_FILES]
+    assert json.loads((out / "MANIFEST.json").read_text())["include_raw"] is False
+
+
+def test_package_command_with_include_raw_copies_the_raw_exports_and_warns(
+    raw_packaged: tuple[Path, Run], study: Path
+) -> None:
+    out, run = raw_packaged
+    assert run.code == 0, run.err
+    for name in RAW_FILES:
+        copied = out / "data" / "raw" / name
+        assert copied.read_bytes() == (study.parent / name).read_bytes()
+    assert "raw exports INCLUDED" in run.out
+    warning = run.err.strip()
+    assert warning.startswith("warning:") and "\n" not in warning
+    assert "identified" in warning and "never share it publicly" in warning
+    assert str(out.resolve() / "data" / "raw") in warning
+    assert "warning" not in run.out  # stderr only, so it shows even when stdout is redirected
+
+
+def test_package_command_refuses_a_folder_that_is_not_empty(package: Path, study: Path, capsys) -> None:
+    before = sorted(p.relative_to(package) for p in package.rglob("*"))
+    assert main(["package", str(study), "--out", str(package)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and "is not empty" in captured.err
+    assert sorted(p.relative_to(package) for p in package.rglob("*")) == before
+
+
+def test_verify_command_reports_every_table_matching(package: Path, capsys) -> None:
+    assert main(["verify", str(package)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    tables = sorted(p.name for p in (package / "expected" / "tables").glob("*.csv"))
+    assert sorted(line.removesuffix(": matches") for line in lines[:-1]) == tables
+    assert lines[-1] == f"all {len(tables)} tables match the expected outputs"
+
+
+def test_verify_command_names_the_table_row_and_column_that_changed(altered: Path, capsys) -> None:
+    assert main(["verify", str(altered)]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    impact = pd.read_csv(altered / "expected" / "tables" / "impact.csv", dtype=str, keep_default_na=False)
+    # rows are numbered as in the file (the header is line 1), so a user can open it there
+    expected_lines = {
+        f"  impact.csv row {i + 2} column estimate: expected {impact.loc[i, 'estimate']}, found "
+        for i in impact.index[impact["outcome"] == "income_pc"]
+    }
+    assert any(line.startswith(tuple(expected_lines)) for line in lines), out
+    assert any(line.startswith("impact.csv: ") and "difference" in line for line in lines)
+    # the edited processed file is named too, before the tables
+    assert lines[0] == (
+        "data/processed/followup_clean.parquet: changed since the package was made "
+        "(SHA-256 differs from MANIFEST.json)"
+    )
+    assert "impact.csv: matches" not in lines
+    assert "linkage.csv: matches" in lines  # the households and their linkage did not change
+    assert lines[-1].endswith("differences)") and " tables differ from the expected outputs " in lines[-1]
+
+
+def test_verify_command_shortens_a_long_list_of_differences(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:
+    many = tuple(Difference("impact.csv", r, "estimate", "1", "2") for r in range(57))
+    one = (Difference("mde.csv", 0, "mde", "3", "4"),)
+    fake = Verification(tables=("impact.csv", "mde.csv", "villages.csv"), differences=many + one)
+    monkeypatch.setattr(analysis.run.replication, "verify_package", lambda package: fake)
+    assert main(["verify", str(tmp_path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "impact.csv: 57 differences"
+    assert lines[1:51] == [f"  {d.describe()}" for d in many[:50]]
+    assert lines[51] == "  ... and 7 more in impact.csv"
+    assert lines[52:55] == ["mde.csv: 1 difference", f"  {one[0].describe()}", "villages.csv: matches"]
+    assert lines[55] == "2 of 3 tables differ from the expected outputs (58 differences)"
+    assert len(lines) == 56
+
+
+def test_verify_command_on_a_folder_that_is_not_a_package_is_a_clean_error(tmp_path: Path, capsys) -> None:
+    assert main(["verify", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert (
+        captured.err
+        == f"error: {tmp_path.resolve()} has no MANIFEST.json: not a berdaya replication package\n"
+    )
+    assert "Traceback" not in captured.err + captured.out
+    assert captured.out == ""
