@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import StudyError
+from analysis.inputs.reference import poverty_lines
 from analysis.inputs.study import GOAL_FAMILIES, load_study
-from analysis.methods.income import poverty_lines
 
 MINIMAL = """
 rounds: {baseline: baseline.csv, followup: followup.csv}
@@ -73,7 +73,6 @@ alkire_foster: {k: 0.25, families: [income], cutoffs: {income: 11}}
     assert (s.lee_bounds_reps, s.design_test_reps, s.power_alpha, s.power_target) == (199, 99, 0.1, 0.9)
     assert s.design_test_ri_below == 40 and s.design == "matched"
     assert s.income.poverty_line == 600000 and s.income.winsor_quantile == 0.95
-    assert s.extra["income"]["poverty_line"] == 600000  # what the construct stage reads
     assert s.alkire_foster.k == 0.25 and s.alkire_foster.cutoffs == {"income": 11.0}
 
 
@@ -83,7 +82,6 @@ def test_default_poverty_line_is_the_bps_line_of_the_baseline_year(folder: Path)
     lines = poverty_lines().set_index("round")
     assert s.income.poverty_line == float(lines.loc["Mar 2024", "national"])
     assert "proxy" in s.income.poverty_line_source and "Mar 2024" in s.income.poverty_line_source
-    assert s.extra["income"]["poverty_line"] == s.income.poverty_line
     rural = study(folder, "income: {poverty_area: rural}\n", text)
     assert rural.income.poverty_line == float(lines.loc["Mar 2024", "rural"])
     assert study(folder, "income: {poverty_line: none}\n", text).income.poverty_line is None

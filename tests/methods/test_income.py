@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.inputs.reference import poverty_lines
 from analysis.methods.income import (
     deflate,
     fgt,
     ihs,
     oecd_modified_scale,
     oecd_original_scale,
-    poverty_lines,
     square_root_scale,
     winsorize_upper,
 )

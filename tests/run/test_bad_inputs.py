@@ -24,7 +24,7 @@ case test
 12   ``test_case12_*`` here (unanswered select_multiple: dummies NA, mean excludes them)
 13   ``test_case13_*`` here (labels with spaces refused)
 14   ``test_case14_*`` here (``unknown_choice:q5`` after normalisation)
-15   ``test_case15_*`` here (``orphan_repeat:<parent>``, Kobo and ODK links)
+15   not read: a round is one household-level table (docs/bad-inputs.md)
 16   tests/inputs/test_readers.py ``test_case16_*`` (leading zeros kept)
 17   tests/inputs/test_readers.py ``test_case17_*`` (NIK with a blank stays exact); the
      ``invalid_nik_format`` quarantine: ``test_case37_*`` here
@@ -78,7 +78,6 @@ import pytest
 from analysis.clean.corrections import read_corrections
 from analysis.clean.duplicates import read_decisions
 from analysis.clean.quality import QualityRules
-from analysis.clean.repeats import link_repeat
 from analysis.clean.round import CleanRound, clean_round
 from analysis.clean.schema import check_mappings, column_inventory, schema_diff
 from analysis.clean.validation import validate
@@ -388,41 +387,6 @@ def test_case14_unknown_choices_are_quarantined_after_normalising(tmp_path: Path
         [5, "unknown_choice:q5"],
     ]
     assert result.data["q5"].tolist() == [1.0, 2.0]
-
-
-# --------------------------------------------------------------------------------------------
-# Case 15: repeat-group child without a parent
-
-
-def test_case15_orphan_members_are_quarantined_kobo(tmp_path: Path) -> None:
-    parent = read_table(write(tmp_path, "household.csv", "_index,_uuid,hhid\n1,u1,001\n2,u2,002\n3,u3,003\n"))
-    child = read_table(
-        write(tmp_path, "members.csv", "_index,_parent_index,nama\n1,1,Siti\n2,1,Budi\n3,9999,Ani\n4,3,Eko\n")
-    )
-    link = link_repeat(child, parent, parent_table="household")
-    assert {r: (s, w) for r, s, w in link.row_states.itertuples(index=False)} == {
-        2: ("clean", ""),
-        3: ("clean", ""),
-        4: ("quarantined", "orphan_repeat:household"),
-        5: ("clean", ""),
-    }
-    counts = link.counts
-    assert counts["raw"] == counts["clean"] + counts["quarantined"] + counts["excluded"] == 4
-    assert link.note == "members.csv: 1 of 4 rows without a parent in household"
-    assert link.parent_position.tolist() == [0, 0, -1, 2]
-
-
-def test_case15_orphans_by_parent_key_odk(tmp_path: Path) -> None:
-    parent = read_table(write(tmp_path, "hh.csv", "KEY,hhid\nuuid:a,001\nuuid:b,002\n"))
-    child = read_table(
-        write(
-            tmp_path,
-            "hh-anggota.csv",
-            "PARENT_KEY,KEY,nama\nuuid:a,uuid:a/anggota[1],Siti\nuuid:zz,uuid:zz/anggota[1],Budi\n",
-        )
-    )
-    link = link_repeat(child, parent, parent_table="hh")
-    assert link.row_states["reason"].tolist() == ["", "orphan_repeat:hh"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -862,7 +826,7 @@ def test_case33_not_in_baseline_reaches_the_row_states(tmp_path: Path) -> None:
         "pseudonym_key: test-key\noutcomes: [y]\n",
     )
     study = load_study(tmp_path / "study.yml")
-    study = dataclasses.replace(study, extra={**study.extra, "new_households": "quarantine"})
+    study = dataclasses.replace(study, new_households="quarantine")
     processed = tmp_path / "processed"
     for round_name in ("baseline", "followup"):
         clean_stage(study, round_name, processed)
@@ -1318,7 +1282,7 @@ def test_case44_gps_is_coarsened_to_the_village_before_writing(tmp_path: Path) -
     )
     study = load_study(tmp_path / "study.yml")
     processed = tmp_path / "processed"
-    summary = clean_stage(dataclasses.replace(study, extra={"gps": "village"}), "baseline", processed)
+    summary = clean_stage(dataclasses.replace(study, gps="village"), "baseline", processed)
     assert summary.counts["clean"] == 3  # GPS read as device numbers, inside Indonesia
     clean = pd.read_parquet(processed / "baseline_clean.parquet")
     assert "lat" not in clean.columns and clean["village_latitude"].tolist() == [-7.215, -7.215, -7.1]
@@ -1326,7 +1290,4 @@ def test_case44_gps_is_coarsened_to_the_village_before_writing(tmp_path: Path) -
     dropped = clean_stage(study, "baseline", processed)  # the default: drop the points
     assert {"lat", "lon"} <= set(dropped.dropped_columns)
     assert "village_latitude" not in pd.read_parquet(processed / "baseline_clean.parquet").columns
-    from analysis.errors import StudyError
-
-    with pytest.raises(StudyError, match="`gps` is 'jitter'"):
-        clean_stage(dataclasses.replace(study, extra={"gps": "jitter"}), "baseline", processed)
+    # A wrong `gps` value stops load_study, before any stage (tests/inputs/test_study_schema.py).

@@ -55,7 +55,7 @@ from analysis.clean.quality import (
 )
 from analysis.clean.select_multiple import convert_select_multiple, dummy_columns
 from analysis.clean.validation import validate
-from analysis.errors import CodebookError, InputError
+from analysis.errors import BerdayaError, CodebookError, InputError
 from analysis.inputs.codebook import Codebook, Variable, looks_personal, treatment_value
 from analysis.inputs.readers import (
     RawTable,
@@ -907,7 +907,12 @@ def clean_round(
     row_states = pd.DataFrame({ROW: rows, "state": state, "reason": reasons})
     counts = row_states["state"].value_counts()
     # The accounting invariant of the whole workbench: every raw row is in exactly one state.
-    assert int(counts.sum()) == n == len(table.frame)
+    # An error, not an assert, so that `python -O` cannot remove it.
+    if not int(counts.sum()) == n == len(table.frame):
+        raise BerdayaError(
+            f"{table.path.name}: the row accounting does not add up ({int(counts.sum())} row states for {n} "
+            "raw rows); this is a defect in berdaya, please report it with the file's header"
+        )
 
     ignore = [ROW, *(c for c in data.columns if c.endswith(("_raw", "_missing")) or c.startswith("qc_"))]
     ignore += [v.name for v in codebook.variables if v.sources.get(round_name) in POSITION_COLUMNS]

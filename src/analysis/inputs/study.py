@@ -962,7 +962,7 @@ def _income(raw: Mapping[str, Any], year: int | None, ctx: _Context) -> IncomeOp
                 "`income.poverty_line: bps` needs `rounds.baseline.year`: give the year or the line in Rp",
             )
         return IncomeOptions(None, "", area, quantile)
-    from analysis.methods.income import poverty_lines
+    from analysis.inputs.reference import poverty_lines
 
     table = poverty_lines().set_index("round")
     label = f"Mar {year}"

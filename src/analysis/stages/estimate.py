@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.config import IMPACT_COLUMNS, ROUNDS
 from analysis.construct.panel import linkage_by_village
+from analysis.errors import BerdayaError
 from analysis.estimate.latex import attrition_latex, balance_latex, impact_latex, indices_latex
 from analysis.estimate.tables import analyse, respondent_sex_column
 from analysis.inputs.study import Study, load_study
@@ -43,8 +44,6 @@ INTERNAL_DIR = "internal"
 VILLAGE_STATISTICS: dict[str, str] = {"income_pc": "median", "participation_score": "mean"}
 
 
-
-
 def internal_dir(processed: str | Path) -> Path:
     """Where the internal (unsuppressed) tier of the tables goes: ``<processed>/internal``."""
     return Path(processed) / INTERNAL_DIR
@@ -64,7 +63,12 @@ def row_accounting(processed: Path) -> pd.DataFrame:
             "excluded": int(counts.get("excluded", 0)),
         }
         if len(states) != sum(int(counts.get(s, 0)) for s in ("clean", "quarantined", "excluded")):
-            raise AssertionError(f"row accounting does not add up for {round_name}: {record}")
+            # A check that `python -O` keeps: the row states file may have been edited by hand.
+            raise BerdayaError(
+                f"{processed / f'{round_name}_row_states.csv'}: the row accounting does not add up "
+                f"(n_raw {len(states)} is not clean + quarantined + excluded: {record}); "
+                "rerun the clean stage"
+            )
         rows.append(record)
     return pd.DataFrame(rows)
 
