@@ -49,11 +49,11 @@ from analysis.clean.money import (
         ("0", 0),
     ],
 )
-def test_case27_indonesian_money(text: str, expected: float) -> None:
+def test_indonesian_money(text: str, expected: float) -> None:
     assert parse_number(text, kind="money") == ParsedNumber(float(expected), "ok")
 
 
-def test_case27_one_dot_is_thousands_even_when_every_value_has_one() -> None:
+def test_one_dot_is_thousands_even_when_every_value_has_one() -> None:
     # The pandas trap: a column where every value has one dot is read as 1.5, 2.5 ...
     parsed = parse_numbers(pd.Series(["1.500", "2.500", "12.000"]), kind="money")
     assert parsed["value"].tolist() == [1500.0, 2500.0, 12000.0]
@@ -64,11 +64,11 @@ def test_case27_one_dot_is_thousands_even_when_every_value_has_one() -> None:
 
 
 @pytest.mark.parametrize("text", ["1,500", "1.5", "12,000", "1,500,000", "1,500.50", "1,500 rb", "0.5"])
-def test_case28_english_format_is_ambiguous(text: str) -> None:
+def test_english_format_is_ambiguous(text: str) -> None:
     assert parse_number(text, kind="money") == ParsedNumber(None, "ambiguous")
 
 
-def test_case28_babel_alone_would_have_guessed() -> None:
+def test_babel_alone_would_have_guessed() -> None:
     from babel.numbers import parse_decimal
 
     assert float(parse_decimal("1,500", locale="id_ID", strict=True)) == 1.5
@@ -127,7 +127,7 @@ def test_invalid_choices_are_value_errors() -> None:
 # Case 25: numeric sentinel codes stay distinct numbers for the codebook to map
 
 
-def test_case25_sentinels_parse_to_their_exact_codes() -> None:
+def test_sentinels_parse_to_their_exact_codes() -> None:
     parsed = parse_numbers(pd.Series(["-99", "-98", "999", "9999", "1.500"]), kind="money")
     assert parsed["value"].tolist() == [-99.0, -98.0, 999.0, 9999.0, 1500.0]
     assert (parsed["status"] == "ok").all()

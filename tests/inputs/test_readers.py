@@ -65,7 +65,7 @@ def xlsx(tmp_path: Path, name: str, rows: list[list[object]], *, sheet: str = "d
 # Case 1: Kobo CSV with ';' separator
 
 
-def test_case01_semicolon_separator_is_detected_and_logged(tmp_path: Path) -> None:
+def test_semicolon_separator_is_detected_and_logged(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "baseline.csv",
@@ -80,7 +80,7 @@ def test_case01_semicolon_separator_is_detected_and_logged(tmp_path: Path) -> No
     assert_all_text(table)
 
 
-def test_case01_header_glued_into_one_column_is_an_error(tmp_path: Path) -> None:
+def test_header_glued_into_one_column_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, "baseline.csv", b'"_uuid;hh/hhid;hh/income"\n"u1;00123;5"\n')
     with pytest.raises(InputError) as info:
         read_table(path)
@@ -89,7 +89,7 @@ def test_case01_header_glued_into_one_column_is_an_error(tmp_path: Path) -> None
     )
 
 
-def test_case01_explicit_comma_on_a_semicolon_file_is_an_error(tmp_path: Path) -> None:
+def test_explicit_comma_on_a_semicolon_file_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, "baseline.csv", b"_uuid;hhid\nu1;00123\n")
     with pytest.raises(InputError, match="row 1 column 1: header parsed as one column"):
         read_table(path, delimiter=",")
@@ -106,7 +106,7 @@ def test_tab_and_pipe_delimiters_are_sniffed(tmp_path: Path) -> None:
 # Case 2: UTF-8 byte-order mark
 
 
-def test_case02_bom_is_removed_and_logged(tmp_path: Path) -> None:
+def test_bom_is_removed_and_logged(tmp_path: Path) -> None:
     path = write(tmp_path, "baseline.csv", b"\xef\xbb\xbfhhid,desa\n00123,0712\n")
     table = read_table(path)
     assert list(table.frame.columns) == ["hhid", "desa"]
@@ -114,7 +114,7 @@ def test_case02_bom_is_removed_and_logged(tmp_path: Path) -> None:
     assert table.encoding == "utf-8"
 
 
-def test_case02_bom_file_on_the_csv_module_error_path(tmp_path: Path) -> None:
+def test_bom_file_on_the_csv_module_error_path(tmp_path: Path) -> None:
     # A bad record is located with the csv module, which does not strip a BOM by itself.
     path = write(tmp_path, "baseline.csv", b"\xef\xbb\xbfhhid,desa\n00123,0712\n00124\n")
     with pytest.raises(InputError) as info:
@@ -126,7 +126,7 @@ def test_case02_bom_file_on_the_csv_module_error_path(tmp_path: Path) -> None:
 # Case 3: cp1252 encoding
 
 
-def test_case03_cp1252_names_round_trip_and_are_logged(tmp_path: Path) -> None:
+def test_cp1252_names_round_trip_and_are_logged(tmp_path: Path) -> None:
     path = write(tmp_path, "members.csv", "hhid,nama\n00123,José\n00124,Pâ\n".encode("cp1252"))
     table = read_table(path)
     assert table.frame["nama"].tolist() == ["José", "Pâ"]
@@ -134,7 +134,7 @@ def test_case03_cp1252_names_round_trip_and_are_logged(tmp_path: Path) -> None:
     assert table.encoding == "cp1252"
 
 
-def test_case03_undecidable_encoding_names_row_and_column(tmp_path: Path) -> None:
+def test_undecidable_encoding_names_row_and_column(tmp_path: Path) -> None:
     # Valid UTF-8 ("Sité") mixed with a cp1252 byte: no single encoding reads the file.
     data = "hhid,nama\n00123,Sité\n".encode() + b"00124,Jos\xe9\n"
     path = write(tmp_path, "members.csv", data)
@@ -147,7 +147,7 @@ def test_case03_undecidable_encoding_names_row_and_column(tmp_path: Path) -> Non
     assert "Jos" not in message  # no personal values, no mojibake
 
 
-def test_case03_declared_encoding_is_used_strictly(tmp_path: Path) -> None:
+def test_declared_encoding_is_used_strictly(tmp_path: Path) -> None:
     path = write(tmp_path, "members.csv", "hhid,nama\n1,José\n".encode("latin-1"))
     assert read_table(path, encoding="latin-1").frame["nama"].tolist() == ["José"]
     with pytest.raises(InputError, match="row 2 column nama: byte 0xE9 is not valid utf-8"):
@@ -167,7 +167,7 @@ def test_utf16_excel_unicode_text_is_read(tmp_path: Path) -> None:
 # Case 4: quoted multi-line free text
 
 
-def test_case04_multiline_notes_are_one_record_with_their_start_line(tmp_path: Path) -> None:
+def test_multiline_notes_are_one_record_with_their_start_line(tmp_path: Path) -> None:
     data = (
         b"_uuid,notes,income\r\n"
         b'u1,"Jalan rusak,\r\nbelum diperbaiki",100\r\n'
@@ -183,7 +183,7 @@ def test_case04_multiline_notes_are_one_record_with_their_start_line(tmp_path: P
     assert table.line_numbers.tolist() == [2, 4, 5, 8]
 
 
-def test_case04_row_and_line_are_both_named_after_multiline_text(tmp_path: Path) -> None:
+def test_row_and_line_are_both_named_after_multiline_text(tmp_path: Path) -> None:
     data = b'_uuid,notes,income\nu1,"a\nb\nc",1\nu2,ok,2\nu3,cut\n'
     with pytest.raises(InputError) as info:
         read_table(write(tmp_path, "followup.csv", data))
@@ -205,13 +205,13 @@ def test_blank_lines_are_skipped_and_logged_but_keep_row_numbers(tmp_path: Path)
 
 
 @pytest.mark.parametrize("data", [b"", b"hhid,income\n", b"hhid,income", b"\n\n", b"hhid\n\n"])
-def test_case05_no_data_rows(tmp_path: Path, data: bytes) -> None:
+def test_no_data_rows(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(InputError) as info:
         read_table(write(tmp_path, "followup.csv", data))
     assert str(info.value) == "followup.csv: 0 data rows"
 
 
-def test_case05_truncated_last_record(tmp_path: Path) -> None:
+def test_truncated_last_record(tmp_path: Path) -> None:
     header = ",".join(f"q{i}" for i in range(40))
     full = ",".join(str(i) for i in range(40))
     lines = [header] + [full] * 1199 + [",".join(str(i) for i in range(12))]
@@ -224,7 +224,7 @@ def test_case05_truncated_last_record(tmp_path: Path) -> None:
     assert info.value.rows == [1201]
 
 
-def test_case05_quote_never_closed_at_end_of_file(tmp_path: Path) -> None:
+def test_quote_never_closed_at_end_of_file(tmp_path: Path) -> None:
     path = write(tmp_path, "followup.csv", b'_uuid,notes\nu1,ok\nu2,"dipotong di tengah\n')
     with pytest.raises(InputError, match=r"row 3: a quoted value is never closed \(file truncated\?\)"):
         read_table(path)
@@ -241,14 +241,14 @@ def test_records_with_extra_fields_are_listed(tmp_path: Path) -> None:
 # Case 6: duplicated column headers
 
 
-def test_case06_duplicated_headers_are_an_error(tmp_path: Path) -> None:
+def test_duplicated_headers_are_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, "baseline.csv", b"hhid,income,income\n00123,5,6\n")
     with pytest.raises(InputError) as info:
         read_table(path)
     assert str(info.value).startswith("baseline.csv row 1: duplicated column names income (columns 2 and 3)")
 
 
-def test_case06_duplicated_headers_in_xlsx_name_the_sheet(tmp_path: Path) -> None:
+def test_duplicated_headers_in_xlsx_name_the_sheet(tmp_path: Path) -> None:
     path = xlsx(tmp_path, "baseline.xlsx", [["hhid", "income", "income"], ["00123", 5, 6]])
     with pytest.raises(InputError, match=r"baseline.xlsx sheet data row 1: duplicated column names"):
         read_table(path)
@@ -266,7 +266,7 @@ def test_empty_unnamed_columns_are_dropped_but_not_ones_with_data(tmp_path: Path
 # Case 7: labels used as headers
 
 
-def test_case07_label_headers_are_refused(tmp_path: Path) -> None:
+def test_label_headers_are_refused(tmp_path: Path) -> None:
     path = xlsx(
         tmp_path,
         "baseline.xlsx",
@@ -280,7 +280,7 @@ def test_case07_label_headers_are_refused(tmp_path: Path) -> None:
     )
 
 
-def test_case07_xml_headers_pass(tmp_path: Path) -> None:
+def test_xml_headers_pass(tmp_path: Path) -> None:
     data = b"_uuid,__version__,hh/hhid,hh/assets/1,meta-instanceID,KEY,SET-OF-anggota\nu,v,1,0,i,k,s\n"
     check_xml_headers(read_table(write(tmp_path, "a.csv", data)))
 
@@ -299,7 +299,7 @@ FORM = ["consent", "hh/hhid", "hh/income", "hh/assets", "farm/land", "farm/crop"
         (b"hhid,income,assets,assets/tv,land,_uuid", None),
     ],
 )
-def test_case08_group_prefixes_resolve_to_form_names(tmp_path: Path, header: bytes, fix: str | None) -> None:
+def test_group_prefixes_resolve_to_form_names(tmp_path: Path, header: bytes, fix: str | None) -> None:
     table = read_table(write(tmp_path, "baseline.csv", header + b"\n1,2,tv,1,3,u\n"))
     resolved = resolve_form_names(table, FORM)
     columns = list(resolved.frame.columns)
@@ -312,7 +312,7 @@ def test_case08_group_prefixes_resolve_to_form_names(tmp_path: Path, header: byt
         assert f"{fix} (XLSForm name)" in resolved.fixes
 
 
-def test_case08_name_in_two_groups_without_prefix_is_an_error(tmp_path: Path) -> None:
+def test_name_in_two_groups_without_prefix_is_an_error(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, "baseline.csv", b"hhid,crop\n1,padi\n"))
     with pytest.raises(InputError) as info:
         resolve_form_names(table, FORM)
@@ -321,7 +321,7 @@ def test_case08_name_in_two_groups_without_prefix_is_an_error(tmp_path: Path) ->
     )
 
 
-def test_case08_name_in_two_groups_with_prefix_keeps_the_path(tmp_path: Path) -> None:
+def test_name_in_two_groups_with_prefix_keeps_the_path(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, "baseline.csv", b"farm/crop,plot-crop\npadi,jagung\n"))
     assert list(resolve_form_names(table, FORM).frame.columns) == ["farm/crop", "plot/crop"]
 
@@ -330,14 +330,14 @@ def test_case08_name_in_two_groups_with_prefix_keeps_the_path(tmp_path: Path) ->
 # Cases 16, 17: IDs with leading zeros, NIK with a blank
 
 
-def test_case16_leading_zeros_survive(tmp_path: Path) -> None:
+def test_leading_zeros_survive(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, "baseline.csv", b"hhid,desa,income\n00123,0712,5\n00007,0001,6\n"))
     assert table.frame["hhid"].tolist() == ["00123", "00007"]
     assert table.frame["desa"].iloc[0] == "0712"
     check_id_text(table, "hhid", expected_length=5)
 
 
-def test_case17_nik_with_a_blank_stays_exact(tmp_path: Path) -> None:
+def test_nik_with_a_blank_stays_exact(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, "members.csv", f"hhid,nik\n00123,{NIK}\n00124,\n".encode()))
     assert table.frame["nik"].tolist() == [NIK, ""]
     assert float(NIK) != int(NIK)  # what float64 would have done: ...012
@@ -348,7 +348,7 @@ def test_case17_nik_with_a_blank_stays_exact(tmp_path: Path) -> None:
 # Case 18: NIK or phone stored as an Excel number
 
 
-def test_case18_excel_numeric_nik_lost_precision(tmp_path: Path) -> None:
+def test_excel_numeric_nik_lost_precision(tmp_path: Path) -> None:
     rows: list[list[object]] = [["hhid", "nik"]]
     rows += [[f"{i:05d}", 9401011201900010 + 1000 * i] for i in range(5)]
     rows += [["00099", NIK]]  # typed as text: fine
@@ -364,7 +364,7 @@ def test_case18_excel_numeric_nik_lost_precision(tmp_path: Path) -> None:
     assert info.value.rows == [2, 3, 4, 5, 6]
 
 
-def test_case18_scientific_notation_from_a_csv_saved_by_excel(tmp_path: Path) -> None:
+def test_scientific_notation_from_a_csv_saved_by_excel(tmp_path: Path) -> None:
     path = write(tmp_path, "survey.csv", b"hhid,nik,hp\n1,9.40101E+15,8.12E+11\n2,,081234567890\n")
     table = read_table(path)
     with pytest.raises(InputError) as info:
@@ -409,7 +409,7 @@ def test_check_id_text_unknown_column_and_bad_length(tmp_path: Path) -> None:
 # Cases 22, 24: Stata non-unique value labels and extended missing values
 
 
-def test_case22_stata_non_unique_labels_keep_codes(tmp_path: Path) -> None:
+def test_stata_non_unique_labels_keep_codes(tmp_path: Path) -> None:
     frame = pd.DataFrame({"hhid": ["00123", "00124", "00125"], "q1": [1.0, 3.0, 2.0]})
     path = tmp_path / "baseline.dta"
     labels = {"q1": {1: "Lainnya", 2: "Ya", 3: "Lainnya"}}
@@ -424,7 +424,7 @@ def test_case22_stata_non_unique_labels_keep_codes(tmp_path: Path) -> None:
     assert_all_text(table)
 
 
-def test_case24_stata_extended_missing_kept_distinct(tmp_path: Path) -> None:
+def test_stata_extended_missing_kept_distinct(tmp_path: Path) -> None:
     income = pd.Series([1500000.0, 0.5, "a", "r", np.nan, 2.0], dtype=object)
     frame = pd.DataFrame({"income": income, "nama": ["Nan", "NA", "x", "y", "", "z"]})
     path = tmp_path / "baseline.dta"
@@ -459,7 +459,7 @@ def test_stata_numeric_nik_is_refused(tmp_path: Path) -> None:
 # Case 23: SPSS user-defined missing values
 
 
-def test_case23_spss_user_missing_codes_stay_distinct(tmp_path: Path) -> None:
+def test_spss_user_missing_codes_stay_distinct(tmp_path: Path) -> None:
     income = [1500000.0, -99.0, -98.0, np.nan, 2.5, -99.0]
     frame = pd.DataFrame({"income": income, "nama": ["Nan", "NA", "", "x", "y", "z"]})
     path = tmp_path / "baseline.sav"
@@ -484,7 +484,7 @@ def test_case23_spss_user_missing_codes_stay_distinct(tmp_path: Path) -> None:
 # Cases 25, 26: numeric sentinels and text codes for missing survive as text
 
 
-def test_case25_26_sentinels_and_missing_words_survive(tmp_path: Path) -> None:
+def test_sentinels_and_missing_words_survive(tmp_path: Path) -> None:
     data = b"nama,income\nNan,-99\nNA,-98\nnull,999\nn/a,9999\n#N/A,\nNone,tidak tahu\n"
     table = read_table(write(tmp_path, "members.csv", data))
     assert table.frame["nama"].tolist() == ["Nan", "NA", "null", "n/a", "#N/A", "None"]
@@ -492,7 +492,7 @@ def test_case25_26_sentinels_and_missing_words_survive(tmp_path: Path) -> None:
     assert not table.frame.isna().any().any()
 
 
-def test_case26_a_person_named_nan_survives_in_xlsx(tmp_path: Path) -> None:
+def test_a_person_named_nan_survives_in_xlsx(tmp_path: Path) -> None:
     path = xlsx(tmp_path, "members.xlsx", [["nama", "umur"], ["Nan", 34], ["NA", None]])
     table = read_table(path)
     assert table.frame["nama"].tolist() == ["Nan", "NA"]
@@ -503,7 +503,7 @@ def test_case26_a_person_named_nan_survives_in_xlsx(tmp_path: Path) -> None:
 # Case 29: invisible whitespace
 
 
-def test_case29_invisible_whitespace_is_stripped_and_counted(tmp_path: Path) -> None:
+def test_invisible_whitespace_is_stripped_and_counted(tmp_path: Path) -> None:
     data = "hhid,jawab\n 00123,Ya\u00a0\n00124\u00a0,Tidak\n001\u200b25,Ya\n00126,ya\n".encode()
     table = read_table(write(tmp_path, "baseline.csv", data))
     ids, changed = normalize_text(table.frame["hhid"])
@@ -525,7 +525,7 @@ def test_normalize_text_keeps_inner_spaces_and_non_strings() -> None:
 # Case 42: file too large for memory
 
 
-def test_case42_file_over_the_memory_budget_is_refused(tmp_path: Path) -> None:
+def test_file_over_the_memory_budget_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "followup.csv", b"hhid\n" + b"00123\n" * 1000)
     with pytest.raises(InputError, match=r"followup.csv: file exceeds the memory budget"):
         read_table(path, max_bytes=1000)
@@ -535,7 +535,7 @@ def test_case42_file_over_the_memory_budget_is_refused(tmp_path: Path) -> None:
 # Case 43: Excel cells formatted as Text
 
 
-def test_case43_text_formatted_cells_keep_leading_zeros(tmp_path: Path) -> None:
+def test_text_formatted_cells_keep_leading_zeros(tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
     worksheet = workbook.active
     assert worksheet is not None

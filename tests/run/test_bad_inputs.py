@@ -9,55 +9,55 @@ Where each case is tested:
 ==== =======================================================================================
 case test
 ==== =======================================================================================
-1    tests/inputs/test_readers.py ``test_case01_*`` (``;`` sniffed and logged; glued header refused)
-2    tests/inputs/test_readers.py ``test_case02_*`` (BOM on the pandas and csv-module paths)
-3    tests/inputs/test_readers.py ``test_case03_*`` (cp1252 round trip; undecidable encoding)
-4    tests/inputs/test_readers.py ``test_case04_*`` (multi-line text: one record, start line named)
-5    tests/inputs/test_readers.py ``test_case05_*`` (empty, header-only, truncated files)
-6    tests/inputs/test_readers.py ``test_case06_*`` (duplicated headers, CSV and XLSX)
-7    tests/inputs/test_readers.py ``test_case07_*`` (label headers refused); ``test_case07_*`` here
+1    tests/inputs/test_readers.py ``test_semicolon_separator_is_detected_and_logged``, ``test_header_glued_into_one_column_is_an_error``, ``test_explicit_comma_on_a_semicolon_file_is_an_error`` (``;`` sniffed and logged; glued header refused)
+2    tests/inputs/test_readers.py ``test_bom_is_removed_and_logged``, ``test_bom_file_on_the_csv_module_error_path`` (BOM on the pandas and csv-module paths)
+3    tests/inputs/test_readers.py ``test_cp1252_names_round_trip_and_are_logged``, ``test_undecidable_encoding_names_row_and_column``, ``test_declared_encoding_is_used_strictly`` (cp1252 round trip; undecidable encoding)
+4    tests/inputs/test_readers.py ``test_multiline_notes_are_one_record_with_their_start_line``, ``test_row_and_line_are_both_named_after_multiline_text`` (multi-line text: one record, start line named)
+5    tests/inputs/test_readers.py ``test_no_data_rows``, ``test_truncated_last_record``, ``test_quote_never_closed_at_end_of_file`` (empty, header-only, truncated files)
+6    tests/inputs/test_readers.py ``test_duplicated_headers_are_an_error``, ``test_duplicated_headers_in_xlsx_name_the_sheet`` (duplicated headers, CSV and XLSX)
+7    tests/inputs/test_readers.py ``test_label_headers_are_refused``, ``test_xml_headers_pass`` (label headers refused); ``test_label_headers_explain_the_missing_sources`` here
      (the same error when cleaning finds the codebook's sources missing)
-8    tests/inputs/test_readers.py ``test_case08_*`` (group prefixes resolved; ambiguous leaf refused)
-9    ``test_case09_*`` here (schema diff; construct stage fails closed until mapped)
-10   ``test_case10_*`` here (``not_asked_in_version``, never 0; rows per version logged)
-11   ``test_case11_*`` here (summary vs dummy disagreement lists rows and columns)
-12   ``test_case12_*`` here (unanswered select_multiple: dummies NA, mean excludes them)
-13   ``test_case13_*`` here (labels with spaces refused)
-14   ``test_case14_*`` here (``unknown_choice:q5`` after normalisation)
+8    tests/inputs/test_readers.py ``test_group_prefixes_resolve_to_form_names``, ``test_name_in_two_groups_without_prefix_is_an_error``, ``test_name_in_two_groups_with_prefix_keeps_the_path`` (group prefixes resolved; ambiguous leaf refused)
+9    ``test_schema_diff_and_fail_closed_until_mapped``, ``test_a_dash_marks_a_question_as_not_asked`` here (schema diff; construct stage fails closed until mapped)
+10   ``test_older_versions_get_not_asked_never_zero``, ``test_codebook_versions_decide_even_over_a_zero`` here (``not_asked_in_version``, never 0; rows per version logged)
+11   ``test_summary_and_dummy_disagree_is_an_error_listing_rows`` here (summary vs dummy disagreement lists rows and columns)
+12   ``test_unanswered_select_multiple_stays_missing``, ``test_dummies_alone_are_enough`` here (unanswered select_multiple: dummies NA, mean excludes them)
+13   ``test_labels_with_spaces_are_refused`` here (labels with spaces refused)
+14   ``test_unknown_choices_are_quarantined_after_normalising`` here (``unknown_choice:q5`` after normalisation)
 15   not read: a round is one household-level table (docs/bad-inputs.md)
-16   tests/inputs/test_readers.py ``test_case16_*`` (leading zeros kept)
-17   tests/inputs/test_readers.py ``test_case17_*`` (NIK with a blank stays exact); the
-     ``invalid_nik_format`` quarantine: ``test_case37_*`` here
-18   tests/inputs/test_readers.py ``test_case18_*`` (Excel-number NIK refused); ``test_case18_*``
+16   tests/inputs/test_readers.py ``test_leading_zeros_survive`` (leading zeros kept)
+17   tests/inputs/test_readers.py ``test_nik_with_a_blank_stays_exact`` (NIK with a blank stays exact); the
+     ``invalid_nik_format`` quarantine: ``test_impossible_values_fail_schema_checks``, ``test_pandera_failure_cases_carry_no_personal_data_into_logs`` here
+18   tests/inputs/test_readers.py ``test_excel_numeric_nik_lost_precision``, ``test_scientific_notation_from_a_csv_saved_by_excel`` (Excel-number NIK refused); ``test_excel_numeric_nik_lost_precision``, ``test_scientific_notation_from_a_csv_saved_by_excel``
      here (cleaning checks every ``id`` column the same way; whole ``12.0`` codes without
      leading zeros are read as integers, see also tests/clean/test_clean_shapes.py)
-19   ``test_case19_*`` here (Excel serials with text dates; ``_raw`` kept; implausible)
-20   ``test_case20_*`` here (ODK Java dates; dd/mm vs mm/dd refused; per-source format)
-21   ``test_case21_*`` here (tz-aware times; quality flags; escalation)
-22   tests/inputs/test_readers.py ``test_case22_*`` (non-unique Stata labels)
-23   tests/inputs/test_readers.py ``test_case23_*``; ``test_case23_*`` here (reasons after cleaning)
-24   tests/inputs/test_readers.py ``test_case24_*``; ``test_case24_*`` here (distinct reasons)
-25   tests/clean/test_money.py ``test_case25_*``; ``test_case25_*`` here (codebook map, reason
+19   ``test_excel_serials_mixed_with_text_dates`` here (Excel serials with text dates; ``_raw`` kept; implausible)
+20   ``test_locale_dates_and_ambiguous_order`` here (ODK Java dates; dd/mm vs mm/dd refused; per-source format)
+21   ``test_times_are_tz_aware_and_flagged``, ``test_a_project_rule_escalates_a_flag``, ``test_quality_settings_are_read_and_checked`` here (tz-aware times; quality flags; escalation)
+22   tests/inputs/test_readers.py ``test_stata_non_unique_labels_keep_codes`` (non-unique Stata labels)
+23   tests/inputs/test_readers.py ``test_spss_user_missing_codes_stay_distinct``; ``test_spss_user_missing_become_reasons`` here (reasons after cleaning)
+24   tests/inputs/test_readers.py ``test_stata_extended_missing_kept_distinct``; ``test_stata_extended_missing_stay_distinct`` here (distinct reasons)
+25   tests/clean/test_money.py ``test_sentinels_parse_to_their_exact_codes``; ``test_sentinels_map_to_reasons_and_unlisted_ones_are_flagged`` here (codebook map, reason
      column, unlisted ``999`` flagged not recoded)
-26   tests/inputs/test_readers.py ``test_case25_26_*``, ``test_case26_*``; ``test_case26_*`` here
-27   tests/clean/test_money.py ``test_case27_*``; ``<col>_raw`` kept: ``test_case25_*`` here
-28   tests/clean/test_money.py ``test_case28_*``; quarantine: tests/clean/test_clean.py
-29   tests/inputs/test_readers.py ``test_case29_*``; ``test_case29_*`` here (counts in the log)
-30   ``test_case30_*`` here (casefold match logged; unknown ones go to case 14)
-31   ``test_case31_*`` here (exact duplicate collapsed)
-32   ``test_case32_*`` here (conflict quarantined; report; decisions; corrections)
-33   ``test_case33_*`` here (anti-join report; ``not_in_baseline`` through the stages)
-34   ``test_case34_*`` here (attrited household stays clean; village × arm table)
-35   ``test_case35_*`` here (duplicate keys on both sides of the merge)
-36   ``test_case36_*`` here (outliers flagged, never deleted; winsorising into a copy)
-37   ``test_case37_*`` here (pandera checks → ``<check>:<column>``; no values in the log)
-38   ``test_case38_*`` here (no consent, test, pre-fieldwork, not approved)
-39   ``test_case39_*`` here (blank and ``Total`` rows in XLSX)
-40   ``test_case40_*`` here (formula cells neutralised in CSV/XLSX; values unchanged)
-41   ``test_case41_*`` here (parameter allow-list; ``"0712"`` stays text)
-42   tests/inputs/test_readers.py ``test_case42_*`` (memory budget)
-43   tests/inputs/test_readers.py ``test_case43_*`` (lost leading zero refused)
-44   ``test_case44_*`` here (identifiers removed before writing, removal logged)
+26   tests/inputs/test_readers.py ``test_sentinels_and_missing_words_survive``, ``test_a_person_named_nan_survives_in_xlsx``, ``test_sentinels_and_missing_words_survive``, ``test_a_person_named_nan_survives_in_xlsx``; ``test_text_missing_codes_and_a_person_named_nan`` here
+27   tests/clean/test_money.py ``test_indonesian_money``, ``test_one_dot_is_thousands_even_when_every_value_has_one``; ``<col>_raw`` kept: ``test_sentinels_map_to_reasons_and_unlisted_ones_are_flagged`` here
+28   tests/clean/test_money.py ``test_english_format_is_ambiguous``, ``test_babel_alone_would_have_guessed``; quarantine: tests/clean/test_clean.py
+29   tests/inputs/test_readers.py ``test_invisible_whitespace_is_stripped_and_counted``; ``test_invisible_characters_are_stripped_and_counted`` here (counts in the log)
+30   ``test_mixed_case_matches_the_choice_list`` here (casefold match logged; unknown ones go to case 14)
+31   ``test_exact_duplicate_submission_is_collapsed`` here (exact duplicate collapsed)
+32   ``test_conflicting_submissions_are_both_quarantined_and_reported``, ``test_decisions_are_reapplied_and_never_pick_at_random``, ``test_corrections_check_the_old_value`` here (conflict quarantined; report; decisions; corrections)
+33   ``test_followup_id_not_in_baseline``, ``test_not_in_baseline_reaches_the_row_states`` here (anti-join report; ``not_in_baseline`` through the stages)
+34   ``test_attrited_household_stays_clean`` here (attrited household stays clean; village × arm table)
+35   ``test_duplicate_keys_on_both_sides`` here (duplicate keys on both sides of the merge)
+36   ``test_outliers_are_flagged_never_deleted`` here (outliers flagged, never deleted; winsorising into a copy)
+37   ``test_impossible_values_fail_schema_checks``, ``test_pandera_failure_cases_carry_no_personal_data_into_logs`` here (pandera checks → ``<check>:<column>``; no values in the log)
+38   ``test_consent_test_pilot_and_unapproved_submissions_are_excluded`` here (no consent, test, pre-fieldwork, not approved)
+39   ``test_blank_and_total_rows_in_xlsx`` here (blank and ``Total`` rows in XLSX)
+40   ``test_formula_cells_are_neutralised_in_exports`` here (formula cells neutralised in CSV/XLSX; values unchanged)
+41   ``test_parameter_names_are_allow_listed_and_codes_stay_text`` here (parameter allow-list; ``"0712"`` stays text)
+42   tests/inputs/test_readers.py ``test_file_over_the_memory_budget_is_refused`` (memory budget)
+43   tests/inputs/test_readers.py ``test_text_formatted_cells_keep_leading_zeros`` (lost leading zero refused)
+44   ``test_identifiers_are_removed_before_writing``, ``test_gps_is_coarsened_to_the_village_before_writing`` here (identifiers removed before writing, removal logged)
 ==== =======================================================================================
 """
 
@@ -185,7 +185,7 @@ def renamed_study(tmp_path: Path) -> Path:
     return tmp_path / "study.yml"
 
 
-def test_case09_schema_diff_and_fail_closed_until_mapped(renamed_study: Path, tmp_path: Path) -> None:
+def test_schema_diff_and_fail_closed_until_mapped(renamed_study: Path, tmp_path: Path) -> None:
     processed = tmp_path / "processed"
     for round_name in ("baseline", "followup"):
         summary = clean_stage(renamed_study, round_name, processed)
@@ -213,7 +213,7 @@ def test_case09_schema_diff_and_fail_closed_until_mapped(renamed_study: Path, tm
     assert (processed / "panel.parquet").is_file()
 
 
-def test_case09_a_dash_marks_a_question_as_not_asked(renamed_study: Path, tmp_path: Path) -> None:
+def test_a_dash_marks_a_question_as_not_asked(renamed_study: Path, tmp_path: Path) -> None:
     book = pd.read_csv(tmp_path / "codebook.csv", dtype=str, keep_default_na=False)
     book.loc[book["name"] == "income", "source_followup"] = "-"
     book.to_csv(tmp_path / "codebook.csv", index=False)
@@ -238,7 +238,7 @@ VERSION_ROWS = [
 ]
 
 
-def test_case10_older_versions_get_not_asked_never_zero(tmp_path: Path) -> None:
+def test_older_versions_get_not_asked_never_zero(tmp_path: Path) -> None:
     result = clean_round(
         read_table(write(tmp_path, "baseline.csv", VERSIONED)),
         round_name="baseline",
@@ -260,7 +260,7 @@ def test_case10_older_versions_get_not_asked_never_zero(tmp_path: Path) -> None:
     assert missing[("q30", "not_asked_in_version")] == 2
 
 
-def test_case10_codebook_versions_decide_even_over_a_zero(tmp_path: Path) -> None:
+def test_codebook_versions_decide_even_over_a_zero(tmp_path: Path) -> None:
     rows = [*VERSION_ROWS[:2], {**VERSION_ROWS[2], "versions": ">=2403"}]
     text = VERSIONED.replace("u2,00002,2401,", "u2,00002,2401,0")  # an export that wrote 0
     result = clean_round(
@@ -285,7 +285,7 @@ ASSETS = {
 }
 
 
-def test_case11_summary_and_dummy_disagree_is_an_error_listing_rows(tmp_path: Path) -> None:
+def test_summary_and_dummy_disagree_is_an_error_listing_rows(tmp_path: Path) -> None:
     text = (
         "_uuid,hhid,assets,assets/tv,assets/motor,assets/sepeda\n"
         "u1,001,tv motor,1,1,0\n"
@@ -304,7 +304,7 @@ def test_case11_summary_and_dummy_disagree_is_an_error_listing_rows(tmp_path: Pa
     assert type(info.value) is InputError  # printed as one line by the command line, even from a notebook
 
 
-def test_case12_unanswered_select_multiple_stays_missing(tmp_path: Path) -> None:
+def test_unanswered_select_multiple_stays_missing(tmp_path: Path) -> None:
     text = (
         "_uuid,hhid,assets,assets/tv,assets/motor,assets/sepeda\n"
         "u1,001,tv motor,1,1,0\n"
@@ -325,7 +325,7 @@ def test_case12_unanswered_select_multiple_stays_missing(tmp_path: Path) -> None
     assert missing[("assets", "skipped_or_not_asked")] == 1
 
 
-def test_case12_dummies_alone_are_enough(tmp_path: Path) -> None:
+def test_dummies_alone_are_enough(tmp_path: Path) -> None:
     text = "_uuid,hhid,assets/tv,assets/motor\nu1,001,1,0\nu2,002,,\nu3,003,0,0\n"
     rows = [HHID, {**ASSETS, "categories": "tv;motor"}]
     result = clean_round(
@@ -339,7 +339,7 @@ def test_case12_dummies_alone_are_enough(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("recode", ["", "televisi=tv; sepeda motor=motor; tidak tahu=dont_know"])
-def test_case13_labels_with_spaces_are_refused(tmp_path: Path, recode: str) -> None:
+def test_labels_with_spaces_are_refused(tmp_path: Path, recode: str) -> None:
     text = "_uuid,hhid,assets\nu1,001,Tidak tahu Sepeda motor\nu2,002,Televisi\n"
     rows = [HHID, {**ASSETS, "categories": "tv;motor;dont_know", "recode": recode}]
     with pytest.raises(InputError) as info:
@@ -357,7 +357,7 @@ def test_case13_labels_with_spaces_are_refused(tmp_path: Path, recode: str) -> N
 # Case 14: choice value not in the choice list
 
 
-def test_case14_unknown_choices_are_quarantined_after_normalising(tmp_path: Path) -> None:
+def test_unknown_choices_are_quarantined_after_normalising(tmp_path: Path) -> None:
     text = "_uuid,hhid,q5\nu1,001,ya\nu2,002,Mungkin\nu3,003,4\nu4,004,yaa\nu5,005,TIDAK \n"
     rows = [
         HHID,
@@ -395,7 +395,7 @@ def test_case14_unknown_choices_are_quarantined_after_normalising(tmp_path: Path
 DATE = {"name": "tanggal", "source_baseline": "tanggal", "type": "date"}
 
 
-def test_case19_excel_serials_mixed_with_text_dates(tmp_path: Path) -> None:
+def test_excel_serials_mixed_with_text_dates(tmp_path: Path) -> None:
     text = "_uuid,hhid,tanggal\nu1,001,45000\nu2,002,15/03/2023\nu3,003,12\nu4,004,16/03/2023\nu5,005,\n"
     rows = [HHID, {**DATE, "format": "%d/%m/%Y"}]
     result = clean_round(
@@ -418,7 +418,7 @@ def test_case19_excel_serials_mixed_with_text_dates(tmp_path: Path) -> None:
     assert serials[["_row", "old"]].values.tolist() == [[2, "45000"]]
 
 
-def test_case20_locale_dates_and_ambiguous_order(tmp_path: Path) -> None:
+def test_locale_dates_and_ambiguous_order(tmp_path: Path) -> None:
     java = '_uuid,hhid,tanggal\nu1,001,"Apr 26, 2018 8:56:00 AM"\nu2,002,"Apr 27, 2018 1:05:00 PM"\n'
     result = clean_round(
         read_table(write(tmp_path, "briefcase.csv", java)),
@@ -480,7 +480,7 @@ WINDOW = QualityRules(
 )
 
 
-def test_case21_times_are_tz_aware_and_flagged(tmp_path: Path) -> None:
+def test_times_are_tz_aware_and_flagged(tmp_path: Path) -> None:
     result = clean_round(
         read_table(write(tmp_path, "baseline.csv", TIMES)),
         round_name="baseline",
@@ -501,7 +501,7 @@ def test_case21_times_are_tz_aware_and_flagged(tmp_path: Path) -> None:
     assert data["qc_too_short"].tolist() == [False, False, True, False]
 
 
-def test_case21_a_project_rule_escalates_a_flag(tmp_path: Path) -> None:
+def test_a_project_rule_escalates_a_flag(tmp_path: Path) -> None:
     rules = dataclasses.replace(WINDOW, escalate=frozenset({"end_before_start"}))
     result = clean_round(
         read_table(write(tmp_path, "baseline.csv", TIMES)),
@@ -512,7 +512,7 @@ def test_case21_a_project_rule_escalates_a_flag(tmp_path: Path) -> None:
     assert states(result) == {**all_clean(range(2, 6)), 3: ("quarantined", "end_before_start")}
 
 
-def test_case21_quality_settings_are_read_and_checked() -> None:
+def test_quality_settings_are_read_and_checked() -> None:
     from analysis.clean.quality import rules_from_settings
     from analysis.errors import StudyError
 
@@ -532,7 +532,7 @@ def test_case21_quality_settings_are_read_and_checked() -> None:
 # Cases 23-26: missing codes of every kind
 
 
-def test_case23_spss_user_missing_become_reasons(tmp_path: Path) -> None:
+def test_spss_user_missing_become_reasons(tmp_path: Path) -> None:
     frame = pd.DataFrame({"hhid": ["001", "002", "003", "004"], "income": [1500000.0, -99.0, -98.0, -99.0]})
     path = tmp_path / "baseline.sav"
     pyreadstat.write_sav(
@@ -550,7 +550,7 @@ def test_case23_spss_user_missing_become_reasons(tmp_path: Path) -> None:
     assert result.data["income"].mean() == 1500000.0
 
 
-def test_case24_stata_extended_missing_stay_distinct(tmp_path: Path) -> None:
+def test_stata_extended_missing_stay_distinct(tmp_path: Path) -> None:
     income = pd.Series([1500000.0, "a", "r", "d", 2.0], dtype=object)
     path = tmp_path / "baseline.dta"
     pyreadstat.write_dta(
@@ -570,7 +570,7 @@ def test_case24_stata_extended_missing_stay_distinct(tmp_path: Path) -> None:
     ]
 
 
-def test_case25_sentinels_map_to_reasons_and_unlisted_ones_are_flagged(tmp_path: Path) -> None:
+def test_sentinels_map_to_reasons_and_unlisted_ones_are_flagged(tmp_path: Path) -> None:
     text = "_uuid,hhid,income\nu1,001,Rp 1.500.000\nu2,002,-99\nu3,003,-98\nu4,004,999\nu5,005,9999\nu6,006,2000000\n"
     rows = [
         HHID,
@@ -595,7 +595,7 @@ def test_case25_sentinels_map_to_reasons_and_unlisted_ones_are_flagged(tmp_path:
     assert data["income_raw"].iloc[0] == "Rp 1.500.000"  # case 27: the raw text is kept
 
 
-def test_case26_text_missing_codes_and_a_person_named_nan(tmp_path: Path) -> None:
+def test_text_missing_codes_and_a_person_named_nan(tmp_path: Path) -> None:
     text = "_uuid,hhid,nama,alasan\nu1,001,Nan,tidak tahu\nu2,002,Na,TT\nu3,003,Siti,menolak\nu4,004,Budi,-\nu5,005,Ani,n/a\nu6,006,Eko,NA\nu7,007,Dewi,bekerja\n"
     codes = "don't know=dont_know; tidak tahu=dont_know; tt=dont_know; menolak=refused; -=not_applicable; n/a=not_applicable; na=not_applicable"
     rows = [
@@ -628,7 +628,7 @@ def test_case26_text_missing_codes_and_a_person_named_nan(tmp_path: Path) -> Non
 YES_NO = {"name": "jawab", "source_baseline": "jawab", "type": "category", "categories": "ya;tidak"}
 
 
-def test_case29_invisible_characters_are_stripped_and_counted(tmp_path: Path) -> None:
+def test_invisible_characters_are_stripped_and_counted(tmp_path: Path) -> None:
     text = "_uuid,hhid,jawab\nu1, 00123,Ya\u00a0\nu2,00124\u00a0,tidak\nu3,001\u200b25,ya\nu4,00126,ya\n"
     result = clean_round(
         read_table(write(tmp_path, "baseline.csv", text)),
@@ -642,7 +642,7 @@ def test_case29_invisible_characters_are_stripped_and_counted(tmp_path: Path) ->
     assert set(stripped.loc[stripped["column"] == "hhid", "old"]) == {"******"}  # ids are masked
 
 
-def test_case30_mixed_case_matches_the_choice_list(tmp_path: Path) -> None:
+def test_mixed_case_matches_the_choice_list(tmp_path: Path) -> None:
     text = "_uuid,hhid,jawab\nu1,001,Ya\nu2,002,YA\nu3,003,ya \nu4,004,Yes\n"
     result = clean_round(
         read_table(write(tmp_path, "baseline.csv", text)),
@@ -659,7 +659,7 @@ def test_case30_mixed_case_matches_the_choice_list(tmp_path: Path) -> None:
 # Cases 31-32: duplicates, the decisions file and the corrections file
 
 
-def test_case31_exact_duplicate_submission_is_collapsed(tmp_path: Path) -> None:
+def test_exact_duplicate_submission_is_collapsed(tmp_path: Path) -> None:
     text = "_uuid,hhid,income,_index\nu1,001,5,1\nu2,002,6,2\nu1,001,5,3\n"  # _index counts the export's rows
     rows = [HHID, UUID, {"name": "income", "source_baseline": "income", "type": "number"}]
     result = clean_round(
@@ -691,7 +691,7 @@ def _conflict(tmp_path: Path, decisions: str | None = None, corrections: str | N
     )
 
 
-def test_case32_conflicting_submissions_are_both_quarantined_and_reported(tmp_path: Path) -> None:
+def test_conflicting_submissions_are_both_quarantined_and_reported(tmp_path: Path) -> None:
     result = _conflict(tmp_path)
     assert states(result) == {
         2: ("quarantined", "duplicate_id_conflict"),
@@ -710,7 +710,7 @@ def test_case32_conflicting_submissions_are_both_quarantined_and_reported(tmp_pa
 DECIDE = "round,id,submission,row,action,new_id,reason\n"
 
 
-def test_case32_decisions_are_reapplied_and_never_pick_at_random(tmp_path: Path) -> None:
+def test_decisions_are_reapplied_and_never_pick_at_random(tmp_path: Path) -> None:
     result = _conflict(
         tmp_path,
         DECIDE + "baseline,00123,u1,,keep,,first visit complete\nbaseline,00123,u2,,drop,,repeat visit\n",
@@ -742,7 +742,7 @@ def test_case32_decisions_are_reapplied_and_never_pick_at_random(tmp_path: Path)
 CORRECT = "round,id,submission,column,old,new,reason\n"
 
 
-def test_case32_corrections_check_the_old_value(tmp_path: Path) -> None:
+def test_corrections_check_the_old_value(tmp_path: Path) -> None:
     result = _conflict(
         tmp_path, corrections=CORRECT + "baseline,00124,,income,500000,550000,confirmed by phone\n"
     )
@@ -804,7 +804,7 @@ def two_rounds(tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, Codebook, ob
     return base, follow, codebook, study
 
 
-def test_case33_followup_id_not_in_baseline(two_rounds) -> None:
+def test_followup_id_not_in_baseline(two_rounds) -> None:
     base, follow, codebook, study = two_rounds
     kept = build_panel({"baseline": base, "followup": follow}, codebook=codebook, study=study)
     report = kept.unlinked.set_index("hh")
@@ -816,7 +816,7 @@ def test_case33_followup_id_not_in_baseline(two_rounds) -> None:
     assert "00999" not in set(quarantined.data["hh"])
 
 
-def test_case33_not_in_baseline_reaches_the_row_states(tmp_path: Path) -> None:
+def test_not_in_baseline_reaches_the_row_states(tmp_path: Path) -> None:
     write(tmp_path, "baseline.csv", "hhid,treat,y\n001,1,5\n002,0,6\n")
     write(tmp_path, "followup.csv", "hhid,treat,y\n001,1,7\n002,0,8\n999,1,9\n")
     write(
@@ -845,7 +845,7 @@ def test_case33_not_in_baseline_reaches_the_row_states(tmp_path: Path) -> None:
     assert len(panel) == 4 and set(panel["linkage"]) == {"panel"}
 
 
-def test_case34_attrited_household_stays_clean(two_rounds) -> None:
+def test_attrited_household_stays_clean(two_rounds) -> None:
     base, follow, codebook, study = two_rounds
     panel = build_panel({"baseline": base, "followup": follow}, codebook=codebook, study=study)
     rows = panel.data.set_index(["hh", "round"])
@@ -857,7 +857,7 @@ def test_case34_attrited_household_stays_clean(two_rounds) -> None:
     assert table.loc[("v1", 1.0), ["panel", "followup_only"]].tolist() == [2, 1]
 
 
-def test_case35_duplicate_keys_on_both_sides(two_rounds) -> None:
+def test_duplicate_keys_on_both_sides(two_rounds) -> None:
     base, follow, codebook, study = two_rounds
     base = pd.concat([base, base.iloc[[0]]], ignore_index=True)
     follow = pd.concat([follow, follow.iloc[[0]]], ignore_index=True)
@@ -870,7 +870,7 @@ def test_case35_duplicate_keys_on_both_sides(two_rounds) -> None:
 # Cases 36-39: outliers, impossible values, exclusions, summary rows
 
 
-def test_case36_outliers_are_flagged_never_deleted(tmp_path: Path) -> None:
+def test_outliers_are_flagged_never_deleted(tmp_path: Path) -> None:
     incomes = [800000, 900000, 1000000, 1100000, 1200000, 950000, 1050000, 100000000]
     land = [1.0, 0.5, 2.0, 1.5, 0.8, 1.2, 0.9, 500]
     lines = ["_uuid,hhid,income,land"] + [
@@ -919,7 +919,7 @@ IMPOSSIBLE = [
 ]
 
 
-def test_case37_impossible_values_fail_schema_checks(tmp_path: Path) -> None:
+def test_impossible_values_fail_schema_checks(tmp_path: Path) -> None:
     text = (
         "_uuid,hhid,age,size,wage,farm,_gps_latitude,nik\n"
         "u1,001,34,4,1500000,-200000,-7.21,9401011201900013\n"  # negative farm profit is possible
@@ -951,7 +951,7 @@ def test_case37_impossible_values_fail_schema_checks(tmp_path: Path) -> None:
     ]
 
 
-def test_case37_pandera_failure_cases_carry_no_personal_data_into_logs(tmp_path: Path) -> None:
+def test_pandera_failure_cases_carry_no_personal_data_into_logs(tmp_path: Path) -> None:
     phone = "081234567890"
     text = f"_uuid,hhid,age,size,wage,farm,_gps_latitude,nik\nu1,001,{phone},4,0,0,-7.2,12345\n"
     result = clean_round(
@@ -978,7 +978,7 @@ def test_case37_pandera_failure_cases_carry_no_personal_data_into_logs(tmp_path:
     assert "81234567890" not in checked.log.to_csv() and checked.quarantine[0][1] == "out_of_range:age"
 
 
-def test_case38_consent_test_pilot_and_unapproved_submissions_are_excluded(tmp_path: Path) -> None:
+def test_consent_test_pilot_and_unapproved_submissions_are_excluded(tmp_path: Path) -> None:
     text = (
         "_uuid,hhid,consent,enumerator,_submission_time,_validation_status\n"
         "u1,001,ya,Budi,2023-03-02T02:00:00,validation_status_approved\n"
@@ -1033,7 +1033,7 @@ def test_case38_consent_test_pilot_and_unapproved_submissions_are_excluded(tmp_p
     }
 
 
-def test_case39_blank_and_total_rows_in_xlsx(tmp_path: Path) -> None:
+def test_blank_and_total_rows_in_xlsx(tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -1066,7 +1066,7 @@ def test_case39_blank_and_total_rows_in_xlsx(tmp_path: Path) -> None:
 # Cases 40-41: active content and papermill parameters
 
 
-def test_case40_formula_cells_are_neutralised_in_exports(tmp_path: Path) -> None:
+def test_formula_cells_are_neutralised_in_exports(tmp_path: Path) -> None:
     text = '_uuid,hhid,catatan,size\nu1,001,"=HYPERLINK(""http://x"",""klik"")",4\nu2,002,<img src=x onerror=alert(1)>,0\nu3,003,-99,3\n'
     rows = [
         HHID,
@@ -1096,7 +1096,7 @@ def test_case40_formula_cells_are_neutralised_in_exports(tmp_path: Path) -> None
     assert openpyxl.load_workbook(tmp_path / "safe.xlsx").active["A2"].data_type == "s"
 
 
-def test_case41_parameter_names_are_allow_listed_and_codes_stay_text() -> None:
+def test_parameter_names_are_allow_listed_and_codes_stay_text() -> None:
     notebook = NOTEBOOKS_DIR / "05_village_report.ipynb"
     check_parameters(notebook, {"village": "0712", "language": "id"})
     with pytest.raises(ReportError, match="not a Python identifier"):
@@ -1116,7 +1116,7 @@ def test_case41_parameter_names_are_allow_listed_and_codes_stay_text() -> None:
 # Case 44: direct identifiers in an analysis input
 
 
-def test_case44_identifiers_are_removed_before_writing(tmp_path: Path) -> None:
+def test_identifiers_are_removed_before_writing(tmp_path: Path) -> None:
     values = {
         "nama": ["Siti Rahayu", "Budi Santoso"],
         "nik": ["9401011201900013", "9401014507850002"],
@@ -1182,7 +1182,7 @@ def test_case44_identifiers_are_removed_before_writing(tmp_path: Path) -> None:
 # Cases 7 and 18 inside cleaning: the reader's checks guard every round
 
 
-def test_case07_label_headers_explain_the_missing_sources(tmp_path: Path) -> None:
+def test_label_headers_explain_the_missing_sources(tmp_path: Path) -> None:
     text = "_uuid,ID rumah tangga,Berapa pendapatan bulan lalu?\nu1,001,5\n"
     rows = [HHID, {"name": "income", "source_baseline": "income", "type": "money"}]
     with pytest.raises(InputError) as info:
@@ -1196,7 +1196,7 @@ def test_case07_label_headers_explain_the_missing_sources(tmp_path: Path) -> Non
     )
 
 
-def test_case18_ids_that_went_through_a_number_stop_the_round(tmp_path: Path) -> None:
+def test_ids_that_went_through_a_number_stop_the_round(tmp_path: Path) -> None:
     text = "_uuid,hhid,nik\nu1,001,9.40101E+15\nu2,002,9401011201900013\n"
     rows = [HHID, {"name": "nik", "source_baseline": "nik", "type": "id", "pii": "yes"}]
     with pytest.raises(InputError) as info:
@@ -1217,7 +1217,7 @@ def test_case18_ids_that_went_through_a_number_stop_the_round(tmp_path: Path) ->
         )
 
 
-def test_case18_whole_ids_through_a_float_are_read_as_integers(tmp_path: Path) -> None:
+def test_whole_ids_through_a_float_are_read_as_integers(tmp_path: Path) -> None:
     # The old rule refused every '.0'; a Stata or pandas export of integer ids looks like this.
     text = "_uuid,hhid\nu1,101.0\nu2,102.0\nu3,103\n"
     result = clean_round(
@@ -1232,7 +1232,7 @@ def test_case18_whole_ids_through_a_float_are_read_as_integers(tmp_path: Path) -
     assert log["_row"].tolist() == [2, 3] and not {"101.0", "102.0"} & set(log["old"])  # masked
 
 
-def test_case44_gps_is_coarsened_to_the_village_before_writing(tmp_path: Path) -> None:
+def test_gps_is_coarsened_to_the_village_before_writing(tmp_path: Path) -> None:
     text = (
         "hhid,treat,desa,y,_gps_latitude,_gps_longitude\n"
         "001,1,0101,5,-7.210510,108.461864\n002,1,0101,6,-7.219763,108.467339\n003,0,0102,7,-7.100001,108.300000\n"
