@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from analysis.errors import StudyError
-from analysis.inputs.study import is_safe_identifier, load_study, slug
+from analysis.inputs.study import QualityOptions, Study, is_safe_identifier, load_study, slug
 
 MINIMAL = """
 name: Example study
@@ -76,6 +78,43 @@ def test_errors_name_the_problem(folder: Path, edit, message: str) -> None:
     (folder / "study.yml").write_text(edit(MINIMAL))
     with pytest.raises(StudyError, match=message):
         load_study(folder / "study.yml")
+
+
+SETTINGS = """\
+description: A note for whoever reads the file
+labels: {income: Pendapatan}
+quality: {min_minutes: 5, outlier_iqr: null, escalate: [too_short, outlier]}
+fieldwork: {baseline: [2023-02-01, '2023-03-31'], followup: }
+gps: village
+new_households: quarantine
+"""
+
+
+def test_cleaning_settings_are_typed_fields(folder: Path) -> None:
+    (folder / "study.yml").write_text(MINIMAL + SETTINGS)
+    study = load_study(folder / "study.yml")
+    # `null` turns the outlier rule off; a quoted day is read like an unquoted one; a round left
+    # empty has no window.
+    assert study.quality == QualityOptions(
+        min_minutes=5.0, outlier_iqr=None, escalate=("too_short", "outlier")
+    )
+    assert study.fieldwork == {"baseline": (dt.date(2023, 2, 1), dt.date(2023, 3, 31))}
+    assert (study.gps, study.new_households) == ("village", "quarantine")
+    # Notes nobody reads are checked but not carried, and there is no untyped bag of settings.
+    fields = {f.name for f in dataclasses.fields(Study)}
+    assert not {"extra", "description", "labels"} & fields
+
+
+def test_cleaning_settings_left_out_take_their_defaults(folder: Path) -> None:
+    (folder / "study.yml").write_text(MINIMAL + "quality: {min_minutes: 20}\n")
+    partial = load_study(folder / "study.yml")
+    (folder / "study.yml").write_text(MINIMAL)
+    study = load_study(folder / "study.yml")
+    defaults = {f.name: f.default for f in dataclasses.fields(QualityOptions)}
+    assert study.quality == QualityOptions(**defaults) and defaults["min_minutes"] is not None
+    assert partial.quality == QualityOptions(**{**defaults, "min_minutes": 20.0})
+    assert study.fieldwork == {}
+    assert (study.gps, study.new_households) == ("drop", "keep")
 
 
 def test_missing_study_file(tmp_path: Path) -> None:

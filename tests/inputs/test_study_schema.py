@@ -11,7 +11,7 @@ import yaml
 
 from analysis import config
 from analysis.errors import StudyError
-from analysis.inputs.study import FLAG_KINDS, SCHEMA, GpsRule, NewHouseholds, load_study
+from analysis.inputs.study import FLAG_KINDS, SCHEMA, GpsRule, NewHouseholds, QualityOptions, load_study
 from analysis.run import cli
 
 MINIMAL = """\
@@ -79,8 +79,18 @@ def problem(folder: Path, text: str) -> str:
         (lambda t: t + "number_style: dots\n", "`number_style` is 'dots', expecting one of id, plain"),
         (lambda t: t + "gps: jitter\n", "`gps` is 'jitter', expecting one of drop, village"),
         (
+            lambda t: t + "gps: vilage\n",
+            "`gps` is 'vilage', expecting one of drop, village (did you mean `village`?)",
+        ),
+        (lambda t: t + "gps: [drop]\n", "`gps` is ['drop'], expecting one of drop, village"),
+        (
             lambda t: t + "new_households: drop\n",
             "`new_households` is 'drop', expecting one of keep, quarantine",
+        ),
+        (
+            lambda t: t + "new_households: quarantined\n",
+            "`new_households` is 'quarantined', expecting one of keep, quarantine "
+            "(did you mean `quarantine`?)",
         ),
         (lambda t: t + "power: {alpha: 5}\n", "`power.alpha` is 5, expecting a number between 0 and 1"),
         (
@@ -100,6 +110,20 @@ def problem(folder: Path, text: str) -> str:
             lambda t: t + "quality: {escalate: [too_short:10min]}\n",
             "`quality.escalate[1]` is 'too_short:10min', expecting one of end_before_start, too_short",
         ),
+        (
+            lambda t: t + "quality: {escalate: [outliers]}\n",
+            "`quality.escalate[1]` is 'outliers', expecting one of end_before_start, too_short, "
+            "outside_fieldwork_window, outlier, possible_missing_code (did you mean `outlier`?)",
+        ),
+        (
+            lambda t: t + "quality: {outlier_iqr: 0}\n",
+            "`quality.outlier_iqr` is 0, expecting a positive number, or null to turn the rule off",
+        ),
+        (
+            lambda t: t + "quality: {min_minutes: true}\n",
+            "`quality.min_minutes` is True, expecting a positive number of minutes",
+        ),
+        (lambda t: t + "quality: strict\n", "`quality` is 'strict', expecting a mapping"),
         (
             lambda t: t + "fieldwork: {baseline: [2023-13-01, 2023-03-31]}\n",
             "`fieldwork.baseline` is ['2023-13-01', datetime.date(2023, 3, 31)], expecting [first day, last day]",
@@ -235,15 +259,12 @@ def test_a_single_value_is_a_one_item_list(folder: Path, line: str, attribute: s
 
 
 def test_single_family_and_flag_kind_are_one_item_lists(folder: Path) -> None:
-    from analysis.clean.quality import rules_from_settings
-
     (folder / "study.yml").write_text(
         MINIMAL + "alkire_foster: {families: income}\nquality: {escalate: too_short}\n"
     )
     study = load_study(folder / "study.yml")
     assert study.alkire_foster.families == ("income",)
-    rules = rules_from_settings(study.extra["quality"], study.extra.get("fieldwork"), "baseline")
-    assert rules.escalate == frozenset({"too_short"})
+    assert study.quality.escalate == ("too_short",)
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,6 +432,33 @@ def test_the_choice_lists_match_the_modules_that_use_them() -> None:
     assert get_args(NewHouseholds) == panel.NEW_HOUSEHOLDS
     documented = re.findall(r"^``([a-z_]+)(?::[^`]*)?``$", quality.__doc__ or "", flags=re.M)
     assert sorted(documented) == sorted(FLAG_KINDS)
+    # The study's quality defaults are the cleaning rules' defaults.
+    rules, options = quality.QualityRules(), QualityOptions()
+    assert (options.min_minutes, options.outlier_iqr) == (rules.min_minutes, rules.outlier_iqr)
+    assert frozenset(options.escalate) == rules.escalate
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("gps: jitter", "gps"),
+        ("new_households: drop", "new_households"),
+        ("quality: {min_minutes: -5}", "quality.min_minutes"),
+    ],
+)
+def test_a_wrong_setting_stops_a_run_with_one_line(
+    folder: Path, capsys: pytest.CaptureFixture[str], line: str, key: str
+) -> None:
+    # These settings are only read by the clean and construct stages; the typo must stop the
+    # run before the first stage, not minutes into it.
+    (folder / "study.yml").write_text(MINIMAL + line + "\n")
+    out = folder / "out"
+    assert cli.main(["run", str(folder / "study.yml"), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: study.yml: `{key}` is ")
+    assert "expecting" in lines[0] and "Traceback" not in captured.err + captured.out
+    assert not out.exists()
 
 
 def test_every_key_is_documented() -> None:

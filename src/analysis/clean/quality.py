@@ -26,15 +26,12 @@ Flags (docs/bad-inputs.md cases 21, 25, 36):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.clean.dates import timezone_of
-from analysis.errors import StudyError
 from analysis.inputs.codebook import Codebook
 
 #: Raw texts that look like missing codes nobody listed.
@@ -67,61 +64,6 @@ class QualityRules:
     fieldwork: tuple[dt.date, dt.date] | None = None
     escalate: frozenset[str] = frozenset()
     outlier_iqr: float | None = 3.0
-
-
-def rules_from_settings(
-    quality: Mapping[str, Any] | None, fieldwork: Mapping[str, Any] | None, round_name: str
-) -> QualityRules:
-    """Build the rules from the study file's ``quality`` and ``fieldwork`` settings.
-
-    Parameters
-    ----------
-    quality
-        ``{min_minutes, outlier_iqr, escalate}``; missing keys keep their defaults (null
-        disables a rule).
-    fieldwork
-        ``{baseline: [first, last], followup: [first, last]}`` as ISO dates.
-    round_name
-        The round whose window applies.
-
-    Raises
-    ------
-    StudyError
-        When a setting is malformed.
-    """
-    quality = quality or {}
-    if not isinstance(quality, Mapping) or not isinstance(fieldwork or {}, Mapping):
-        raise StudyError("`quality` and `fieldwork` must be mappings (see docs/study-file.md)")
-    window = (fieldwork or {}).get(round_name)
-    parsed: tuple[dt.date, dt.date] | None = None
-    if window:
-        try:
-            first, last = (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for d in window)
-        except (TypeError, ValueError):
-            raise StudyError(
-                f"`fieldwork.{round_name}` must be [first day, last day] as YYYY-MM-DD, not {window!r}"
-            ) from None
-        if last < first:
-            raise StudyError(f"`fieldwork.{round_name}` ends before it starts")
-        parsed = (first, last)
-    defaults = QualityRules()
-    numbers = {}
-    for key in ("min_minutes", "outlier_iqr"):
-        value = quality.get(key, getattr(defaults, key))
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-        ):
-            raise StudyError(f"`quality.{key}` must be a positive number or null, not {value!r}")
-        numbers[key] = None if value is None else float(value)
-    escalate = quality.get("escalate", ()) or ()
-    if isinstance(escalate, str) or not all(isinstance(e, str) for e in escalate):
-        raise StudyError("`quality.escalate` must be a list of flag kinds such as [end_before_start]")
-    return QualityRules(
-        min_minutes=numbers["min_minutes"],
-        fieldwork=parsed,
-        escalate=frozenset(escalate),
-        outlier_iqr=numbers["outlier_iqr"],
-    )
 
 
 def _first(codebook: Codebook, role: str, data: pd.DataFrame) -> str | None:

@@ -55,13 +55,14 @@ NewHouseholds = Literal["keep", "quarantine"]
 
 #: Kinds of quality flag that ``quality.escalate`` may name (``analysis.clean.quality``; the part of
 #: a flag before ``:``, e.g. ``too_short`` for ``too_short:10min``).
-FLAG_KINDS: tuple[str, ...] = (
+FlagKind = Literal[
     "end_before_start",
     "too_short",
     "outside_fieldwork_window",
     "outlier",
     "possible_missing_code",
-)
+]
+FLAG_KINDS: tuple[str, ...] = get_args(FlagKind)
 
 #: Families counted by the Alkire–Foster index by default: the six empowerment goals.
 GOAL_FAMILIES: tuple[str, ...] = ("institutions", "business", "income", "environment", "life", "community")
@@ -178,13 +179,38 @@ class AlkireFosterOptions:
 
 
 @dataclass(frozen=True)
+class QualityOptions:
+    """The quality-flag rules (``quality`` key; ``analysis.clean.quality``).
+
+    The defaults are those of ``analysis.clean.quality.QualityRules`` (which this module cannot
+    import; tests/inputs/test_study_schema.py keeps them equal).
+
+    Attributes
+    ----------
+    min_minutes
+        Interviews shorter than this are flagged ``too_short``; None (``null`` in the file)
+        turns the flag off.
+    outlier_iqr
+        ``k`` of the outlier rule; None turns the rule off.
+    escalate
+        Flag kinds that quarantine the row instead of only flagging it.
+    """
+
+    min_minutes: float | None = 10.0
+    outlier_iqr: float | None = 3.0
+    escalate: tuple[FlagKind, ...] = ()
+
+
+@dataclass(frozen=True)
 class Study:
     """A parsed, validated study file. Build it with :func:`load_study`.
 
     Each attribute is the study key of the same name (``docs/study-file.md``), except
     ``processed_dir`` (``processed``), ``power_alpha`` / ``power_target`` (``power``) and
     ``number_style_set``: whether ``number_style`` was written in the file rather than defaulted,
-    so cleaning knows whether the user decided the thousands separator.
+    so cleaning knows whether the user decided the thousands separator. ``fieldwork`` holds the
+    first and last day of each round that has a window. ``description`` and ``labels`` are
+    checked but not kept: they are notes for whoever reads the file, and nothing reads them.
     """
 
     path: Path
@@ -228,7 +254,10 @@ class Study:
     women_subsample: bool = True
     income: IncomeOptions = field(default_factory=IncomeOptions)
     alkire_foster: AlkireFosterOptions = field(default_factory=AlkireFosterOptions)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    quality: QualityOptions = field(default_factory=QualityOptions)
+    fieldwork: Mapping[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
+    gps: GpsRule = "drop"
+    new_households: NewHouseholds = "keep"
 
     @property
     def folder(self) -> Path:
@@ -647,7 +676,7 @@ class _PovertyLine(_Check):
 
 @dataclass(frozen=True)
 class _Window(_Check):
-    """A fieldwork window ``[first day, last day]``; left empty, the round has none."""
+    """A fieldwork window ``[first day, last day]``, as two dates; left empty, the round has none."""
 
     expects: str = "[first day, last day] as YYYY-MM-DD"
 
@@ -660,7 +689,7 @@ class _Window(_Check):
             return ctx.wrong(at, value, self.expects)
         if last < first:
             return ctx.problem(at, f"`{at}` ends ({last}) before it starts ({first}): swap the two days")
-        return value
+        return first, last
 
 
 def _outcome_label(at: str, index: int, item: Any) -> str:
@@ -778,8 +807,7 @@ SCHEMA = _Fields(
             },
             expects="a mapping such as {k: 0.33, families: [income, life]}",
         ),
-        # Cleaning settings: the cleaning modules read them (analysis.clean.quality.rules_from_settings,
-        # stage_clean, stage_construct) and check them again; here every key and type is checked
+        # Cleaning settings, read by the clean and construct stages: checked here, so a typo fails
         # before anything runs.
         "quality": _Fields(
             fields={
@@ -1098,21 +1126,16 @@ def load_study(path: str | Path) -> Study:
     assert income is not None and set(rounds) == set(ROUNDS)
     af = data.get("alkire_foster") or {}
     power = data.get("power") or {}
-    quality = data.get("quality")
-    if quality is not None and quality.get("escalate") is not None:
-        # One flag kind written without brackets reaches the cleaning rules as a one-item list.
-        quality = {**quality, "escalate": list(quality["escalate"])}
-    # stage_construct reads the poverty line from `extra["income"]`: give it the resolved one.
-    income_extra = {k: v for k, v in (data.get("income") or {}).items() if k != "poverty_line"}
-    income_extra.update(
-        poverty_line=income.poverty_line,
-        poverty_line_source=income.poverty_line_source,
-        winsor_quantile=income.winsor_quantile,
+    quality_raw = data.get("quality") or {}
+    defaults = QualityOptions()
+    # A key written empty (`min_minutes: null`) turns its rule off; only a key left out keeps the
+    # default.
+    quality = QualityOptions(
+        min_minutes=quality_raw.get("min_minutes", defaults.min_minutes),
+        outlier_iqr=quality_raw.get("outlier_iqr", defaults.outlier_iqr),
+        escalate=tuple(quality_raw.get("escalate") or ()),
     )
-    cleaning = {
-        "quality": quality,
-        **{k: data.get(k) for k in ("labels", "description", "fieldwork", "gps", "new_households")},
-    }
+    fieldwork = {r: w for r, w in (data.get("fieldwork") or {}).items() if w is not None}
 
     def get(key: str, default: Any) -> Any:
         value = data.get(key)
@@ -1164,7 +1187,10 @@ def load_study(path: str | Path) -> Study:
             families=tuple(af.get("families") or GOAL_FAMILIES),
             cutoffs=af.get("cutoffs") or {},
         ),
-        extra={**{k: v for k, v in cleaning.items() if v is not None}, "income": income_extra},
+        quality=quality,
+        fieldwork=fieldwork,
+        gps=get("gps", "drop"),
+        new_households=get("new_households", "keep"),
     )
 
 
