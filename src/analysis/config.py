@@ -26,8 +26,13 @@ DEFAULT_SEED: Final[int] = 20231
 #: Names of the two survey rounds, in time order.
 ROUNDS: Final[tuple[str, str]] = ("baseline", "followup")
 
-#: Estimator names, in the order tables show them.
-ESTIMATORS: Final[tuple[str, ...]] = ("followup_diff", "did", "ancova", "before_after")
+#: The estimators that are tested (p-values, few-cluster inference, q-values), in the order
+#: tables show them.
+TESTED_ESTIMATORS: Final[tuple[str, ...]] = ("followup_diff", "did", "ancova")
+
+#: Every estimator, in the order tables show them: ``before_after`` (the change in programme
+#: villages) is descriptive, never tested, and comes last.
+ESTIMATORS: Final[tuple[str, ...]] = (*TESTED_ESTIMATORS, "before_after")
 
 #: Columns of ``tables/impact.csv`` (the public contract).
 IMPACT_COLUMNS: Final[tuple[str, ...]] = (

@@ -35,6 +35,7 @@ from analysis.construct.study_columns import check_village_list
 from analysis.errors import InputError
 from analysis.inputs.codebook import Codebook, treatment_value
 from analysis.inputs.study import Study
+from analysis.shared import layout
 from analysis.shared.pseudonyms import PseudonymKey, pseudonymize
 from analysis.shared.run_warnings import RunWarning
 
@@ -279,7 +280,7 @@ def round_id_forms(
 
 def read_id_forms(processed: Path) -> dict[str, pd.DataFrame] | None:
     """Both rounds' ``<round>_id_forms.parquet``, or None when the clean stage did not write them."""
-    paths = {r: Path(processed) / f"{r}_id_forms.parquet" for r in ROUNDS}
+    paths = {r: Path(processed) / layout.id_forms_parquet(r) for r in ROUNDS}
     if not all(p.is_file() for p in paths.values()):
         return None
     return {r: pd.read_parquet(p) for r, p in paths.items()}

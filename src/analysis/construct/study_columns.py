@@ -49,6 +49,7 @@ from analysis.construct.indicators import CONSTRUCTED
 from analysis.errors import InputError, StudyError
 from analysis.inputs.codebook import Codebook, Variable
 from analysis.inputs.study import OutcomeSpec, Study
+from analysis.shared import layout
 from analysis.shared.files import read_csv
 
 #: Where a named column must be found (module docstring).
@@ -517,7 +518,7 @@ def _shown(
 
 def read_raw_columns(processed: Path) -> dict[str, list[str]] | None:
     """Each round's raw columns from the clean stage's ``<round>_columns.csv``, if both exist."""
-    paths = {r: Path(processed) / f"{r}_columns.csv" for r in ROUNDS}
+    paths = {r: Path(processed) / layout.columns_csv(r) for r in ROUNDS}
     if not all(p.is_file() for p in paths.values()):
         return None
     return {r: read_csv(p, dtype=str, keep_default_na=False)["column"].tolist() for r, p in paths.items()}

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.config import TESTED_ESTIMATORS
 from analysis.errors import EstimationError
 from analysis.estimate.regressions import Design
 from analysis.methods.few_clusters import (
@@ -42,9 +43,6 @@ from analysis.methods.few_clusters import (
     wild_p_value,
 )
 from analysis.methods.multiple_testing import romano_wolf, sharpened_qvalues
-
-#: The estimators that get a row (``before_after`` is descriptive and is never tested).
-TESTED: tuple[str, ...] = ("followup_diff", "did", "ancova")
 
 INFERENCE_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -186,7 +184,8 @@ def impact_inference(
         }
         for r in impact.to_dict("records")
     }
-    tested = [d for d in designs if d.estimator in TESTED]
+    # One row per tested estimator (config.TESTED_ESTIMATORS); before_after is descriptive.
+    tested = [d for d in designs if d.estimator in TESTED_ESTIMATORS]
     labels = pd.Index([])
     if clustered:
         for design in tested:

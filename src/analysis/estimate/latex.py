@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.config import TESTED_ESTIMATORS
+
 #: LaTeX's special characters and their escaped forms (shared with analysis.report.blocks).
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -29,6 +31,7 @@ LATEX_SPECIAL = {
     "^": r"\textasciicircum{}",
 }
 
+#: Column headings of the tested estimators (config.TESTED_ESTIMATORS), the columns of the tables.
 ESTIMATOR_HEADINGS: dict[str, str] = {
     "followup_diff": "Follow-up difference",
     "did": "Difference-in-differences",
@@ -169,7 +172,7 @@ def impact_latex(
     inference: pd.DataFrame | None = None,
     *,
     outcomes: Sequence[str] | None = None,
-    estimators: Sequence[str] = ("followup_diff", "did", "ancova"),
+    estimators: Sequence[str] = TESTED_ESTIMATORS,
     notes: Sequence[str] = (),
 ) -> str:
     """The main impact table: one block per outcome, one column per estimator.
@@ -202,10 +205,10 @@ def indices_latex(impact: pd.DataFrame, inference: pd.DataFrame, *, notes: Seque
     names = [o for o in dict.fromkeys(impact["outcome"]) if str(o).startswith("index_")]
     body: list[list[str]] = []
     for name in names:
-        body += _estimate_cells(impact, name, ("followup_diff", "did", "ancova"), q=inference)
+        body += _estimate_cells(impact, name, TESTED_ESTIMATORS, q=inference)
     lines = [
         "Effects in SD units of the baseline comparison group. Standard errors in parentheses; "
         "sharpened q-values across the family indices of the same kind in brackets."
     ]
-    header = ["Index", *ESTIMATOR_HEADINGS.values()]
-    return _tabular("lrrr", header, body, [*lines, *map(escape, notes)])
+    header = ["Index", *(ESTIMATOR_HEADINGS[e] for e in TESTED_ESTIMATORS)]
+    return _tabular("l" + "r" * len(TESTED_ESTIMATORS), header, body, [*lines, *map(escape, notes)])

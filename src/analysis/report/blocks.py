@@ -29,6 +29,7 @@ from analysis.estimate.latex import LATEX_SPECIAL
 from analysis.inputs.codebook import Codebook
 from analysis.inputs.study import Study, StudyDesign
 from analysis.report.text import FAMILY_LABELS, Language, Safe, esc, integer, join, render, t
+from analysis.shared import layout
 from analysis.shared.files import hash_inputs, read_csv
 from analysis.shared.text import html_attribute, strip_bidi_controls
 from analysis.shared.versions import git_commit, package_versions
@@ -385,8 +386,10 @@ def inference_value(inference: pd.DataFrame | None, outcome: str, estimator: str
     return float(values.iloc[0]) if len(values) else float("nan")
 
 
-def read_table(tables_dir: Path, name: str) -> pd.DataFrame | None:
+def read_output_table(tables_dir: Path, name: str) -> pd.DataFrame | None:
     """A table of the estimate stage, or None when this run did not write it (or it is empty).
+
+    Not :func:`analysis.inputs.readers.read_table`, which reads a raw survey export.
 
     Text cells come back as they were before the spreadsheet formula guard (``=X``, not ``'=X``).
     """
@@ -425,7 +428,7 @@ def write_provenance(study: Study, path: Path, *, root: Path) -> dict[str, objec
 
 def read_provenance(tables_dir: Path, study: Study, *, root: Path) -> dict[str, object]:
     """The run's provenance facts, computing them when the pipeline has not."""
-    path = tables_dir / "provenance.json"
+    path = tables_dir / layout.PROVENANCE_JSON
     if path.is_file():
         facts: dict[str, object] = json.loads(path.read_text())
         return facts

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.ticker import PercentFormatter
 
+from analysis.config import TESTED_ESTIMATORS
 from analysis.report.text import ESTIMATOR_LABELS, Language, number, percent, t
 
 PALETTE = {
@@ -281,7 +282,8 @@ def coefficient_plot(data: pd.DataFrame, *, language: Language) -> Figure | None
                 y += 1
         y += 0.3
     fig, ax = new_figure(8.6, 0.28 * y + 1.4)
-    estimators = [e for e in ("ancova", "did", "followup_diff") if e in set(data["estimator"])]
+    # The tables' order reversed: ANCOVA, the primary estimator of a randomized design, first.
+    estimators = [e for e in reversed(TESTED_ESTIMATORS) if e in set(data["estimator"])]
     offsets = dict(
         zip(
             estimators,

@@ -32,6 +32,7 @@ from analysis.report.text import (
     rupiah,
     t,
 )
+from analysis.shared import layout
 from analysis.shared.disclosure import COMPLEMENTARY, SMALL, disclosure_rule, is_small
 from analysis.shared.files import read_csv
 
@@ -153,7 +154,7 @@ def village_rows(
         if result is None:
             status: object = t("not_run", language)
         elif result.status == "ok":
-            link = element("a", name, href=f"villages/{quote(result.file)}")
+            link = element("a", name, href=f"{layout.VILLAGES_DIR}/{quote(result.file)}")
             status = t("ok", language)
         else:
             status = element("span", t("failed", language), cls="status-failed")
@@ -267,7 +268,7 @@ def index_page(study: Study, tables: Path, results: Sequence[_VillageOutcome], *
     """
     language = check_language(study.language)
     min_cell = study.min_cell
-    path = tables / "villages.csv"
+    path = tables / layout.VILLAGES_CSV
     frame = (
         read_csv(path, dtype={"village": str}, keep_default_na=False) if path.is_file() else pd.DataFrame()
     )
@@ -329,7 +330,7 @@ def index_page(study: Study, tables: Path, results: Sequence[_VillageOutcome], *
         )
     )
     programme = (
-        element("p", element("a", t("programme_report_link", language), href="programme.html"))
+        element("p", element("a", t("programme_report_link", language), href=layout.PROGRAMME_HTML))
         if has_programme
         else ""
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.config import PROJECT_ROOT, ROUNDS
+from analysis.config import PROJECT_ROOT, ROUNDS, TESTED_ESTIMATORS
 from analysis.inputs.codebook import Codebook, load_codebook
 from analysis.inputs.study import Study, load_study
 from analysis.report import figures, summaries
@@ -42,8 +42,8 @@ from analysis.report.blocks import (
     paragraph,
     primary_estimator,
     provenance_block,
+    read_output_table,
     read_provenance,
-    read_table,
     study_design,
 )
 from analysis.report.text import (
@@ -68,23 +68,22 @@ from analysis.report.text import (
     withheld_code,
     withheld_reason,
 )
+from analysis.shared import layout
 from analysis.shared.disclosure import SuppressedTable, check_min_cell, disclosure_rule
 from analysis.shared.files import read_csv, write_text_atomic
 from analysis.shared.run_warnings import RunWarning, read_warnings_table
 
 #: Tables of the estimate stage that sections are built on (each optional).
 OPTIONAL_TABLES: tuple[str, ...] = (
-    "impact_inference.csv",
-    "balance.csv",
-    "attrition.csv",
-    "lee_bounds.csv",
-    "mde.csv",
-    "alkire_foster.csv",
-    "index_weights.csv",
-    "outcomes.csv",
+    layout.IMPACT_INFERENCE_CSV,
+    layout.BALANCE_CSV,
+    layout.ATTRITION_CSV,
+    layout.LEE_BOUNDS_CSV,
+    layout.MDE_CSV,
+    layout.ALKIRE_FOSTER_CSV,
+    layout.INDEX_WEIGHTS_CSV,
+    layout.OUTCOMES_CSV,
 )
-
-TESTED = ("followup_diff", "did", "ancova")
 
 
 @dataclass(frozen=True)
@@ -151,10 +150,10 @@ def load(study_path: str, *, processed_dir: str, tables_dir: str, language: str 
     return ProgrammeContext(
         study=study,
         codebook=load_codebook(study),
-        panel=pd.read_parquet(Path(processed_dir) / "panel.parquet"),
-        impact=read_csv(tables / "impact_detail.csv"),
-        accounting=read_csv(tables / "row_accounting.csv"),
-        tables={name: read_table(tables, name) for name in OPTIONAL_TABLES},
+        panel=pd.read_parquet(Path(processed_dir) / layout.PANEL_PARQUET),
+        impact=read_csv(tables / layout.IMPACT_DETAIL_CSV),
+        accounting=read_csv(tables / layout.ROW_ACCOUNTING_CSV),
+        tables={name: read_output_table(tables, name) for name in OPTIONAL_TABLES},
         tables_dir=tables,
         processed_dir=Path(processed_dir),
         language=check_language(language or study.language),
@@ -178,7 +177,7 @@ def _fmt(
 
 
 def _missing(ctx: ProgrammeContext, table: str) -> Html:
-    return fragment(note(render("section_missing", ctx.language, table=f"tables/{table}")))
+    return fragment(note(render("section_missing", ctx.language, table=f"{layout.TABLES_DIR}/{table}")))
 
 
 def _impact_row(ctx: ProgrammeContext, outcome: str, estimator: str) -> pd.Series | None:
@@ -189,7 +188,7 @@ def _impact_row(ctx: ProgrammeContext, outcome: str, estimator: str) -> pd.Serie
 
 
 def _inference_value(ctx: ProgrammeContext, outcome: str, estimator: str, column: str) -> float:
-    return inference_value(ctx.table("impact_inference.csv"), outcome, estimator, column)
+    return inference_value(ctx.table(layout.IMPACT_INFERENCE_CSV), outcome, estimator, column)
 
 
 def _significance(ctx: ProgrammeContext, outcome: str, estimator: str, p_cr1: float) -> object:
@@ -250,7 +249,7 @@ def _family_order(family: str | None) -> int:
 def _main_outcomes(ctx: ProgrammeContext) -> list[str]:
     """The study's main outcomes (study file, else ``outcomes.csv``'s ``main`` flag), else income."""
     declared = [str(o) for o in getattr(ctx.study, "main_outcomes", ()) or ()]
-    listing = ctx.table("outcomes.csv")
+    listing = ctx.table(layout.OUTCOMES_CSV)
     if not declared and listing is not None and {"outcome", "main"} <= set(listing.columns):
         declared = [str(o) for o in listing.loc[listing["main"].astype(str) == "True", "outcome"]]
     available = set(ctx.impact["outcome"].astype(str))
@@ -412,7 +411,7 @@ def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
     lang = ctx.language
     counts: dict[str, dict[str, int]] = {}
     for round_name in ROUNDS:
-        path = ctx.processed_dir / f"{round_name}_quarantine.csv"
+        path = ctx.processed_dir / layout.quarantine_csv(round_name)
         if not path.is_file():
             continue
         frame = read_csv(path, dtype=str, keep_default_na=False, usecols=lambda c: c in ("_row", "reason"))
@@ -481,8 +480,8 @@ def attrition_section(ctx: ProgrammeContext) -> list[object]:
     tests = _attrition_tests(ctx, hide_difference=small)
     if tests:
         parts.append(fragment(bullets(tests)))
-    lee = ctx.table("lee_bounds.csv")
-    parts += [_missing(ctx, "lee_bounds.csv")] if lee is None else _lee_section(ctx, lee)
+    lee = ctx.table(layout.LEE_BOUNDS_CSV)
+    parts += [_missing(ctx, layout.LEE_BOUNDS_CSV)] if lee is None else _lee_section(ctx, lee)
     return parts
 
 
@@ -503,7 +502,7 @@ def _attrition_rate(ctx: ProgrammeContext, table: SuppressedTable[tuple[str, str
 def _attrition_tests(ctx: ProgrammeContext, *, hide_difference: bool) -> list[object]:
     """Sentences for the differential-attrition tests of ``attrition.csv``."""
     lang = ctx.language
-    frame = ctx.table("attrition.csv")
+    frame = ctx.table(layout.ATTRITION_CSV)
     if frame is None or "test" not in frame.columns:
         return []
     lines: list[object] = []
@@ -556,7 +555,7 @@ def _number(value: object) -> float:
 def _lee_section(ctx: ProgrammeContext, lee: pd.DataFrame) -> list[object]:
     lang = ctx.language
     if not {"outcome", "lower", "upper"} <= set(lee.columns):
-        return [generic_table(ctx, lee, name="lee_bounds.csv")]
+        return [generic_table(ctx, lee, name=layout.LEE_BOUNDS_CSV)]
     main = _main_outcomes(ctx)
     readings = [
         paragraph(
@@ -605,7 +604,7 @@ def _lee_section(ctx: ProgrammeContext, lee: pd.DataFrame) -> list[object]:
             columns,
             rows,
             caption=caption,
-            notes=[render("table_reading_generic", lang, table="lee_bounds.csv")],
+            notes=[render("table_reading_generic", lang, table=layout.LEE_BOUNDS_CSV)],
         ),
     ]
 
@@ -613,13 +612,13 @@ def _lee_section(ctx: ProgrammeContext, lee: pd.DataFrame) -> list[object]:
 def balance_section(ctx: ProgrammeContext) -> list[object]:
     """Baseline balance between the arms, with a reading of how many differences are significant."""
     lang = ctx.language
-    balance = ctx.table("balance.csv")
+    balance = ctx.table(layout.BALANCE_CSV)
     parts: list[object] = [fragment(heading(t("balance", lang)))]
     if balance is None:
-        return parts + [_missing(ctx, "balance.csv")]
+        return parts + [_missing(ctx, layout.BALANCE_CSV)]
     needed = {"variable", "mean_treatment", "mean_comparison", "difference", "p_value"}
     if not needed <= set(balance.columns):
-        return parts + [generic_table(ctx, balance, name="balance.csv")]
+        return parts + [generic_table(ctx, balance, name=layout.BALANCE_CSV)]
     frame = balance
     if "sample" in frame.columns and (frame["sample"] == "baseline").any():
         frame = frame.loc[frame["sample"] == "baseline"]
@@ -721,7 +720,10 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
     parts += [
         fragment(paragraph(join([reading, " ", *(join([e, " "]) for e in extra)]))),
         Table(
-            columns, rows, caption=caption, notes=[render("table_reading_generic", lang, table="balance.csv")]
+            columns,
+            rows,
+            caption=caption,
+            notes=[render("table_reading_generic", lang, table=layout.BALANCE_CSV)],
         ),
     ]
     return parts
@@ -730,7 +732,7 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
 def impact_section(ctx: ProgrammeContext) -> list[object]:
     """The main impact table: follow-up difference, DiD and ANCOVA, with CR1 and wild p-values."""
     lang = ctx.language
-    estimators = [e for e in TESTED if (ctx.impact["estimator"] == e).any()]
+    estimators = [e for e in TESTED_ESTIMATORS if (ctx.impact["estimator"] == e).any()]
     primary = ESTIMATOR_LABELS[ctx.primary][lang]
     columns = [Column(t("outcome", lang), "left")]
     columns += [Column(ESTIMATOR_LABELS[e][lang]) for e in estimators]
@@ -787,7 +789,7 @@ def indices_section(ctx: ProgrammeContext) -> list[object]:
     parts: list[object] = [fragment(heading(t("indices", lang)))]
     names = _outcomes(ctx, indices=True)
     if not names:
-        return parts + [_missing(ctx, "impact.csv (index_klk_*, index_icw_*)")]
+        return parts + [_missing(ctx, f"{layout.IMPACT_CSV} (index_klk_*, index_icw_*)")]
     families = list(dict.fromkeys(outcome_family(n, ctx.study) or "" for n in names))
     kinds = [k for k in ("klk", "icw") if any(n.startswith(f"index_{k}_") for n in names)]
     columns = [Column(t("goal", lang), "left")]
@@ -806,7 +808,7 @@ def indices_section(ctx: ProgrammeContext) -> list[object]:
             if kind == kinds[0] and np.isfinite(q) and q < 0.05:
                 strong.append(FAMILY_LABELS.get(family, {}).get(lang, family))
         rows.append(cells)
-    has_q = ctx.table("impact_inference.csv") is not None
+    has_q = ctx.table(layout.IMPACT_INFERENCE_CSV) is not None
     if ctx.withheld:
         judged: object = render("indices_withheld", lang, reason=_withheld_reason(ctx))
     elif strong:
@@ -814,17 +816,18 @@ def indices_section(ctx: ProgrammeContext) -> list[object]:
     else:
         judged = render("indices_none", lang) if has_q else ""
     reading = render("indices_reading", lang, strong=judged)
+    missing = render("section_missing", lang, table=f"{layout.TABLES_DIR}/{layout.IMPACT_INFERENCE_CSV}")
     parts += [
         fragment(paragraph(reading)),
         Table(
             columns,
             rows,
             caption=f"{t('indices', lang)} · {ESTIMATOR_LABELS[ctx.primary][lang]}",
-            notes=[] if has_q else [render("section_missing", lang, table="tables/impact_inference.csv")],
+            notes=[] if has_q else [missing],
         ),
     ]
-    if ctx.table("index_weights.csv") is not None:
-        parts.append(fragment(note(render("table_reading_generic", lang, table="index_weights.csv"))))
+    if ctx.table(layout.INDEX_WEIGHTS_CSV) is not None:
+        parts.append(fragment(note(render("table_reading_generic", lang, table=layout.INDEX_WEIGHTS_CSV))))
     return parts
 
 
@@ -905,11 +908,11 @@ def alkire_foster_section(ctx: ProgrammeContext) -> list[object]:
     """The Alkire–Foster profile: H, A and M0 by round and arm, and each goal's contribution."""
     lang = ctx.language
     parts: list[object] = [fragment(heading(t("alkire_foster", lang)))]
-    table = ctx.table("alkire_foster.csv")
+    table = ctx.table(layout.ALKIRE_FOSTER_CSV)
     if table is None:
-        return parts + [_missing(ctx, "alkire_foster.csv")]
+        return parts + [_missing(ctx, layout.ALKIRE_FOSTER_CSV)]
     if not {"round", "arm", "statistic", "value"} <= set(table.columns):
-        return parts + [generic_table(ctx, table, name="alkire_foster.csv")]
+        return parts + [generic_table(ctx, table, name=layout.ALKIRE_FOSTER_CSV)]
     arms = {
         "treatment": t("programme", lang),
         "programme": t("programme", lang),
@@ -971,7 +974,7 @@ def alkire_foster_section(ctx: ProgrammeContext) -> list[object]:
                     "id": "Sumbangan setiap tujuan pada M0, tindak lanjut",
                     "en": "Contribution of each goal to M0, follow-up",
                 }[lang],
-                notes=[render("table_reading_generic", lang, table="alkire_foster.csv")],
+                notes=[render("table_reading_generic", lang, table=layout.ALKIRE_FOSTER_CSV)],
             )
         )
     return parts
@@ -981,11 +984,11 @@ def mde_section(ctx: ProgrammeContext) -> list[object]:
     """Minimum detectable effects: what this sample could and could not have seen."""
     lang = ctx.language
     parts: list[object] = [fragment(heading(t("mde", lang)))]
-    table = ctx.table("mde.csv")
+    table = ctx.table(layout.MDE_CSV)
     if table is None:
-        return parts + [_missing(ctx, "mde.csv")]
+        return parts + [_missing(ctx, layout.MDE_CSV)]
     if not {"outcome", "mde_sd"} <= set(table.columns):
-        return parts + [generic_table(ctx, table, name="mde.csv")]
+        return parts + [generic_table(ctx, table, name=layout.MDE_CSV)]
     table = table.assign(mde_sd=pd.to_numeric(table["mde_sd"], errors="coerce"))
     rows = []
     chosen: dict[str, dict[str, object]] = {}
@@ -1031,7 +1034,7 @@ def mde_section(ctx: ProgrammeContext) -> list[object]:
     ]
     return parts + [
         fragment(paragraph(reading)),
-        Table(columns, rows, notes=[*notes, render("table_reading_generic", lang, table="mde.csv")]),
+        Table(columns, rows, notes=[*notes, render("table_reading_generic", lang, table=layout.MDE_CSV)]),
     ]
 
 
@@ -1201,6 +1204,6 @@ def latex_document(ctx: ProgrammeContext) -> str:
 
 def write_latex(ctx: ProgrammeContext) -> Path:
     """Write :func:`latex_document` to ``tables/programme_report.tex`` (atomically)."""
-    path = ctx.tables_dir / "programme_report.tex"
+    path = ctx.tables_dir / layout.PROGRAMME_TEX
     write_text_atomic(path, latex_document(ctx))
     return path

@@ -22,6 +22,7 @@ from analysis.errors import EstimationError
 from analysis.inputs.codebook import Codebook
 from analysis.inputs.study import Study
 from analysis.methods.indices import klk_index
+from analysis.shared import layout
 from analysis.shared.disclosure import SuppressedTable, suppress_arms, suppress_counts
 from analysis.shared.files import read_csv
 
@@ -465,9 +466,9 @@ def village_quality(
     """
     result: dict[str, dict[str, int]] = {}
     for round_name in ROUNDS:
-        quarantine_path = processed / f"{round_name}_quarantine.csv"
-        changes_path = processed / f"{round_name}_changes.csv"
-        clean_path = processed / f"{round_name}_clean.parquet"
+        quarantine_path = processed / layout.quarantine_csv(round_name)
+        changes_path = processed / layout.changes_csv(round_name)
+        clean_path = processed / layout.clean_parquet(round_name)
         rows_here: set[str] = set()
         quarantined = 0
         if quarantine_path.is_file() and village_column:

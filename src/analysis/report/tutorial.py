@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.config import ESTIMATORS, TESTED_ESTIMATORS
 from analysis.report.text import Language
+from analysis.shared import layout
 from analysis.shared.files import read_csv
 
-ESTIMATORS_SHOWN = ("before_after", "followup_diff", "did", "ancova")
+#: The lesson starts from the naive before/after change and then shows what the tested
+#: estimators correct: the untested ones first, each group in the tables' order (a stable sort).
+ESTIMATORS_SHOWN = tuple(sorted(ESTIMATORS, key=lambda e: e in TESTED_ESTIMATORS))
 
 
 def compare_estimators(impact: pd.DataFrame, *, outcome: str) -> pd.DataFrame:
@@ -70,5 +74,5 @@ def clustering_lesson(impact: pd.DataFrame, *, outcome: str, language: Language)
 
 def read_tables(work_dir: str | Path) -> dict[str, pd.DataFrame]:
     """The tables the tutorial discusses, from a finished estimate stage (text as written)."""
-    tables = Path(work_dir) / "tables"
+    tables = Path(work_dir) / layout.TABLES_DIR
     return {p.stem: read_csv(p) for p in sorted(tables.glob("*.csv"))}

@@ -43,8 +43,8 @@ from analysis.report.blocks import (
     paragraph,
     primary_estimator,
     provenance_block,
+    read_output_table,
     read_provenance,
-    read_table,
     statistic,
 )
 from analysis.report.text import (
@@ -66,6 +66,7 @@ from analysis.report.text import (
     withheld_code,
     withheld_reason,
 )
+from analysis.shared import layout
 from analysis.shared.disclosure import (
     COMPLEMENTARY,
     SMALL,
@@ -162,7 +163,7 @@ def load(
     study = load_study(study_path)
     check_min_cell(study.min_cell)
     lang = check_language(language or study.language)
-    panel = pd.read_parquet(Path(processed_dir) / "panel.parquet")
+    panel = pd.read_parquet(Path(processed_dir) / layout.PANEL_PARQUET)
     panel["village"] = panel["village"].astype("string")
     here = panel.loc[panel["village"] == str(village)]
     if here.empty:
@@ -177,8 +178,8 @@ def load(
         village_name=str(name.iloc[0]) if len(name) and str(name.iloc[0]).strip() else str(village),
         treatment=float(arm.iloc[0]) if len(arm) else float("nan"),
         panel=panel,
-        impact=read_csv(Path(tables_dir) / "impact_detail.csv"),
-        inference=read_table(Path(tables_dir), "impact_inference.csv"),
+        impact=read_csv(Path(tables_dir) / layout.IMPACT_DETAIL_CSV),
+        inference=read_output_table(Path(tables_dir), layout.IMPACT_INFERENCE_CSV),
         processed_dir=Path(processed_dir),
         tables_dir=Path(tables_dir),
         language=lang,
@@ -210,7 +211,7 @@ def suppression_mark(tables_dir: Path, village: str, *, counts: Mapping[str, int
         unknown mark counts as ``small`` too, so a damaged table never shows more.
     """
     mark = ""
-    path = tables_dir / "villages.csv"
+    path = tables_dir / layout.VILLAGES_CSV
     if path.is_file():
         frame = read_csv(path, dtype={"village": str}, keep_default_na=False)
         if {"village", "suppressed"} <= set(frame.columns):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.shared import layout
 from analysis.shared.versions import git_commit, package_versions, platform_info
 
 
@@ -86,11 +87,11 @@ def data_summaries(processed: Path, rounds: Iterable[str]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for round_name in rounds:
-        path = processed / f"{round_name}_summary.json"
+        path = processed / layout.summary_json(round_name)
         if path.is_file():
             summary = json.loads(path.read_text(encoding="utf-8"))
             out[round_name] = {k: summary[k] for k in _ROUND_FIELDS if k in summary}
-    linkage = processed / "linkage_summary.json"
+    linkage = processed / layout.LINKAGE_SUMMARY_JSON
     if linkage.is_file():
         summary = json.loads(linkage.read_text(encoding="utf-8"))
         out["linkage"] = {k: v for k, v in summary.items() if k != "by_village"}

@@ -60,6 +60,7 @@ from analysis.inputs.codebook import (
 )
 from analysis.inputs.readers import normalize_text, read_table
 from analysis.inputs.study import Study, load_study
+from analysis.shared import layout
 from analysis.shared.files import sha256_file, write_csv, write_json_atomic, write_text_atomic
 from analysis.shared.masking import MASK, KnownNames, mask_personal, screen_reason
 from analysis.shared.pseudonyms import PseudonymKey, id_pseudonyms, pseudonymize
@@ -70,11 +71,14 @@ from analysis.stages.estimate import estimate_stage
 
 #: Which notebook makes which table; the README's table of outputs is built from it.
 TABLE_SOURCES: dict[str, str] = {
-    "impact.csv": "03_estimate_impacts.ipynb",
-    "impact_detail.csv": "03_estimate_impacts.ipynb",
-    "row_accounting.csv": "03_estimate_impacts.ipynb",
-    "linkage.csv": "03_estimate_impacts.ipynb",
-    "villages.csv": "03_estimate_impacts.ipynb",
+    name: layout.NOTEBOOKS["estimate"]
+    for name in (
+        layout.IMPACT_CSV,
+        layout.IMPACT_DETAIL_CSV,
+        layout.ROW_ACCOUNTING_CSV,
+        layout.LINKAGE_CSV,
+        layout.VILLAGES_CSV,
+    )
 }
 
 #: Relative tolerance for numbers when verifying; tables are written with 10 significant
@@ -128,7 +132,7 @@ class Verification:
 
 
 #: Files of the package that ``MANIFEST.json`` does not record: itself, and the README made from it.
-UNRECORDED = ("MANIFEST.json", "README.md")
+UNRECORDED = (layout.MANIFEST_JSON, "README.md")
 
 
 def _copy(source: Path | None, target_dir: Path) -> str | None:
@@ -206,10 +210,10 @@ def _build(study: Study, out: Path, *, include_raw: bool) -> None:
     tracemalloc.stop()
     seconds = time.perf_counter() - started
     # The panel is rebuilt by verify; shipping only the cleaned rounds keeps one source of truth.
-    for derived in ("panel.parquet",):
+    for derived in (layout.PANEL_PARQUET,):
         (processed / derived).unlink(missing_ok=True)
     # The internal tier holds small cells for the study team only: it is never published.
-    for internal in (processed / "internal", tables / "internal"):
+    for internal in (processed / layout.INTERNAL_DIR, tables / layout.INTERNAL_DIR):
         shutil.rmtree(internal, ignore_errors=True)
 
     study_dir = out / "study"
@@ -250,6 +254,7 @@ def _build(study: Study, out: Path, *, include_raw: bool) -> None:
         if (PROJECT_ROOT / name).is_file():
             shutil.copy2(PROJECT_ROOT / name, code / name)
 
+    cleaned = sorted(processed.glob(layout.clean_parquet("*")))
     manifest = {
         "study": study.name,
         "study_file": "study/study.yml",
@@ -257,14 +262,12 @@ def _build(study: Study, out: Path, *, include_raw: bool) -> None:
         "include_raw": include_raw,
         "files": files,
         "expected": {f"expected/tables/{p.name}": sha256_file(p) for p in sorted(tables.glob("*.csv"))},
-        "processed": {
-            f"data/processed/{p.name}": sha256_file(p) for p in sorted(processed.glob("*_clean.parquet"))
-        },
+        "processed": {f"data/processed/{p.name}": sha256_file(p) for p in cleaned},
         # Every file the package holds, so that verify notices an edited notebook, code file or
         # processed table even when the rebuilt tables still match.
         "checksums": {path: sha256_file(out / path) for path in _package_files(out)},
     }
-    write_json_atomic(out / "MANIFEST.json", manifest)
+    write_json_atomic(out / layout.MANIFEST_JSON, manifest)
     write_text_atomic(out / "README.md", _readme(study.name, manifest, seconds=seconds, peak=peak))
 
 
@@ -469,7 +472,7 @@ def _package_study(original: Path, files: dict[str, str | None], *, number_style
     for round_name in ROUNDS:
         spec = raw["rounds"][round_name]
         spec = dict(spec) if isinstance(spec, dict) else {}
-        spec["file"] = f"../data/processed/{round_name}_clean.parquet"
+        spec["file"] = f"../data/processed/{layout.clean_parquet(round_name)}"
         spec.pop("sheet", None)  # the packaged table has no worksheets; load_study refuses a sheet
         raw["rounds"][round_name] = spec
     raw["codebook"] = files["codebook"]
@@ -496,9 +499,10 @@ def _readme(name: str, manifest: dict[str, object], *, seconds: float, peak: int
     expected = manifest["expected"]
     assert isinstance(expected, dict)
     rows = "\n".join(
-        f"| `{path}` | `notebooks/{TABLE_SOURCES.get(Path(path).name, '03_estimate_impacts.ipynb')}` |"
+        f"| `{path}` | `notebooks/{TABLE_SOURCES.get(Path(path).name, layout.NOTEBOOKS['estimate'])}` |"
         for path in expected
     )
+    cleaned = layout.clean_parquet("<round>")
     return f"""# Replication package: {name}
 
 ## Data availability and provenance
@@ -507,7 +511,7 @@ The data are household surveys of the study above, cleaned and de-identified by 
 names, phone numbers, NIK, GPS and other direct identifiers were dropped and household ids
 replaced by a keyed hash before anything was written; phone numbers, NIK/KK numbers and known
 names typed into free-text answers were masked. `data/processed/` holds the cleaned
-rounds (`<round>_clean.parquet`) and their cleaning logs. The corrections and decisions files in
+rounds (`{cleaned}`) and their cleaning logs. The corrections and decisions files in
 `study/` record what was changed by hand, with household ids pseudonymized the same way,
 values of personal columns masked and reasons that held personal data removed. The key is
 not part of the package. The raw, identified exports are
@@ -516,7 +520,7 @@ not part of the package. The raw, identified exports are
 ## Software
 
 Python {platform.python_version()}, the exact packages in `requirements.lock`, and the berdaya
-code that made the tables in `code/` (commit in `MANIFEST.json`, with every package version):
+code that made the tables in `code/` (commit in `{layout.MANIFEST_JSON}`, with every package version):
 
 ```bash
 python3.11 -m venv .venv && . .venv/bin/activate
@@ -535,7 +539,7 @@ Building the expected outputs took {seconds:.1f} s with a Python-level peak of
 berdaya verify .
 ```
 
-checks every file of the package against the SHA-256 recorded in `MANIFEST.json`, then
+checks every file of the package against the SHA-256 recorded in `{layout.MANIFEST_JSON}`, then
 rebuilds the household panel and every table from `data/processed/` and compares each table
 cell by cell with `expected/tables/`. It exits 0 only when everything matches.
 
@@ -594,9 +598,9 @@ def verify_package(package: str | Path) -> Verification:
         ``expected`` list, no recorded checksums, or no processed data.
     """
     package = Path(package).resolve()
-    manifest_path = package / "MANIFEST.json"
+    manifest_path = package / layout.MANIFEST_JSON
     if not manifest_path.is_file():
-        raise BerdayaError(f"{package} has no MANIFEST.json: not a berdaya replication package")
+        raise BerdayaError(f"{package} has no {layout.MANIFEST_JSON}: not a berdaya replication package")
     try:
         manifest = json.loads(manifest_path.read_text())
         study_path = package / manifest["study_file"]
@@ -644,7 +648,7 @@ def verify_package(package: str | Path) -> Verification:
         for table in sorted((work / "tables").glob("*.csv")):
             if table.name not in listed:
                 files.append(
-                    f"{table.name}: made by the rebuild but not in MANIFEST.json's expected list "
+                    f"{table.name}: made by the rebuild but not in {layout.MANIFEST_JSON}'s expected list "
                     "(the list was edited)"
                 )
     return Verification(tables=tuple(names), differences=tuple(differences), files=tuple(files))
@@ -652,21 +656,22 @@ def verify_package(package: str | Path) -> Verification:
 
 def _check_files(package: Path, checksums: Mapping[str, str], expected: Mapping[str, str]) -> list[str]:
     """One line per file not as the manifest records it."""
+    manifest = layout.MANIFEST_JSON
     problems = []
     for relative, sha in checksums.items():
         path = package / relative
         if not path.is_file():
-            problems.append(f"{relative}: missing (MANIFEST.json records it)")
+            problems.append(f"{relative}: missing ({manifest} records it)")
         elif sha256_file(path) != sha:
             problems.append(
-                f"{relative}: changed since the package was made (SHA-256 differs from MANIFEST.json)"
+                f"{relative}: changed since the package was made (SHA-256 differs from {manifest})"
             )
     for relative in _package_files(package):
         if relative not in checksums:
-            problems.append(f"{relative}: not part of the package as made (MANIFEST.json does not record it)")
+            problems.append(f"{relative}: not part of the package as made ({manifest} does not record it)")
     for relative, sha in expected.items():
         if checksums.get(relative) != sha:
             problems.append(
-                f"MANIFEST.json: the expected list was edited ({relative} does not match its checksum)"
+                f"{manifest}: the expected list was edited ({relative} does not match its checksum)"
             )
     return problems

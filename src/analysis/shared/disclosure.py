@@ -41,6 +41,8 @@ from typing import Generic, Literal, TypeVar
 import numpy as np
 import pandas as pd
 
+from analysis.shared import layout
+
 #: The smallest ``min_cell`` any report accepts (``study.py`` refuses lower values as well).
 MIN_CELL_FLOOR = 5
 
@@ -695,28 +697,28 @@ def public_tables(
         are the same in both tiers.
     """
     check_min_cell(min_cell)
-    linkage = internal.get("linkage.csv")
+    linkage = internal.get(layout.LINKAGE_CSV)
     arms = suppress_arms(linkage, min_cell=min_cell).hidden if linkage is not None else frozenset()
     small = set()
-    if "impact_detail.csv" in internal:
-        small = small_estimates(internal["impact_detail.csv"], min_cell=min_cell)
+    if layout.IMPACT_DETAIL_CSV in internal:
+        small = small_estimates(internal[layout.IMPACT_DETAIL_CSV], min_cell=min_cell)
     out: dict[str, pd.DataFrame] = {}
     for name, frame in internal.items():
-        if name == "villages.csv":
+        if name == layout.VILLAGES_CSV:
             out[name] = public_villages(frame, min_cell=min_cell, hidden_arms=arms, bases=village_bases)
-        elif name == "linkage.csv":
+        elif name == layout.LINKAGE_CSV:
             out[name] = public_linkage(frame, hidden_arms=arms)
-        elif name == "attrition.csv":
+        elif name == layout.ATTRITION_CSV:
             out[name] = public_attrition(frame, min_cell=min_cell, hidden_arms=arms)
-        elif name == "alkire_foster.csv":
+        elif name == layout.ALKIRE_FOSTER_CSV:
             out[name] = public_alkire_foster(frame, min_cell=min_cell, hidden_arms=arms)
-        elif name == "balance.csv":
+        elif name == layout.BALANCE_CSV:
             out[name] = public_balance(frame, min_cell=min_cell, hidden_arms=arms)
-        elif name == "index_weights.csv":
+        elif name == layout.INDEX_WEIGHTS_CSV:
             out[name] = public_index_weights(frame, min_cell=min_cell, hidden_arms=arms)
-        elif name in ("impact.csv", "impact_detail.csv"):
+        elif name in (layout.IMPACT_CSV, layout.IMPACT_DETAIL_CSV):
             out[name] = public_impact(frame, min_cell=min_cell)
-        elif name == "impact_inference.csv":
+        elif name == layout.IMPACT_INFERENCE_CSV:
             out[name] = public_inference(frame, small=small, min_cell=min_cell)
         else:
             out[name] = frame.copy()

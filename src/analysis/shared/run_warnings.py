@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.shared import layout
 from analysis.shared.files import read_csv
 
 #: Columns of ``tables/warnings.csv``.
@@ -51,7 +52,7 @@ class RunWarning:
 def warnings_file(processed: Path, stage: str) -> Path:
     """Where a data stage (``clean_<round>`` or ``construct``) keeps its warnings."""
     name = stage.removeprefix("clean_") if stage.startswith("clean_") else stage
-    return Path(processed) / f"{name}_warnings.json"
+    return Path(processed) / layout.warnings_json(name)
 
 
 def write_stage_warnings(processed: Path, stage: str, warnings: Iterable[RunWarning]) -> Path:
@@ -80,7 +81,7 @@ def warnings_frame(warnings: Sequence[RunWarning]) -> pd.DataFrame:
 
 def read_warnings_table(tables: Path) -> list[RunWarning]:
     """The warnings of a finished run (``tables/warnings.csv``); none when the file is absent."""
-    path = Path(tables) / "warnings.csv"
+    path = Path(tables) / layout.WARNINGS_CSV
     if not path.is_file():
         return []
     frame = read_csv(path, dtype=str, keep_default_na=False)
