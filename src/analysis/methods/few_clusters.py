@@ -74,7 +74,11 @@ def inference_gap(clusters: pd.Series | None, arms: pd.Series | None = None) -> 
     """
     if clusters is None:
         return "", ""
-    n_clusters = int(clusters.nunique())
+    # Labels as integer codes (-1: missing), counted once: counting the distinct text labels of
+    # each arm converted them to a new string array every time, a large share of the estimate
+    # stage at national scale (it runs for every regression).
+    codes = pd.factorize(clusters)[0]
+    n_clusters = int(codes.max()) + 1 if len(codes) else 0
     if n_clusters < 2:
         return "one_cluster", (
             f"{n_clusters} cluster: a clustered standard error needs at least 2, "
@@ -83,9 +87,8 @@ def inference_gap(clusters: pd.Series | None, arms: pd.Series | None = None) -> 
     if arms is None:
         return "", ""
     values = arms.to_numpy(dtype=float)
-    labels = clusters.to_numpy()
-    treated = int(pd.Series(labels[values == 1]).nunique())
-    control = int(pd.Series(labels[values == 0]).nunique())
+    treated = len(np.unique(codes[(values == 1) & (codes >= 0)]))
+    control = len(np.unique(codes[(values == 0) & (codes >= 0)]))
     for code, arm, count in (
         ("one_treated_cluster", "treated", treated),
         ("one_control_cluster", "comparison", control),

@@ -35,10 +35,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from analysis.errors import BerdayaError
-from analysis.run.kernels import FailureKind
+from analysis.shared import layout
+
+if TYPE_CHECKING:
+    # Annotations only: importing the kernels module costs papermill and nbclient, which a
+    # run with nothing to do never needs.
+    from analysis.run.kernels import FailureKind
 
 #: Words for each failure kind, for summaries.
 FAILURE_LABELS: dict[str, str] = {
@@ -100,22 +105,23 @@ class VillageJob:
     @property
     def stem(self) -> str:
         """The file name without ``.html``."""
-        return self.file[:-5] if self.file.endswith(".html") else self.file
+        return self.file.removesuffix(layout.HTML_SUFFIX)
 
     @property
     def report(self) -> Path:
         """The HTML report."""
-        return Path(self.out) / "villages" / self.file
+        return Path(self.out) / layout.VILLAGES_DIR / self.file
 
     @property
     def executed(self) -> Path:
         """The executed notebook of a successful run."""
-        return Path(self.out) / "notebooks" / "villages" / f"{self.stem}.ipynb"
+        folder = Path(self.out) / layout.EXECUTED_DIR / layout.VILLAGES_DIR
+        return folder / layout.executed_notebook(self.stem)
 
     @property
     def failed(self) -> Path:
         """The partly executed notebook of a failed run, kept next to the reports."""
-        return Path(self.out) / "villages" / f"{self.stem}.failed.ipynb"
+        return Path(self.out) / layout.VILLAGES_DIR / layout.failed_notebook(self.stem)
 
 
 @dataclass(frozen=True)
@@ -351,7 +357,8 @@ def _lost(job: VillageJob, kind: FailureKind, message: str, seconds: float) -> V
 def clean_temporary_files(out: Path) -> int:
     """Remove temporary files an interrupted run left in the output folder; returns how many."""
     removed = 0
-    for folder in (out / "villages", out / "notebooks" / "villages", out / "notebooks", out):
+    villages, notebooks = out / layout.VILLAGES_DIR, out / layout.EXECUTED_DIR
+    for folder in (villages, notebooks / layout.VILLAGES_DIR, notebooks, out):
         if not folder.is_dir():
             continue
         for path in folder.iterdir():

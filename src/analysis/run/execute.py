@@ -13,14 +13,18 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-import papermill as pm
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 from analysis.errors import ReportError
 from analysis.inputs.study import is_safe_identifier
+
+if TYPE_CHECKING:
+    import nbformat
+
+# papermill (and nbformat with it) is imported where a notebook is read or run: it takes
+# seconds, and a run imports this module to launch its kernel before anything else.
 
 KERNEL_NAME = "berdaya"
 
@@ -57,6 +61,8 @@ def kernel_name() -> str:
 
 @functools.lru_cache(maxsize=32)
 def _declared(notebook: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    import papermill as pm
+
     return {name: info for name, info in pm.inspect_notebook(notebook).items()}
 
 
@@ -117,6 +123,8 @@ def execute(
     papermill.PapermillExecutionError
         When a cell fails; the failed notebook is still written to ``output``.
     """
+    import papermill as pm
+
     check_parameters(notebook, parameters)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.{os.getpid()}.running.ipynb")

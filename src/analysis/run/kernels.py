@@ -10,12 +10,21 @@ back into that recorded state. The executed notebooks are ordinary papermill not
 
 A kernel that died, timed out or could not be reset is thrown away; the next notebook gets a
 fresh one.
+
+The data stages of a run use one warm kernel too (:func:`execute_in`): the stage notebooks run
+one after another in it, so pandas, statsmodels and ``analysis`` are imported once per run, not
+once per notebook. A run launches that kernel first (:meth:`WarmKernel.launch`), so that the
+kernel's imports overlap the run's own start-up; papermill, nbclient and nbformat, which take
+seconds to import, are therefore imported here only when a notebook is executed.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
 import contextvars
+import functools
+import json
 import math
 import os
 import signal
@@ -24,19 +33,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import nbformat
-import papermill as pm
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import run_sync
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine, papermill_engines
-from papermill.exceptions import PapermillExecutionError
-from papermill.execute import ERROR_MARKER_TAG
+from jupyter_core.utils import ensure_event_loop, run_sync
 
 from analysis.run.execute import KERNEL_ARGUMENTS, STARTUP_ATTEMPTS, check_parameters
+
+if TYPE_CHECKING:
+    import nbformat
 
 #: The papermill engine name under which warm kernels are registered.
 ENGINE_NAME = "berdaya-warm"
@@ -47,6 +52,10 @@ _RESET_CODE = "__import__('analysis.run.kernel_state', fromlist=['reset']).reset
 
 #: Why a village has no report (see :class:`analysis.run.batch.VillageResult`).
 FailureKind = Literal["exception", "kernel_died", "timeout", "write_failed", "worker_died", "error"]
+
+#: What an execution's ``timeout`` bounds: the whole notebook (a village's budget) or each cell
+#: (as papermill's ``execution_timeout``, the budget of a stage notebook).
+TimeoutScope = Literal["notebook", "cell"]
 
 
 class ExecutionFailure(Exception):
@@ -98,13 +107,21 @@ def warm_up_code(notebook: Path) -> str:
     Importing before the parameters cell changes nothing a notebook can see (imports do not
     depend on parameters), and it lets every village start from the same post-import state.
     """
-    nb = nbformat.read(notebook, as_version=4)
+    # The file as JSON: a run reads its warm-up before it may spend seconds importing nbformat.
+    document = json.loads(notebook.read_text(encoding="utf-8"))
+    if document.get("nbformat") == 4:
+        cells = document.get("cells", [])
+    else:  # an older format: nbformat upgrades it
+        import nbformat
+
+        cells = nbformat.read(notebook, as_version=4).cells
     lines: list[str] = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+    for cell in cells:
+        if cell.get("cell_type") != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
             continue
+        source = cell.get("source", "")
         try:
-            tree = ast.parse(cell.source)
+            tree = ast.parse("".join(source) if isinstance(source, list) else source)
         except SyntaxError:  # IPython magics: not Python, and not needed for warming up
             continue
         lines += [ast.unparse(node) for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
@@ -138,6 +155,7 @@ class _Tracker:
     nb: nbformat.NotebookNode | None = None
     cell_index: int | None = None
     execution_count: int = 0
+    cell_timeout: float | None = None
 
     def on_cell_start(self, cell: nbformat.NotebookNode, cell_index: int, **_: Any) -> None:
         # nbclient numbers executed code cells itself, skipping blank ones; mirror it.
@@ -146,56 +164,66 @@ class _Tracker:
             self.cell_index = cell_index
 
     def timeout_for(self, cell: nbformat.NotebookNode) -> int:
+        if self.cell_timeout is not None:
+            return max(1, math.ceil(self.cell_timeout))
         # The village has one time budget; each cell gets what is left of it.
         return max(1, math.ceil(self.deadline - time.monotonic()))
 
 
-class WarmKernelEngine(NBClientEngine):
-    """A papermill engine that executes in an already running :class:`WarmKernel`."""
+@functools.cache
+def _register_engine() -> None:
+    """Register the papermill engine that executes in a :class:`WarmKernel`, on first use."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
 
-    @classmethod
-    def execute_managed_notebook(
-        cls,
-        nb_man: Any,
-        kernel_name: str,
-        log_output: bool = False,
-        stdout_file: Any = None,
-        stderr_file: Any = None,
-        start_timeout: int = 60,
-        execution_timeout: int | None = None,
-        warm: WarmKernel | None = None,
-        tracker: _Tracker | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Execute ``nb_man.nb`` in ``warm``'s kernel (papermill's engine interface)."""
-        if warm is None or tracker is None or warm.km is None or warm.kc is None:
-            raise RuntimeError(f"the {ENGINE_NAME} engine needs a started WarmKernel")
-        tracker.nb = nb_man.nb
-        client = PapermillNotebookClient(
-            nb_man,
-            km=warm.km,
-            kernel_name=kernel_name,
-            timeout=tracker.timeout_for(nb_man.nb),
-            timeout_func=tracker.timeout_for,
-            interrupt_on_timeout=False,
-            startup_timeout=start_timeout,
-            log_output=log_output,
-            stdout_file=stdout_file,
-            stderr_file=stderr_file,
-            on_cell_start=tracker.on_cell_start,
-        )
-        # NotebookClient clears `kc` in __init__; setting it afterwards makes setup_kernel
-        # reuse this client's channels instead of opening new ones, and because the client
-        # does not own `km` it leaves the kernel running when the notebook is done.
-        client.kc = warm.kc
-        return client.execute()
+    class WarmKernelEngine(NBClientEngine):
+        """A papermill engine that executes in an already running :class:`WarmKernel`."""
 
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: int | None = None,
+            warm: WarmKernel | None = None,
+            tracker: _Tracker | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            """Execute ``nb_man.nb`` in ``warm``'s kernel (papermill's engine interface)."""
+            if warm is None or tracker is None or warm.km is None or warm.kc is None:
+                raise RuntimeError(f"the {ENGINE_NAME} engine needs a started WarmKernel")
+            tracker.nb = nb_man.nb
+            client = PapermillNotebookClient(
+                nb_man,
+                km=warm.km,
+                kernel_name=kernel_name,
+                timeout=tracker.timeout_for(nb_man.nb),
+                timeout_func=tracker.timeout_for,
+                interrupt_on_timeout=False,
+                startup_timeout=start_timeout,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                on_cell_start=tracker.on_cell_start,
+            )
+            # NotebookClient clears `kc` in __init__; setting it afterwards makes setup_kernel
+            # reuse this client's channels instead of opening new ones, and because the client
+            # does not own `km` it leaves the kernel running when the notebook is done.
+            client.kc = warm.kc
+            return client.execute()
 
-papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
+    papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
 
 
 def _marked(nb: nbformat.NotebookNode, cell_index: int | None, message: str) -> nbformat.NotebookNode:
     """Mark where execution stopped, the way papermill marks a failed cell."""
+    import nbformat
+    from papermill.execute import ERROR_MARKER_TAG
+
     if any(ERROR_MARKER_TAG in c.metadata.get("tags", []) for c in nb.cells):
         return nb  # papermill already marked it
     style = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
@@ -226,6 +254,23 @@ def _describe_death(km: AsyncKernelManager | None) -> str:
     return f"the kernel died (exit status {code})"
 
 
+def _cancel_pending() -> None:
+    """Cancel what a stopped execution left waiting on this context's event loop.
+
+    A signal (Ctrl-C, SIGTERM) that ends a notebook midway leaves nbclient's cell coroutine
+    pending. Resumed by the shutdown that follows, it fails on the dead kernel, and Python prints
+    "Task exception was never retrieved" as the command exits, after its one-line message.
+    """
+    loop = ensure_event_loop()
+    if loop.is_running():  # pragma: no cover - only called between executions
+        return
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 class WarmKernel:
     """One kernel, started on first use and reused for every notebook given to it.
 
@@ -242,15 +287,25 @@ class WarmKernel:
     recycle_after
         Start a new kernel after this many notebooks, as a bound on slow growth of memory
         that no reset can reach (0: never).
+    warm_up
+        Code to run once in each new kernel before its state is recorded; default: the
+        top-level imports of the first notebook it executes (:func:`warm_up_code`).
     """
 
     def __init__(
-        self, *, kernel_name: str, cwd: Path, startup_timeout: float = 180, recycle_after: int = 200
+        self,
+        *,
+        kernel_name: str,
+        cwd: Path,
+        startup_timeout: float = 180,
+        recycle_after: int = 200,
+        warm_up: str | None = None,
     ) -> None:
         self.kernel_name = kernel_name
         self.cwd = cwd
         self.startup_timeout = startup_timeout
         self.recycle_after = recycle_after
+        self.warm_up = warm_up
         self.km: AsyncKernelManager | None = None
         self.kc: Any = None
         self.runs = 0
@@ -270,20 +325,38 @@ class WarmKernel:
     def _remember_memory(self) -> None:
         self.peak_rss = max(self.peak_rss, peak_rss(self.pid))
 
-    def _start(self, warm_up: str) -> None:
+    def launch(self, warm_up: str | None = None) -> None:
+        """Start the kernel process and return at once; the next :meth:`execute` waits for it.
+
+        The kernel runs ``warm_up`` (default: :attr:`warm_up`) as it starts, while the caller
+        goes on: a run launches its stage kernel before it hashes its inputs. Does nothing when
+        the kernel is running already.
+        """
+        code = warm_up if warm_up is not None else self.warm_up
+        self._context.run(self._launch, code or "")
+
+    def _launch(self, warm_up: str) -> None:
+        if self.km is not None:
+            return
+        # The kernel runs the warm-up while it starts, before it answers any request: an
+        # import that fails there fails again, visibly, in the notebook itself.
+        arguments = [*KERNEL_ARGUMENTS, *([f"--IPKernelApp.exec_lines={warm_up}"] if warm_up else [])]
         km = AsyncKernelManager(kernel_name=self.kernel_name)
-        run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(self.cwd))
+        run_sync(km.start_kernel)(extra_arguments=arguments, cwd=str(self.cwd))
         self.km = km
+        self.kc = None
         self.starts += 1
+
+    def _connect(self) -> None:
+        """Wait until a launched kernel answers (its warm-up done), then record its state."""
+        if self.km is None:
+            raise RuntimeError("the kernel was not launched")
         try:
-            kc = km.client()
+            kc = self.km.client()
             kc.start_channels()
             self.kc = kc
             run_sync(kc.wait_for_ready)(timeout=self.startup_timeout)
             kc.allow_stdin = False
-            if warm_up:
-                # An import that fails here fails again, visibly, in the notebook itself.
-                self._run_code(warm_up, timeout=self.startup_timeout, check=False)
             self._run_code(_SNAPSHOT_CODE, timeout=self.startup_timeout)
         except BaseException:
             self._discard()
@@ -310,7 +383,12 @@ class WarmKernel:
         return self.km is not None and bool(self._context.run(run_sync(self.km.is_alive)))
 
     def execute(
-        self, notebook: Path, *, parameters: Mapping[str, Any], timeout: float
+        self,
+        notebook: Path,
+        *,
+        parameters: Mapping[str, Any],
+        timeout: float,
+        timeout_scope: TimeoutScope = "notebook",
     ) -> nbformat.NotebookNode:
         """Execute ``notebook`` with ``parameters`` through papermill in this kernel.
 
@@ -321,7 +399,10 @@ class WarmKernel:
         parameters
             Values for its ``parameters`` cell (names are checked against the cell).
         timeout
-            Seconds the whole notebook may take (not counting a kernel start).
+            Seconds the whole notebook may take (not counting a kernel start), or each cell
+            with ``timeout_scope="cell"``.
+        timeout_scope
+            What ``timeout`` bounds.
 
         Returns
         -------
@@ -334,19 +415,20 @@ class WarmKernel:
             When a cell raised, the kernel died, or time ran out.
         """
         check_parameters(notebook, parameters)
-        return self._context.run(self._execute, notebook, parameters, timeout)
+        return self._context.run(self._execute, notebook, parameters, timeout, timeout_scope)
 
     def _execute(
-        self, notebook: Path, parameters: Mapping[str, Any], timeout: float
+        self, notebook: Path, parameters: Mapping[str, Any], timeout: float, scope: TimeoutScope
     ) -> nbformat.NotebookNode:
         if self.km is not None and (self.runs >= self.recycle_after > 0 or not run_sync(self.km.is_alive)()):
             self._remember_memory()
             self._discard()
-        if self.km is None:
-            warm_up = warm_up_code(notebook)
+        if self.km is None or self.kc is None:
+            warm_up = self.warm_up if self.warm_up is not None else warm_up_code(notebook)
             for attempt in range(1, STARTUP_ATTEMPTS + 1):
                 try:
-                    self._start(warm_up)
+                    self._launch(warm_up)  # nothing to do when launched ahead (launch())
+                    self._connect()
                     break
                 except Exception as exc:
                     # Kernels started side by side can race for the same TCP port and die
@@ -356,13 +438,19 @@ class WarmKernel:
                     raise ExecutionFailure(
                         "kernel_died", f"the kernel could not start: {type(exc).__name__}: {exc}"
                     ) from exc
-        tracker = _Tracker(deadline=time.monotonic() + timeout)
+        per_cell = timeout if scope == "cell" else None
+        tracker = _Tracker(deadline=time.monotonic() + timeout, cell_timeout=per_cell)
         try:
             self._run_code(_RESET_CODE, timeout=min(timeout, 120))
         except Exception as exc:
             self._discard()
             raise ExecutionFailure("kernel_died", f"the kernel could not be reset: {exc}") from exc
         self.runs += 1
+        import papermill as pm
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+        from papermill.exceptions import PapermillExecutionError
+
+        _register_engine()
         try:
             nb = pm.execute_notebook(
                 str(notebook),
@@ -389,7 +477,8 @@ class WarmKernel:
             ) from exc
         except (CellTimeoutError, TimeoutError) as exc:
             self._discard()
-            raise self._stopped("timeout", f"took longer than {timeout:g} s", tracker) from exc
+            what = "a cell took" if per_cell else "took"
+            raise self._stopped("timeout", f"{what} longer than {timeout:g} s", tracker) from exc
         except DeadKernelError as exc:
             message = _describe_death(self.km)
             self._discard()
@@ -427,6 +516,7 @@ class WarmKernel:
         """Stop the kernel now, whatever it is doing, and forget it."""
         km, kc = self.km, self.kc
         self.km = self.kc = None
+        _cancel_pending()
         if kc is not None:
             try:
                 kc.stop_channels()
@@ -473,6 +563,78 @@ class WarmKernel:
                 km.cleanup_connection_file()
             except Exception:  # best effort: a stale connection file is harmless
                 pass
+
+
+def execute_in(
+    kernel: WarmKernel,
+    notebook: Path,
+    output: Path,
+    *,
+    parameters: Mapping[str, Any],
+    timeout: float = 600,
+) -> nbformat.NotebookNode:
+    """:func:`analysis.run.execute.execute` in a warm kernel: the same file, the same errors.
+
+    For the stage notebooks of a run, which run one after another in one kernel.
+
+    Parameters
+    ----------
+    kernel
+        The kernel to run in (started on first use, reset before every notebook).
+    notebook
+        The template notebook.
+    output
+        Where to write the executed notebook (atomically), also when a cell fails.
+    parameters
+        Values for the ``parameters`` cell; names must be declared there.
+    timeout
+        Seconds any one cell may run.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The executed notebook.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        When a cell raises, as papermill raises it in a fresh kernel: the error's class name
+        and message (``ename``, ``evalue``) are what ``berdaya``'s one-line errors show. The
+        notebook written to ``output`` is marked at the failed cell, as papermill marks it.
+    Exception
+        nbclient's own error when the kernel died or a cell ran out of time; the error of
+        the kernel's start when it could not start.
+    """
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        nb = kernel.execute(notebook, parameters=parameters, timeout=timeout, timeout_scope="cell")
+    except ExecutionFailure as failure:
+        if failure.notebook is not None:
+            _write_notebook(failure.notebook, output)
+        # Callers of a stage handle what papermill and nbclient raise (the command's one-line
+        # errors read `ename`/`evalue`), not the batch's summary of it.
+        cause = failure.__cause__
+        if cause is None:
+            raise
+        raise cause from None
+    _write_notebook(nb, output)
+    return nb
+
+
+def _write_notebook(nb: nbformat.NotebookNode, output: Path) -> None:
+    """Write ``nb`` to ``output`` through a temporary file: never a half-written notebook."""
+    import nbformat
+
+    # papermill records where it wrote the notebook; the warm engine wrote nowhere yet.
+    metadata = nb.metadata.get("papermill")
+    if isinstance(metadata, dict):
+        metadata["output_path"] = str(output)
+    tmp = output.with_name(f".{output.stem}.{os.getpid()}.running.ipynb")
+    try:
+        nbformat.write(nb, str(tmp))
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 _KERNELS: dict[int, WarmKernel] = {}

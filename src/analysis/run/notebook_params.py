@@ -18,6 +18,7 @@ from pathlib import Path
 
 from analysis.config import PROJECT_ROOT
 from analysis.errors import BerdayaError
+from analysis.shared import layout
 
 #: How many village codes an unknown-village error lists.
 CODES_SHOWN = 10
@@ -163,13 +164,14 @@ def village_code(village: object, *, tables_dir: str | os.PathLike[str]) -> str:
         ``villages.csv`` is missing, or the village is unknown or ambiguous (see
         :func:`match_village`).
     """
-    from analysis.stages.estimate import villages_of
+    from analysis.stages.folders import villages_of
 
     tables = Path(tables_dir)
-    if not (tables / "villages.csv").is_file():
+    villages = tables / layout.VILLAGES_CSV
+    if not villages.is_file():
         raise BerdayaError(
-            f"{tables / 'villages.csv'} not found: set tables_dir to the tables folder of a run "
-            "(run 03_estimate_impacts.ipynb or berdaya run first)"
+            f"{villages} not found: set tables_dir to the tables folder of a run "
+            f"(run {layout.NOTEBOOKS['estimate']} or berdaya run first)"
         )
     code, note = match_village(village, villages_of(tables))
     if note:

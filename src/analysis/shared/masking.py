@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -108,13 +109,15 @@ class KnownNames:
         for value in values:
             if _missing(value):
                 continue
-            words = tuple(w.casefold() for w in _WORD_RE.findall(str(value)))
+            # map() rather than generator expressions: this runs for every name and address
+            # of a national survey.
+            words = tuple(map(str.casefold, _WORD_RE.findall(str(value))))
             text = " ".join(words)
-            if len(text) >= 4 and sum(ch.isalpha() for ch in text) >= 3:
+            if len(text) >= 4 and sum(map(str.isalpha, text)) >= 3:
                 phrases.add(words)
         return cls(frozenset(phrases))
 
-    @property
+    @cached_property  # read for every word of every text scanned; computed from every name
     def longest(self) -> int:
         """The most words in one name."""
         return max((len(p) for p in self.phrases), default=0)

@@ -29,7 +29,6 @@ import pandas as pd
 
 from analysis.clean.corrections import read_corrections
 from analysis.clean.deidentify import (
-    GPS_RULES,
     coarsen_gps,
     deidentify,
     personal_columns,
@@ -38,15 +37,16 @@ from analysis.clean.deidentify import (
     suspected_personal,
 )
 from analysis.clean.duplicates import read_decisions, report_column
-from analysis.clean.quality import rules_from_settings
+from analysis.clean.quality import QualityRules
 from analysis.clean.round import CleanRound, clean_round, quarantine_column
 from analysis.clean.schema import column_inventory
 from analysis.construct.panel import round_id_forms
 from analysis.construct.study_columns import check_round_columns, village_list_columns
-from analysis.errors import InputError, StudyError
+from analysis.errors import InputError
 from analysis.inputs.codebook import Codebook, codebook_from_study, read_codebook
 from analysis.inputs.readers import RawTable, read_table
 from analysis.inputs.study import Study, load_study
+from analysis.shared import layout
 from analysis.shared.files import write_csv, write_parquet, write_text_atomic
 from analysis.shared.run_warnings import write_stage_warnings
 
@@ -71,12 +71,8 @@ class CleanSummary:
     hashed_columns: tuple[str, ...]
 
 
-
 def _gps(study: Study, codebook: Codebook, data: pd.DataFrame) -> pd.DataFrame:
     """Apply the study's GPS rule (``gps: drop`` by default, or ``village``) before de-identifying."""
-    rule = str(study.extra.get("gps", "drop"))
-    if rule not in GPS_RULES:
-        raise StudyError(f"{study.path.name}: `gps` is {rule!r}; expecting one of {', '.join(GPS_RULES)}")
     names = {
         role: [v.name for v in codebook.by_role(role) if v.name in data.columns]
         for role in ("gps_latitude", "gps_longitude", "village")
@@ -88,7 +84,17 @@ def _gps(study: Study, codebook: Codebook, data: pd.DataFrame) -> pd.DataFrame:
         latitude=names["gps_latitude"][0],
         longitude=names["gps_longitude"][0],
         village=names["village"][0] if names["village"] else None,
-        how=rule,  # type: ignore[arg-type]
+        how=study.gps,
+    )
+
+
+def _quality_rules(study: Study, round_name: str) -> QualityRules:
+    """The study's ``quality`` and ``fieldwork`` settings (checked by load_study) for one round."""
+    return QualityRules(
+        min_minutes=study.quality.min_minutes,
+        fieldwork=study.fieldwork.get(round_name),
+        escalate=frozenset(study.quality.escalate),
+        outlier_iqr=study.quality.outlier_iqr,
     )
 
 
@@ -109,7 +115,7 @@ def _check_rows_left(result: CleanRound, processed: Path) -> None:
     raise InputError(
         f"no row of the {result.round} round is left to analyse: {counts['quarantined']} of "
         f"{counts['raw']} rows quarantined and {counts['excluded']} excluded (top reasons: {top}) – "
-        f"open {processed / f'{result.round}_quarantine.csv'} and {result.round}_row_states.csv "
+        f"open {processed / layout.quarantine_csv(result.round)} and {layout.row_states_csv(result.round)} "
         "to see the rows, then fix the data, the codebook or the study file",
         file=result.file,
     )
@@ -147,7 +153,7 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
         number_style_set=getattr(study, "number_style_set", False),
         corrections=None if study.corrections is None else read_corrections(study.corrections),
         decisions=None if study.decisions is None else read_decisions(study.decisions),
-        rules=rules_from_settings(study.extra.get("quality"), study.extra.get("fieldwork"), round_name),
+        rules=_quality_rules(study, round_name),
     )
     key = resolve_key(study)
     hashed, dropped = personal_columns(codebook, study)
@@ -192,19 +198,19 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
     )
     clean, quarantine = screened.clean, screened.quarantine
     changes, duplicates = screened.changes, screened.duplicates
-    write_parquet(clean, processed / f"{round_name}_clean.parquet")
+    write_parquet(clean, processed / layout.clean_parquet(round_name))
     # Keyed hashes of the normalised ids, so the construct stage can tell damaged ids (lost
     # leading zeros, a trailing .0) from a repeated cross-section without any raw id.
     forms = round_id_forms(result.data, codebook=codebook, study=study, key=key)
-    write_parquet(forms, processed / f"{round_name}_id_forms.parquet")
-    write_csv(quarantine, processed / f"{round_name}_quarantine.csv")
-    write_csv(result.row_states, processed / f"{round_name}_row_states.csv")
-    write_csv(changes, processed / f"{round_name}_changes.csv")
-    write_csv(result.missing, processed / f"{round_name}_missing.csv")
-    write_csv(result.quality, processed / f"{round_name}_quality.csv")
-    write_csv(result.validation, processed / f"{round_name}_validation.csv")
-    write_csv(duplicates, processed / f"{round_name}_duplicates.csv")
-    write_csv(column_inventory(table, codebook, round_name), processed / f"{round_name}_columns.csv")
+    write_parquet(forms, processed / layout.id_forms_parquet(round_name))
+    write_csv(quarantine, processed / layout.quarantine_csv(round_name))
+    write_csv(result.row_states, processed / layout.row_states_csv(round_name))
+    write_csv(changes, processed / layout.changes_csv(round_name))
+    write_csv(result.missing, processed / layout.missing_csv(round_name))
+    write_csv(result.quality, processed / layout.quality_csv(round_name))
+    write_csv(result.validation, processed / layout.validation_csv(round_name))
+    write_csv(duplicates, processed / layout.duplicates_csv(round_name))
+    write_csv(column_inventory(table, codebook, round_name), processed / layout.columns_csv(round_name))
     removed = sorted(c for c in dropped if c in result.data.columns)
     notes = list(result.notes)
     if suspected:
@@ -233,7 +239,7 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
             str(v): int(n) for v, n in zip(result.versions["version"], result.versions["rows"], strict=True)
         },
     }
-    write_text_atomic(processed / f"{round_name}_summary.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(processed / layout.summary_json(round_name), json.dumps(summary, indent=2) + "\n")
     _check_rows_left(result, processed)
     return CleanSummary(
         round=round_name,

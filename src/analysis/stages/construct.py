@@ -30,7 +30,6 @@ from analysis.clean.schema import check_mappings, schema_diff
 from analysis.config import ROUNDS
 from analysis.construct.indicators import construct
 from analysis.construct.panel import (
-    NEW_HOUSEHOLDS,
     Panel,
     build_panel,
     linkage_by_village,
@@ -38,9 +37,10 @@ from analysis.construct.panel import (
     read_id_forms,
 )
 from analysis.construct.study_columns import check_constructed, read_raw_columns, village_list_columns
-from analysis.errors import BerdayaError, StudyError
+from analysis.errors import BerdayaError
 from analysis.inputs.codebook import load_codebook
 from analysis.inputs.study import Study, load_study
+from analysis.shared import layout
 from analysis.shared.files import read_csv, write_csv, write_parquet, write_text_atomic
 from analysis.shared.run_warnings import write_stage_warnings
 
@@ -49,20 +49,20 @@ NOT_IN_BASELINE = "not_in_baseline"
 
 def _schema(study: Study, processed: Path) -> None:
     """Write the schema diff of the rounds; with a codebook, fail closed on unmapped renames."""
-    paths = {r: processed / f"{r}_columns.csv" for r in ROUNDS}
+    paths = {r: processed / layout.columns_csv(r) for r in ROUNDS}
     if not all(p.is_file() for p in paths.values()):
         return  # processed by an older version: nothing to compare
     inventories = {r: read_csv(p, dtype=str, keep_default_na=False) for r, p in paths.items()}
     codebook = load_codebook(study)
     diff = schema_diff(inventories, codebook)
-    write_csv(diff, processed / "schema_diff.csv")
+    write_csv(diff, processed / layout.SCHEMA_DIFF_CSV)
     if study.codebook is not None:
         check_mappings(diff, files={r: study.rounds[r].file.name for r in ROUNDS}, codebook=study.codebook)
 
 
 def _quarantine_new_households(panel: Panel, followup: pd.DataFrame, processed: Path) -> None:
     """Record ``quarantined(not_in_baseline)`` in the follow-up row states and quarantine file."""
-    states_path = processed / "followup_row_states.csv"
+    states_path = processed / layout.row_states_csv("followup")
     # berdaya's reader: both files are written again, and write_csv guards them once more.
     states = read_csv(states_path, dtype=str, keep_default_na=False)
     rows = set(panel.not_in_baseline[ROW].astype(int).astype(str))
@@ -73,7 +73,7 @@ def _quarantine_new_households(panel: Panel, followup: pd.DataFrame, processed: 
     if len(states) != sum(int(counts.get(s, 0)) for s in STATES):
         # n_raw = clean + quarantined + excluded: a bug if it fails, but never skipped by `python -O`.
         raise BerdayaError(f"row accounting of the follow-up does not add up after linkage: {dict(counts)}")
-    quarantine_path = processed / "followup_quarantine.csv"
+    quarantine_path = processed / layout.quarantine_csv("followup")
     quarantine = read_csv(quarantine_path, dtype=str, keep_default_na=False)
     # Idempotent: a rerun of this stage replaces the rows it added before.
     quarantine = quarantine.loc[quarantine.get("reason", pd.Series(dtype=str)) != NOT_IN_BASELINE]
@@ -107,18 +107,16 @@ def construct_stage(study_path: str | Path | Study, processed: str | Path) -> pd
     _schema(study, processed)
     codebook = load_codebook(study)
     base_cpi = study.rounds["baseline"].cpi
-    income = study.extra.get("income") or {}
-    line = income.get("poverty_line")
     rounds = {}
     for round_name in ROUNDS:
-        frame = pd.read_parquet(processed / f"{round_name}_clean.parquet")
+        frame = pd.read_parquet(processed / layout.clean_parquet(round_name))
         rounds[round_name] = construct(
             frame,
             codebook=codebook,
             cpi=study.rounds[round_name].cpi,
             base_cpi=base_cpi,
-            poverty_line=None if line is None else float(line),
-            winsor_quantile=float(income.get("winsor_quantile") or 0.99),
+            poverty_line=study.income.poverty_line,
+            winsor_quantile=study.income.winsor_quantile,
         )
     # Outcomes, covariates and the arm named in the study must exist now that indicators are
     # built (each round's raw header was checked by the clean stage).
@@ -129,27 +127,22 @@ def construct_stage(study_path: str | Path | Study, processed: str | Path) -> pd
         raw_columns=read_raw_columns(processed),
         village_columns=village_list_columns(study),
     )
-    new_households = str(study.extra.get("new_households", "keep"))
-    if new_households not in NEW_HOUSEHOLDS:
-        raise StudyError(
-            f"{study.path.name}: `new_households` is {new_households!r}; expecting one of "
-            f"{', '.join(NEW_HOUSEHOLDS)}"
-        )
+    new_households = study.new_households
     panel = build_panel(
         rounds,
         codebook=codebook,
         study=study,
-        new_households=new_households,  # type: ignore[arg-type]
+        new_households=new_households,
         id_forms=read_id_forms(processed),
     )
     write_stage_warnings(processed, "construct", panel.warnings)
     if len(panel.not_in_baseline):
         _quarantine_new_households(panel, rounds["followup"], processed)
-    write_parquet(panel.data.drop(columns=[ROW], errors="ignore"), processed / "panel.parquet")
-    write_csv(panel.linkage, processed / "panel_linkage.csv")
-    write_csv(panel.exclusions, processed / "panel_exclusions.csv")
-    write_csv(panel.unlinked, processed / "unlinked.csv")
-    write_csv(linkage_by_village(panel.data), processed / "linkage_by_village.csv")
+    write_parquet(panel.data.drop(columns=[ROW], errors="ignore"), processed / layout.PANEL_PARQUET)
+    write_csv(panel.linkage, processed / layout.PANEL_LINKAGE_CSV)
+    write_csv(panel.exclusions, processed / layout.PANEL_EXCLUSIONS_CSV)
+    write_csv(panel.unlinked, processed / layout.UNLINKED_CSV)
+    write_csv(linkage_by_village(panel.data), processed / layout.LINKAGE_BY_VILLAGE_CSV)
     summary = {"new_households": new_households, **linkage_summary(panel.data)}
-    write_text_atomic(processed / "linkage_summary.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(processed / layout.LINKAGE_SUMMARY_JSON, json.dumps(summary, indent=2) + "\n")
     return panel.linkage

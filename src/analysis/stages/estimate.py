@@ -23,6 +23,7 @@ from analysis.errors import BerdayaError
 from analysis.estimate.latex import attrition_latex, balance_latex, impact_latex, indices_latex
 from analysis.estimate.tables import analyse, respondent_sex_column
 from analysis.inputs.study import Study, load_study
+from analysis.shared import layout
 from analysis.shared.disclosure import (
     ARM_LABELS,
     UNKNOWN_ARM,
@@ -36,24 +37,21 @@ from analysis.shared.files import read_csv, write_csv, write_text_atomic
 from analysis.shared.run_warnings import RunWarning, read_stage_warnings, warnings_file, warnings_frame
 from analysis.shared.text import bidi_controls, show_bidi_controls
 
-#: The internal tier's folder inside the processed folder.
-INTERNAL_DIR = "internal"
-
-
 #: Statistics of ``villages.csv``: the column and how it is summarized per village and round.
 VILLAGE_STATISTICS: dict[str, str] = {"income_pc": "median", "participation_score": "mean"}
 
 
 def internal_dir(processed: str | Path) -> Path:
     """Where the internal (unsuppressed) tier of the tables goes: ``<processed>/internal``."""
-    return Path(processed) / INTERNAL_DIR
+    return Path(processed) / layout.INTERNAL_DIR
 
 
 def row_accounting(processed: Path) -> pd.DataFrame:
     """Raw rows per round by final state; ``n_raw = clean + quarantined + excluded`` is checked."""
     rows = []
     for round_name in ROUNDS:
-        states = read_csv(processed / f"{round_name}_row_states.csv", dtype=str, keep_default_na=False)
+        path = processed / layout.row_states_csv(round_name)
+        states = read_csv(path, dtype=str, keep_default_na=False)
         counts = states["state"].value_counts()
         record: dict[str, object] = {
             "round": round_name,
@@ -65,7 +63,7 @@ def row_accounting(processed: Path) -> pd.DataFrame:
         if len(states) != sum(int(counts.get(s, 0)) for s in ("clean", "quarantined", "excluded")):
             # A check that `python -O` keeps: the row states file may have been edited by hand.
             raise BerdayaError(
-                f"{processed / f'{round_name}_row_states.csv'}: the row accounting does not add up "
+                f"{path}: the row accounting does not add up "
                 f"(n_raw {len(states)} is not clean + quarantined + excluded: {record}); "
                 "rerun the clean stage"
             )
@@ -144,7 +142,7 @@ def small_arm_warnings(linkage: pd.DataFrame, *, min_cell: int) -> list[RunWarni
                     f"the {arm} arm has fewer than {min_cell} (min_cell) households in a round: the "
                     "public tables hide its counts and statistics, but the impact estimates compare "
                     "those few households with the others and can reveal their answers; review "
-                    "tables/impact.csv before publishing it",
+                    f"{layout.TABLES_DIR}/{layout.IMPACT_CSV} before publishing it",
                 )
             )
     return warnings
@@ -182,30 +180,30 @@ def estimate_stage(
     """
     study = load_study(study_path)
     processed, tables = Path(processed), Path(tables)
-    panel = pd.read_parquet(processed / "panel.parquet")
+    panel = pd.read_parquet(processed / layout.PANEL_PARQUET)
     result = analyse(panel, study, sex_column=respondent_sex_column(study))
     # berdaya's reader: linkage.csv is written again, and its codes must not be guarded twice.
-    linkage = read_csv(processed / "panel_linkage.csv")
+    linkage = read_csv(processed / layout.PANEL_LINKAGE_CSV)
     kept: dict[str, pd.DataFrame] = {
-        "impact.csv": result.impact[list(IMPACT_COLUMNS)],
-        "impact_detail.csv": result.impact,
-        "impact_inference.csv": result.inference,
-        "index_weights.csv": result.index_weights,
-        "outcomes.csv": result.outcomes,
-        "balance.csv": result.balance,
-        "attrition.csv": result.attrition,
-        "lee_bounds.csv": result.lee_bounds,
-        "mde.csv": result.mde,
-        "alkire_foster.csv": result.alkire_foster,
-        "income_conventions.csv": result.income_conventions,
-        "row_accounting.csv": row_accounting(processed),
-        "linkage.csv": linkage,
+        layout.IMPACT_CSV: result.impact[list(IMPACT_COLUMNS)],
+        layout.IMPACT_DETAIL_CSV: result.impact,
+        layout.IMPACT_INFERENCE_CSV: result.inference,
+        layout.INDEX_WEIGHTS_CSV: result.index_weights,
+        layout.OUTCOMES_CSV: result.outcomes,
+        layout.BALANCE_CSV: result.balance,
+        layout.ATTRITION_CSV: result.attrition,
+        layout.LEE_BOUNDS_CSV: result.lee_bounds,
+        layout.MDE_CSV: result.mde,
+        layout.ALKIRE_FOSTER_CSV: result.alkire_foster,
+        layout.INCOME_CONVENTIONS_CSV: result.income_conventions,
+        layout.ROW_ACCOUNTING_CSV: row_accounting(processed),
+        layout.LINKAGE_CSV: linkage,
     }
     villages, bases = village_tables(panel)
     if not villages.empty:
         arms = suppress_arms(linkage, min_cell=study.min_cell).hidden
         villages["suppressed"] = village_suppression(villages, min_cell=study.min_cell, hidden_arms=arms)
-        kept["villages.csv"] = villages
+        kept[layout.VILLAGES_CSV] = villages
     published = public_tables(kept, min_cell=study.min_cell, village_bases=bases)
     small_arms = small_arm_warnings(linkage, min_cell=study.min_cell)
     # Reports drop bidi controls from names and labels; the run says so rather than hiding it.
@@ -221,7 +219,7 @@ def estimate_stage(
     write_tier(published, tables, main=main, warnings=warnings, notes=notes)
     if internal:
         write_tier(kept, internal_dir(processed), main=main, warnings=warnings)
-    return published["impact_detail.csv"]
+    return published[layout.IMPACT_DETAIL_CSV]
 
 
 def _hides(public: pd.DataFrame, full: pd.DataFrame) -> bool:
@@ -245,16 +243,20 @@ def write_tier(
     notes = notes or {}
     for name, frame in frames.items():
         write_csv(frame, folder / name)
-    impact, inference = frames["impact_detail.csv"], frames["impact_inference.csv"]
-    on_impact = notes.get("impact_detail.csv", [])
-    write_text_atomic(folder / "impact.tex", impact_latex(impact, inference, outcomes=main, notes=on_impact))
-    write_text_atomic(folder / "indices.tex", indices_latex(impact, inference, notes=on_impact))
-    balance, attrition = frames["balance.csv"], frames["attrition.csv"]
-    write_text_atomic(folder / "balance.tex", balance_latex(balance, notes=notes.get("balance.csv", [])))
+    impact, inference = frames[layout.IMPACT_DETAIL_CSV], frames[layout.IMPACT_INFERENCE_CSV]
+    on_impact = notes.get(layout.IMPACT_DETAIL_CSV, [])
     write_text_atomic(
-        folder / "attrition.tex", attrition_latex(attrition, notes=notes.get("attrition.csv", []))
+        folder / layout.IMPACT_TEX, impact_latex(impact, inference, outcomes=main, notes=on_impact)
     )
-    write_csv(warnings_frame(warnings), folder / "warnings.csv")
+    write_text_atomic(folder / layout.INDICES_TEX, indices_latex(impact, inference, notes=on_impact))
+    balance, attrition = frames[layout.BALANCE_CSV], frames[layout.ATTRITION_CSV]
+    write_text_atomic(
+        folder / layout.BALANCE_TEX, balance_latex(balance, notes=notes.get(layout.BALANCE_CSV, []))
+    )
+    write_text_atomic(
+        folder / layout.ATTRITION_TEX, attrition_latex(attrition, notes=notes.get(layout.ATTRITION_CSV, []))
+    )
+    write_csv(warnings_frame(warnings), folder / layout.WARNINGS_CSV)
 
 
 def gather_warnings(processed: Path, estimate: list[RunWarning]) -> list[RunWarning]:
@@ -263,19 +265,6 @@ def gather_warnings(processed: Path, estimate: list[RunWarning]) -> list[RunWarn
     for stage in (*(f"clean_{r}" for r in ROUNDS), "construct"):
         found.extend(read_stage_warnings(warnings_file(processed, stage)))
     return found + list(estimate)
-
-
-def villages_of(tables: Path) -> list[str]:
-    """Village codes with a report to write (from ``villages.csv``), in a fixed order.
-
-    The codes are the panel's own (``=X``, not the spreadsheet-guarded ``'=X``), so each report
-    finds its village.
-    """
-    path = tables / "villages.csv"
-    if not path.is_file():
-        return []
-    frame = read_csv(path, dtype={"village": str}, keep_default_na=False)
-    return sorted(v for v in frame["village"].astype(str) if v)
 
 
 def text_direction_findings(study: Study, panel: pd.DataFrame) -> list[str]:

@@ -1,4 +1,8 @@
-"""The processed folder of a study: where it is, and the record of which study file owns it."""
+"""The processed folder of a study: where it is, and the record of which study file owns it.
+
+Also the list of villages the estimate stage wrote (:func:`villages_of`): the run reads both
+without importing the stages themselves (pandas and statsmodels stay in the kernel).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from pathlib import Path
 from analysis.config import PROCESSED_DIR, RAW_DIR
 from analysis.errors import StudyError
 from analysis.inputs.study import Study
-from analysis.shared.files import write_text_atomic
+from analysis.shared import layout
+from analysis.shared.files import read_csv, write_text_atomic
 
 
 def processed_dir_for(study: Study, out: Path) -> Path:
@@ -23,11 +28,7 @@ def processed_dir_for(study: Study, out: Path) -> Path:
     try:
         return PROCESSED_DIR / study.folder.resolve().relative_to(RAW_DIR.resolve())
     except ValueError:
-        return out / "processed"
-
-
-#: The record, in a processed folder, of the study file whose data it holds.
-PROCESSED_OWNER = ".berdaya-study.json"
+        return out / layout.OUT_PROCESSED_DIR
 
 
 def claim_processed(processed: Path, study_path: Path) -> None:
@@ -50,7 +51,7 @@ def claim_processed(processed: Path, study_path: Path) -> None:
     """
     processed = Path(processed)
     study_path = Path(study_path).resolve()
-    record = processed / PROCESSED_OWNER
+    record = processed / layout.PROCESSED_OWNER
     try:
         owner = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -72,3 +73,16 @@ def claim_processed(processed: Path, study_path: Path) -> None:
     wanted = {"absolute": str(study_path), "relative": os.path.relpath(study_path, processed.resolve())}
     if owner != wanted:
         write_text_atomic(record, json.dumps(wanted, indent=2) + "\n")
+
+
+def villages_of(tables: Path) -> list[str]:
+    """Village codes with a report to write (from ``villages.csv``), in a fixed order.
+
+    The codes are the panel's own (``=X``, not the spreadsheet-guarded ``'=X``), so each report
+    finds its village.
+    """
+    path = tables / layout.VILLAGES_CSV
+    if not path.is_file():
+        return []
+    frame = read_csv(path, dtype={"village": str}, keep_default_na=False)
+    return sorted(v for v in frame["village"].astype(str) if v)
