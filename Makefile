@@ -10,7 +10,7 @@ OUT    ?= reports
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help report test lint typecheck pytest lab lock browser bench clean-reports demo-data
+.PHONY: help report test test-fast lint typecheck pytest lab lock browser bench clean-reports demo-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ test: $(STAMP) browser ## create or refresh .venv, then ruff, the import contrac
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## pytest without the end-to-end tier (pipeline runs, notebooks, browser): the inner loop
+	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and the import contracts of .importlinter (one-way layers, no cycles)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

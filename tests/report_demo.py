@@ -1,71 +1,70 @@
-"""Demo runs shared by the report tests, built once per pytest process.
+"""How the shared demo runs of ``tests/conftest.py`` are built, and what the tests read from them.
 
 Both runs go through the real command line (papermill kernels, nbconvert, the batch engine):
 
-- :func:`demo_reports` — the demo survey (4 villages × 20 households, seed 5) in the study's
+- :func:`build_demo` — the demo survey (4 villages × 20 households, seed 5) in the study's
   language (Indonesian), plus one village report and the programme report executed again in
   English into ``villages_en/`` and ``programme_en.html``;
-- :func:`hostile_reports` — the same generator with two villages renamed to hostile strings:
+- :func:`build_hostile` — the same generator with two villages renamed to hostile strings:
   code ``../../etc/passwd`` named ``<script>alert(1)</script>``, and code
   ``<img src=x onerror=alert(2)>``.
 
-They are cached in module globals (not fixtures) so that several test modules can share them
-without a conftest; the folders live under the system temp directory and are removed at exit.
+The builds only start processes (conftest.py may run them in a background thread); the
+session fixtures ``demo_run`` and ``hostile_run`` build each once per pytest process.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-
-from analysis.config import NOTEBOOKS_DIR
-from analysis.report.html_export import export_html
-from analysis.run.execute import execute
+from commands import berdaya, run
 
 HOSTILE_CODE = "../../etc/passwd"
 HOSTILE_NAME = "<script>alert(1)</script>"
 HOSTILE_CODE_2 = "<img src=x onerror=alert(2)>"
 ENGLISH_VILLAGE = "0102"
-
-_CACHE: dict[str, Path] = {}
-
-
-def _workspace() -> Path:
-    if "root" not in _CACHE:
-        root = Path(tempfile.mkdtemp(prefix="berdaya-report-tests-"))
-        atexit.register(shutil.rmtree, root, ignore_errors=True)
-        _CACHE["root"] = root
-    return _CACHE["root"]
+DEMO_VILLAGES = ["0101", "0102", "0201", "0202"]
 
 
-def berdaya(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the command line as a user would."""
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run(
-        [sys.executable, "-m", "analysis.run.cli", *args], capture_output=True, text=True, env=env, timeout=1500
-    )
+@dataclass(frozen=True)
+class DemoRun:
+    """A demo study run through ``berdaya run``: ``folder/data`` (the study) and ``folder/out``."""
+
+    folder: Path
+    run: subprocess.CompletedProcess[str]
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def study(self) -> Path:
+        return self.data / "study.yml"
+
+    @property
+    def out(self) -> Path:
+        return self.folder / "out"
 
 
-def _run(folder: Path, *, villages: int, households: int, seed: int, hostile: bool) -> Path:
-    data = folder / "data"
+def _run(
+    folder: Path, *, villages: int, households: int, seed: int, hostile: bool, env: Mapping[str, str] | None
+) -> DemoRun:
+    data, out = folder / "data", folder / "out"
     made = berdaya(
         "demo-data", "--out", str(data), "--villages", str(villages), "--households", str(households),
-        "--seed", str(seed),
+        "--seed", str(seed), env=env, cwd=folder,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     if hostile:
         _make_hostile(data)
-    out = folder / "out"
-    run = berdaya("run", str(data / "study.yml"), "--out", str(out), "--workers", "2")
-    assert run.returncode == 0, run.stderr[-4000:]
-    return out
+    done = berdaya("run", str(data / "study.yml"), "--out", str(out), "--workers", "2", env=env, cwd=folder)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return DemoRun(folder, done)
 
 
 def _make_hostile(data: Path) -> None:
@@ -84,40 +83,47 @@ def _make_hostile(data: Path) -> None:
     villages.to_csv(data / "villages.csv", index=False)
 
 
-def demo_reports() -> Path:
+def english_reports(demo: DemoRun) -> None:
+    """Execute one village report and the programme report again, in English (papermill)."""
+    from analysis.config import NOTEBOOKS_DIR
+    from analysis.report.html_export import export_html
+    from analysis.run.execute import execute
+
+    out = demo.out
+    common = {
+        "study_path": str(demo.study),
+        "processed_dir": str(out / "processed"),
+        "tables_dir": str(out / "tables"),
+        "language": "en",
+    }
+    village = execute(
+        NOTEBOOKS_DIR / "05_village_report.ipynb",
+        out / "notebooks" / "en" / f"{ENGLISH_VILLAGE}.ipynb",
+        parameters={**common, "village": ENGLISH_VILLAGE},
+        cwd=NOTEBOOKS_DIR,
+    )
+    export_html(village, out / "villages_en" / f"{ENGLISH_VILLAGE}.html", title="", language="en")
+    programme = execute(
+        NOTEBOOKS_DIR / "04_programme_report.ipynb",
+        out / "notebooks" / "en" / "programme.ipynb",
+        parameters=common,
+        cwd=NOTEBOOKS_DIR,
+    )
+    export_html(programme, out / "programme_en.html", title="", language="en")
+
+
+def build_demo(folder: Path, *, env: Mapping[str, str] | None = None) -> DemoRun:
     """The demo's reports (Indonesian), with one village and the programme also in English."""
-    if "demo" not in _CACHE:
-        folder = _workspace() / "demo"
-        out = _run(folder, villages=4, households=20, seed=5, hostile=False)
-        common = {
-            "study_path": str(folder / "data" / "study.yml"),
-            "processed_dir": str(out / "processed"),
-            "tables_dir": str(out / "tables"),
-            "language": "en",
-        }
-        village = execute(
-            NOTEBOOKS_DIR / "05_village_report.ipynb",
-            out / "notebooks" / "en" / f"{ENGLISH_VILLAGE}.ipynb",
-            parameters={**common, "village": ENGLISH_VILLAGE},
-            cwd=NOTEBOOKS_DIR,
-        )
-        export_html(village, out / "villages_en" / f"{ENGLISH_VILLAGE}.html", title="", language="en")
-        programme = execute(
-            NOTEBOOKS_DIR / "04_programme_report.ipynb",
-            out / "notebooks" / "en" / "programme.ipynb",
-            parameters=common,
-            cwd=NOTEBOOKS_DIR,
-        )
-        export_html(programme, out / "programme_en.html", title="", language="en")
-        _CACHE["demo"] = out
-    return _CACHE["demo"]
+    demo = _run(folder, villages=4, households=20, seed=5, hostile=False, env=env)
+    # The English pages in a process of their own: papermill is then never driven from a thread.
+    english = run([sys.executable, __file__, str(folder)], env=env, cwd=folder)
+    assert english.returncode == 0, english.stderr[-4000:]
+    return demo
 
 
-def hostile_reports() -> Path:
+def build_hostile(folder: Path, *, env: Mapping[str, str] | None = None) -> DemoRun:
     """Reports of a demo whose village codes and names are XSS and path-traversal payloads."""
-    if "hostile" not in _CACHE:
-        _CACHE["hostile"] = _run(_workspace() / "hostile", villages=4, households=12, seed=7, hostile=True)
-    return _CACHE["hostile"]
+    return _run(folder, villages=4, households=12, seed=7, hostile=True, env=env)
 
 
 def personal_values(data: Path) -> list[str]:
@@ -136,3 +142,7 @@ def personal_values(data: Path) -> list[str]:
         for column in columns:
             values |= {v.strip() for v in raw[column] if len(v.strip()) >= 4}
     return sorted(values)
+
+
+if __name__ == "__main__":  # python tests/report_demo.py FOLDER: the English pages of a demo run
+    english_reports(DemoRun(Path(sys.argv[1]), subprocess.CompletedProcess([], 0)))

@@ -203,6 +203,7 @@ def test_without_id_forms_the_check_still_stops_a_panel_with_no_links() -> None:
     assert "0 of 20 follow-up ids appear in the baseline (20 ids) (check that both files" in str(info.value)
 
 
+@pytest.mark.e2e
 def test_linkage_error_through_the_command_line_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -85,6 +85,7 @@ def test_misspelled_cluster_stops_the_clean_stage_with_the_close_column(tmp_path
     assert not (tmp_path / "processed" / "baseline_clean.parquet").exists()  # no work was done
 
 
+@pytest.mark.e2e
 def test_misspelled_cluster_through_the_command_line_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

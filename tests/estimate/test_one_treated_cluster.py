@@ -72,13 +72,21 @@ def run_stages(study: Path, out: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path, int]:
-    """The whole pipeline (notebooks included) on a study with one programme village."""
+    """The whole pipeline (notebooks included) on a study with one programme village (e2e)."""
     folder = tmp_path_factory.mktemp("pilot")
     study = demo_study(folder / "raw", ["1", "0", "0", "0"])
     out = folder / "out"
     code = run_study(study, out=out, village_reports=False, progress=False, log=lambda _: None)
     processed = processed_dir_for(load_study(study), out)
     return study, processed, out / "tables", out, code
+
+
+@pytest.fixture(scope="module")
+def pilot_stages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """The data stages in-process on the same study with one programme village."""
+    folder = tmp_path_factory.mktemp("pilot_stages")
+    study = demo_study(folder / "raw", ["1", "0", "0", "0"])
+    return (study, *run_stages(study, folder / "out"))
 
 
 @pytest.fixture(scope="module")
@@ -316,6 +324,7 @@ def test_one_comparison_village_completes_with_its_own_warning(one_comparison: t
 # ------------------------------------------------------------------------ one programme village, end to end
 
 
+@pytest.mark.e2e
 def test_one_programme_village_run_completes_with_the_warning(
     pilot: tuple[Path, Path, Path, Path, int],
 ) -> None:
@@ -329,9 +338,9 @@ def test_one_programme_village_run_completes_with_the_warning(
 
 
 def test_one_programme_village_tables_have_no_inference_and_say_why(
-    pilot: tuple[Path, Path, Path, Path, int],
+    pilot_stages: tuple[Path, Path, Path],
 ) -> None:
-    _, _, tables, _, _ = pilot
+    _, _, tables = pilot_stages
     impact = pd.read_csv(tables / "impact.csv")
     detail = pd.read_csv(tables / "impact_detail.csv")
     tested = impact["estimator"].isin(TESTED) & impact["estimate"].notna()
@@ -347,9 +356,9 @@ def test_one_programme_village_tables_have_no_inference_and_say_why(
 
 @pytest.mark.parametrize("estimator", ["followup_diff", "ancova"])
 def test_one_programme_village_estimates_equal_plain_ols(
-    pilot: tuple[Path, Path, Path, Path, int], estimator: str
+    pilot_stages: tuple[Path, Path, Path], estimator: str
 ) -> None:
-    _, processed, tables, _, _ = pilot
+    _, processed, tables = pilot_stages
     panel = pd.read_parquet(processed / "panel.parquet")
     panel = panel.loc[panel["in_sample"]]
     rounds = {r: panel.loc[panel["round"] == r].set_index("hh") for r in ("baseline", "followup")}
@@ -371,9 +380,9 @@ def test_one_programme_village_estimates_equal_plain_ols(
 
 
 def test_one_programme_village_design_checks_say_why_there_is_no_test(
-    pilot: tuple[Path, Path, Path, Path, int],
+    pilot_stages: tuple[Path, Path, Path],
 ) -> None:
-    _, _, tables, _, _ = pilot
+    _, _, tables = pilot_stages
     balance = pd.read_csv(tables / "balance.csv")
     assert balance["p_value"].isna().all() and balance["note"].str.contains("1 treated cluster").all()
     attrition = pd.read_csv(tables / "attrition.csv")
@@ -389,6 +398,7 @@ def visible_text(page: str) -> str:
     return re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", page, flags=re.S))
 
 
+@pytest.mark.e2e
 def test_programme_html_shows_the_warning_first_and_judges_no_effect(
     pilot: tuple[Path, Path, Path, Path, int],
 ) -> None:
@@ -407,9 +417,9 @@ def test_programme_html_shows_the_warning_first_and_judges_no_effect(
 
 
 def test_programme_report_box_escapes_messages_and_is_absent_without_warnings(
-    pilot: tuple[Path, Path, Path, Path, int], tmp_path: Path
+    pilot_stages: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    study, processed, tables, _, _ = pilot
+    study, processed, tables = pilot_stages
     copy = tmp_path / "tables"
     copy.mkdir()
     for path in tables.iterdir():
@@ -430,9 +440,9 @@ def test_programme_report_box_escapes_messages_and_is_absent_without_warnings(
 
 
 def test_village_report_makes_no_significance_claim_with_one_programme_village(
-    pilot: tuple[Path, Path, Path, Path, int],
+    pilot_stages: tuple[Path, Path, Path],
 ) -> None:
-    study, processed, tables, _, _ = pilot
+    study, processed, tables = pilot_stages
     panel = pd.read_parquet(processed / "panel.parquet")
     village = str(panel.loc[panel["treatment"] == 1, "village"].iloc[0])
     ctx = village_report.load(

@@ -4,7 +4,8 @@ Each page must load every image (naturalWidth > 0), log no console error, reques
 ``file:`` and ``data:`` URLs, and the index must sort and filter. Hostile village names must not
 run a script (no dialog opens). Screenshots go to ``test-artifacts/`` (gitignored).
 
-These tests are skipped, with the reason, only when chromium is not installed. ``playwright
+The pages are those of the session's ``demo_run`` and ``hostile_run`` (tests/conftest.py). These
+tests are skipped, with the reason, only when chromium is not installed. ``playwright
 install`` is never needed: the system chromium is launched by path.
 """
 
@@ -16,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_demo import ENGLISH_VILLAGE, HOSTILE_NAME, demo_reports, hostile_reports
+from report_demo import DEMO_VILLAGES, ENGLISH_VILLAGE, HOSTILE_NAME, DemoRun
 
 from analysis.config import PROJECT_ROOT
 from analysis.report.html_export import find_chromium
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 CHROMIUM = find_chromium()
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -109,9 +110,9 @@ def _screenshot(page: Any, name: str) -> None:
     ],
 )
 def test_report_loads_every_image_without_errors_or_network(
-    browser: Any, relative: str, language: str, min_images: int, shot: str
+    browser: Any, demo_run: DemoRun, relative: str, language: str, min_images: int, shot: str
 ) -> None:
-    page, visit = _open(browser, demo_reports() / relative)
+    page, visit = _open(browser, demo_run.out / relative)
     try:
         _check(page, visit, min_images=min_images)
         assert page.get_attribute("html", "lang") == language
@@ -121,12 +122,12 @@ def test_report_loads_every_image_without_errors_or_network(
         page.close()
 
 
-def test_index_sorts_and_filters_offline(browser: Any) -> None:
-    page, visit = _open(browser, demo_reports() / "index.html")
+def test_index_sorts_and_filters_offline(browser: Any, demo_run: DemoRun) -> None:
+    page, visit = _open(browser, demo_run.out / "index.html")
     try:
         _check(page, visit, min_images=0)
         rows = "#villages tbody tr"
-        assert page.locator(rows).count() == 4
+        assert page.locator(rows).count() == len(DEMO_VILLAGES)
 
         def column(index: int) -> list[str]:
             return page.eval_on_selector_all(
@@ -163,8 +164,8 @@ def test_index_sorts_and_filters_offline(browser: Any) -> None:
         page.close()
 
 
-def test_hostile_village_names_run_no_script(browser: Any) -> None:
-    out = hostile_reports()
+def test_hostile_village_names_run_no_script(browser: Any, hostile_run: DemoRun) -> None:
+    out = hostile_run.out
     for relative, shot in (
         ("villages/etc_passwd.html", "hostile-village.png"),
         ("villages/img_src_x_onerror_alert_2.html", None),

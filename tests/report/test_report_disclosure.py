@@ -1,8 +1,8 @@
 """The HTML village and programme reports follow the one disclosure policy (docs/disclosure.md).
 
-The study of ``test_disclosure_tiers`` (a programme village of one household, a comparison village
-of three, and the villages hidden to protect them) is rendered in-process, section by section, as
-the notebooks do, without papermill.
+The study of ``test_disclosure_tiers`` (the session fixture ``tiers_run``: a programme village of
+one household, a comparison village of three, and the villages hidden to protect them) is rendered
+in-process, section by section, as the notebooks do, without papermill.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_disclosure_tiers import MIN_CELL, Run
-from test_disclosure_tiers import run as tiers_run  # noqa: F401  (the shared fixture, by this name)
+from tiers_demo import MIN_CELL, Run
 
 from analysis.report import programme as pr
 from analysis.report import village as vr
@@ -31,9 +30,9 @@ VILLAGE_SECTIONS = (
 PROGRAMME_SECTIONS = (pr.design_section, pr.data_quality_section, pr.attrition_section, pr.methods_section)
 
 
-@pytest.fixture(scope="module")
-def tiers(tiers_run: Run) -> Run:  # noqa: F811  (pytest passes the imported fixture)
-    """The shrunk demo study of test_disclosure_tiers, after its estimate stage."""
+@pytest.fixture
+def tiers(tiers_run: Run) -> Run:
+    """The shrunk demo study of test_disclosure_tiers, after its estimate stage (read-only)."""
     return tiers_run
 
 

@@ -1,4 +1,7 @@
-"""The demo's reports end to end (real kernels, nbconvert): languages, provenance, disclosure, XSS and paths."""
+"""The demo's reports end to end (real kernels, nbconvert): languages, provenance, disclosure, XSS and paths.
+
+The runs are the session's ``demo_run`` and ``hostile_run`` (tests/conftest.py), shared read-only.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,7 @@ from report_demo import (
     HOSTILE_CODE,
     HOSTILE_CODE_2,
     HOSTILE_NAME,
-    demo_reports,
-    hostile_reports,
+    DemoRun,
     personal_values,
 )
 
@@ -46,14 +48,15 @@ def _pages(out: Path) -> list[Path]:
     return sorted(out.rglob("*.html"))
 
 
-@pytest.fixture(scope="module")
-def demo() -> Path:
-    return demo_reports()
+@pytest.fixture
+def demo(demo_run: DemoRun) -> Path:
+    """The output folder of the session's demo run (tests/conftest.py); its data are beside it."""
+    return demo_run.out
 
 
-@pytest.fixture(scope="module")
-def hostile() -> Path:
-    return hostile_reports()
+@pytest.fixture
+def hostile(hostile_run: DemoRun) -> Path:
+    return hostile_run.out
 
 
 def test_village_reports_exist_in_both_languages(demo: Path) -> None:

@@ -1,4 +1,8 @@
-"""The tutorial runs top to bottom through papermill, in English and Indonesian."""
+"""The tutorial runs top to bottom through papermill, in English and Indonesian.
+
+It runs on the session's small demo study (``demo_run`` in tests/conftest.py; the same generator as
+the bundled demo, fewer villages), so that its stages take seconds.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,23 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from report_demo import DemoRun
 
-from analysis.config import DEMO_STUDY, NOTEBOOKS_DIR
+from analysis.config import NOTEBOOKS_DIR
 from analysis.run.execute import execute
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize(("name", "language"), [("tutorial.ipynb", "en"), ("tutorial_id.ipynb", "id")])
 def test_tutorial_runs_and_its_numbers_come_from_the_pipeline(
-    tmp_path: Path, name: str, language: str
+    demo_run: DemoRun, tmp_path: Path, name: str, language: str
 ) -> None:
     work = tmp_path / "work"
     nb = execute(
         NOTEBOOKS_DIR / name,
         tmp_path / name,
-        parameters={"study_path": str(DEMO_STUDY), "work_dir": str(work), "language": language},
+        parameters={"study_path": str(demo_run.study), "work_dir": str(work), "language": language},
         cwd=NOTEBOOKS_DIR,
     )
     assert (work / "tables" / "impact.csv").is_file()

@@ -512,22 +512,6 @@ def test_a_project_rule_escalates_a_flag(tmp_path: Path) -> None:
     assert states(result) == {**all_clean(range(2, 6)), 3: ("quarantined", "end_before_start")}
 
 
-def test_quality_settings_are_read_and_checked() -> None:
-    from analysis.clean.quality import rules_from_settings
-    from analysis.errors import StudyError
-
-    rules = rules_from_settings(
-        {"min_minutes": 15, "escalate": ["too_short"]}, {"baseline": ["2023-03-01", "2023-03-31"]}, "baseline"
-    )
-    assert (rules.min_minutes, rules.escalate, rules.outlier_iqr) == (15.0, frozenset({"too_short"}), 3.0)
-    assert rules.fieldwork == (pd.Timestamp("2023-03-01").date(), pd.Timestamp("2023-03-31").date())
-    assert rules_from_settings(None, None, "followup") == QualityRules()
-    with pytest.raises(StudyError, match=r"`fieldwork.baseline` must be \[first day, last day\]"):
-        rules_from_settings(None, {"baseline": ["2023-13-01", "2023-03-31"]}, "baseline")
-    with pytest.raises(StudyError, match="`quality.min_minutes` must be a positive number"):
-        rules_from_settings({"min_minutes": "ten"}, None, "baseline")
-
-
 # --------------------------------------------------------------------------------------------
 # Cases 23-26: missing codes of every kind
 

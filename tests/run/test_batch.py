@@ -1,8 +1,11 @@
 """The village batch engine with real kernels, papermill, nbconvert and Dask.
 
-One tiny demo study (6 villages × 20 households) has its stages run once per module; each test
-copies that output folder (run.json paths are relative, so the copy's stages are skipped) and
-writes village reports into the copy.
+One tiny demo study (6 villages × 20 households) has its stages run once per session
+(``batch_stages`` in tests/conftest.py, built by tests/e2e_builds.py); each test copies that
+output folder (run.json paths are relative, so the copy's stages are skipped) and
+writes village reports into the copy. The fault tests (an exception, a dead kernel, a timeout, a
+killed worker, SIGTERM) run tiny purpose-built village notebooks from tests/notebooks/ instead
+of the real village report: the batch machinery is under test, not the report.
 """
 
 from __future__ import annotations
@@ -14,16 +17,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
+from e2e_builds import BatchStudy as Study
 
 from analysis.config import NOTEBOOKS_DIR
+from analysis.demo.survey import write_demo
 from analysis.inputs.study import load_study
 from analysis.report.html_export import export_html
 from analysis.run import fingerprint
@@ -32,6 +36,7 @@ from analysis.run.kernels import WarmKernel
 from analysis.run.pipeline import run_study, run_villages
 
 BERDAYA = [sys.executable, "-m", "analysis.run.cli"]
+TEST_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 VILLAGES = ["0101", "0102", "0201", "0202", "0301", "0302"]
 TEMPORARY = re.compile(r"^\..+\.(tmp|running\.ipynb)$")
 
@@ -97,50 +102,22 @@ def temporary_files(out: Path) -> list[Path]:
     return [p for p in out.rglob(".*") if TEMPORARY.match(p.name)]
 
 
-@dataclass(frozen=True)
-class Study:
-    study: Path
-    out: Path  # stages done, no village reports yet
-
-    def copy(self, to: Path) -> Path:
-        shutil.copytree(self.out, to)
-        return to
+@pytest.fixture
+def demo(batch_stages: Study) -> Study:
+    """The session's batch study after its stages (``batch_stages`` in tests/conftest.py)."""
+    return batch_stages
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Study:
-    folder = tmp_path_factory.mktemp("batch")
-    made = berdaya(
-        "demo-data", "--out", str(folder / "data"), "--villages", "6", "--households", "20", "--seed", "7"
-    )
-    assert made.returncode == 0, made.stderr
-    out = folder / "stages"
-    run = berdaya("run", str(folder / "data" / "study.yml"), "--out", str(out), "--no-village-reports")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return Study(study=folder / "data" / "study.yml", out=out)
-
-
-@pytest.fixture(scope="module")
-def local_run(demo: Study, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """All six village reports written by `berdaya run` on the local pool (2 workers)."""
-    out = demo.copy(tmp_path_factory.mktemp("local") / "out")
-    run = berdaya("run", str(demo.study), "--out", str(out), "--workers", "2")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return out
-
-
-def notebook_with_extra_cell(source: str, folder: Path, name: str) -> Path:
-    """The village notebook with one more code cell at the end (in the notebooks folder's place)."""
-    nb = nbformat.read(NOTEBOOKS_DIR / "05_village_report.ipynb", as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(textwrap.dedent(source)))
-    path = folder / name
-    nbformat.write(nb, path)
-    return path
+@pytest.fixture
+def local_run(batch_local_run: Path) -> Path:
+    """A copy of it with all six village reports written by `berdaya run` on 2 local workers."""
+    return batch_local_run
 
 
 # --- what a batch writes -------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_the_local_batch_writes_every_report_and_records_it(demo: Study, local_run: Path) -> None:
     out = local_run
     assert sorted(p.name for p in (out / "villages").glob("*.html")) == [f"{v}.html" for v in VILLAGES]
@@ -170,6 +147,7 @@ def test_the_local_batch_writes_every_report_and_records_it(demo: Study, local_r
     assert not temporary_files(out)
 
 
+@pytest.mark.e2e
 def test_no_state_leaks_between_villages_in_one_kernel(demo: Study, local_run: Path, tmp_path: Path) -> None:
     study = load_study(demo.study)
     common = {"processed": demo.out / "processed", "tables": demo.out / "tables", "log": lambda m: None}
@@ -235,6 +213,7 @@ np.seterr(all="raise")
 """
 
 
+@pytest.mark.e2e
 def test_the_kernel_is_reset_to_its_post_import_state_before_each_notebook(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "berdaya", "display_name": "Python (berdaya)", "language": "python"}
@@ -262,23 +241,13 @@ def test_the_kernel_is_reset_to_its_post_import_state_before_each_notebook(tmp_p
 
 # --- faults ---------------------------------------------------------------------------------
 
-FAULT_CELL = """\
-import os, pathlib, signal, time
-fault = pathlib.Path({faults!r}) / village
-if fault.with_suffix(".raise").exists():
-    raise ValueError("injected failure")
-if fault.with_suffix(".die").exists():
-    os.kill(os.getpid(), signal.SIGKILL)
-if fault.with_suffix(".hang").exists():
-    time.sleep(600)
-"""
-
-
+@pytest.mark.e2e
 def test_each_fault_is_isolated_reported_and_retried(demo: Study, tmp_path: Path) -> None:
-    faults = tmp_path / "faults"
-    faults.mkdir()
-    notebook = notebook_with_extra_cell(FAULT_CELL.format(faults=str(faults)), tmp_path, "faulty.ipynb")
+    # The notebook fails as the marker files in <out>/faults/ say: <village>.raise, .die or .hang.
+    notebook = TEST_NOTEBOOKS / "village_faults.ipynb"
     out = demo.copy(tmp_path / "out")
+    faults = out / "faults"
+    faults.mkdir()
     for village, kind in {"0101": "raise", "0102": "die", "0201": "hang"}.items():
         (faults / f"{village}.{kind}").touch()
     # A report that cannot be written: a folder stands where the file must go.
@@ -365,16 +334,12 @@ def test_each_fault_is_isolated_reported_and_retried(demo: Study, tmp_path: Path
     assert ".failed.ipynb" not in (out / "index.html").read_text()
 
 
+@pytest.mark.e2e
 def test_a_killed_worker_process_costs_only_its_village(demo: Study, tmp_path: Path) -> None:
     # Not the kernel this time: the worker process that drives it is killed (as an out-of-memory
     # killer would). The pool notices the closed connection, reports that village, starts a new
-    # worker and goes on with the rest.
-    cell = """\
-import os, signal
-if village == "0102":
-    os.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent is the batch worker
-"""
-    notebook = notebook_with_extra_cell(cell, tmp_path, "kills_worker.ipynb")
+    # worker and goes on with the rest. The notebook kills its kernel's parent for village 0102.
+    notebook = TEST_NOTEBOOKS / "kill_worker.ipynb"
     out = demo.copy(tmp_path / "out")
     code = run_study(demo.study, out=out, workers=1, village_notebook=notebook, progress=False, log=lambda m: None)
     assert code == 1
@@ -387,16 +352,20 @@ if village == "0102":
     assert not temporary_files(out)
 
 
+@pytest.mark.e2e
 def test_cli_exit_code_summary_and_retry_for_a_report_that_cannot_be_written(
-    demo: Study, tmp_path: Path
+    demo: Study, local_run: Path, tmp_path: Path
 ) -> None:
-    out = demo.copy(tmp_path / "out")
+    # Every report of the local run is current but one, which cannot be written: a folder stands
+    # where its file must go. Only that village runs.
+    out = shutil.copytree(local_run, tmp_path / "out")
     blocker = out / "villages" / "0102.html"
-    blocker.mkdir(parents=True)
+    blocker.unlink()
+    blocker.mkdir()
     (blocker / "keep").touch()
     run = berdaya("run", str(demo.study), "--out", str(out), "--workers", "2")
     assert run.returncode == 1, run.stderr[-3000:]
-    assert "5 written, 0 unchanged, 1 failed (report could not be written: 1)" in run.stderr
+    assert "0 written, 5 unchanged, 1 failed (report could not be written: 1)" in run.stderr
     assert "FAILED village 0102: cannot write villages/0102.html" in run.stderr
     assert "--retry-failed" in run.stderr and "Traceback" not in run.stderr
     assert (out / "villages" / "0102.failed.ipynb").is_file()
@@ -417,6 +386,7 @@ def test_cli_exit_code_summary_and_retry_for_a_report_that_cannot_be_written(
     assert 'href="villages/0102.html"' in (out / "index.html").read_text()
 
 
+@pytest.mark.e2e
 def test_unknown_village_codes_are_a_usage_error(demo: Study, tmp_path: Path) -> None:
     out = demo.copy(tmp_path / "out")
     run = berdaya("run", str(demo.study), "--out", str(out), "--villages", "0101,9999")
@@ -431,6 +401,7 @@ def stage_statuses(out: Path) -> dict[str, str]:
     return {s["name"]: s["status"] for s in record(out)["stages"]}
 
 
+@pytest.mark.e2e
 def test_an_unchanged_run_skips_everything_and_a_touched_input_changes_nothing(
     demo: Study, local_run: Path, tmp_path: Path
 ) -> None:
@@ -479,6 +450,7 @@ def test_an_unchanged_run_skips_everything_and_a_touched_input_changes_nothing(
 # --- Dask --------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_dask_local_cluster_writes_the_same_reports_as_the_local_pool(
     demo: Study, local_run: Path, tmp_path: Path
 ) -> None:
@@ -524,8 +496,9 @@ def alive(process: psutil.Process) -> bool:
         return False
 
 
+@pytest.mark.e2e
 def test_sigterm_stops_a_running_batch_cleanly_and_the_next_run_resumes(demo: Study, tmp_path: Path) -> None:
-    notebook = notebook_with_extra_cell("import time\ntime.sleep(1.5)", tmp_path, "slow.ipynb")
+    notebook = TEST_NOTEBOOKS / "slow_village.ipynb"  # 1.5 seconds a village
     out = demo.copy(tmp_path / "out")
     script = tmp_path / "launch.py"
     script.write_text(LAUNCH)
@@ -574,9 +547,10 @@ def test_sigterm_stops_a_running_batch_cleanly_and_the_next_run_resumes(demo: St
 
 
 def test_a_new_pseudonym_key_changes_the_fingerprint_and_no_key_file_is_created(
-    demo: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    study = load_study(demo.study)
+    write_demo(tmp_path / "data", villages=2, households=10, seed=7)  # a study with its own key
+    study = load_study(tmp_path / "data" / "study.yml")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("BERDAYA_PSEUDONYM_KEY", raising=False)
     keyless = replace(study, pseudonym_key=None, pseudonym_key_file=None)

@@ -7,13 +7,12 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from report_demo import DemoRun
 
 from analysis.config import NOTEBOOKS_DIR, PROJECT_ROOT
-from analysis.demo.survey import write_demo
 from analysis.errors import BerdayaError
 from analysis.run.execute import execute
 from analysis.run.notebook_params import match_village, project_path, village_code
-from analysis.stages import clean_stage, construct_stage, estimate_stage
 
 # ---------------------------------------------------------------------------------------------
 # The path rule
@@ -182,6 +181,7 @@ def _outputs(nb: nbformat.NotebookNode) -> str:
     return "\n".join(texts)
 
 
+@pytest.mark.e2e
 def test_clean_notebook_runs_from_the_repository_root_with_its_defaults(tmp_path: Path) -> None:
     processed = tmp_path / "processed"
     execute(
@@ -195,16 +195,9 @@ def test_clean_notebook_runs_from_the_repository_root_with_its_defaults(tmp_path
     assert (processed / "baseline_row_states.csv").is_file()
 
 
-def test_village_notebook_reads_an_integer_village_as_its_code(tmp_path: Path) -> None:
-    # A small demo run, made in-process; the notebook gets paths relative to its own folder.
-    work = tmp_path / "work"
-    write_demo(work / "data", villages=4, households=20, seed=5)
-    study = work / "data" / "study.yml"
-    processed, tables = work / "out" / "processed", work / "out" / "tables"
-    for round_name in ("baseline", "followup"):
-        clean_stage(study, round_name, processed)
-    construct_stage(study, processed)
-    estimate_stage(study, processed, tables)
+def test_village_notebook_reads_an_integer_village_as_its_code(demo_run: DemoRun, tmp_path: Path) -> None:
+    # The session's demo run; the notebook gets paths relative to the folder holding data/ and out/.
+    work = demo_run.folder
     nb = execute(
         NOTEBOOKS_DIR / "05_village_report.ipynb",
         tmp_path / "05.ipynb",

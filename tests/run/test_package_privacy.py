@@ -331,7 +331,7 @@ def verify_lines(package: Path) -> tuple[int, list[str]]:
 
 def test_verify_names_each_edited_code_notebook_and_processed_file(minimal_package: Path) -> None:
     package = minimal_package
-    with (package / "code" / "src" / "analysis" / "estimate.py").open("a") as handle:
+    with (package / "code" / "src" / "analysis" / "estimate" / "regressions.py").open("a") as handle:
         handle.write("\n# altered\n")
     notebook = package / "notebooks" / "03_estimate_impacts.ipynb"
     notebook.write_text(notebook.read_text().replace("estimate", "estimat", 1))
@@ -379,6 +379,7 @@ def test_verify_notices_a_table_dropped_from_the_expected_list(minimal_package: 
 # --- the pseudonym key ----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_creating_the_key_is_announced_once_and_the_next_run_skips_unchanged_stages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:

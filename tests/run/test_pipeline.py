@@ -1,4 +1,8 @@
-"""End to end through the real command line: papermill kernels, nbconvert HTML, run.json."""
+"""End to end through the real command line: papermill kernels, nbconvert HTML, run.json.
+
+The demo run is the session's ``demo_run`` (tests/conftest.py), shared read-only with the report
+and privacy tests.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from report_demo import DEMO_VILLAGES, DemoRun
 
 from analysis.config import IMPACT_COLUMNS
 
@@ -21,34 +26,20 @@ def berdaya(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     return subprocess.run([*BERDAYA, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=900)
 
 
-@pytest.fixture(scope="module")
-def small_demo(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
-    folder = tmp_path_factory.mktemp("small")
-    made = berdaya(
-        "demo-data", "--out", str(folder / "data"), "--villages", "4", "--households", "20", "--seed", "5"
-    )
-    assert made.returncode == 0, made.stderr
-    out = folder / "reports"
-    run = berdaya("run", str(folder / "data" / "study.yml"), "--out", str(out), "--workers", "2")
-    return folder, out, run
-
-
-def test_run_exits_zero_and_writes_the_layout(small_demo) -> None:
-    _, out, run = small_demo
+def test_run_exits_zero_and_writes_the_layout(demo_run: DemoRun) -> None:
+    out, run = demo_run.out, demo_run.run
     assert run.returncode == 0, run.stderr[-3000:]
     assert (out / "index.html").is_file()
     assert (out / "programme.html").is_file()
     villages = sorted(p.name for p in (out / "villages").glob("*.html"))
-    assert villages == ["0101.html", "0102.html", "0201.html", "0202.html"]
+    assert villages == [f"{v}.html" for v in DEMO_VILLAGES]
     impact = pd.read_csv(out / "tables" / "impact.csv")
     assert tuple(impact.columns) == IMPACT_COLUMNS
     assert "Traceback" not in run.stderr
 
 
-def test_run_json_records_what_is_needed_to_explain_a_difference(small_demo) -> None:
-    folder, out, _ = small_demo
+def test_run_json_records_what_is_needed_to_explain_a_difference(demo_run: DemoRun) -> None:
+    out = demo_run.out
     record = json.loads((out / "run.json").read_text())
     assert record["parameters"]["workers"] == 2
     assert {"numpy", "pandas", "statsmodels", "papermill", "nbconvert", "python"} <= set(record["packages"])
@@ -81,8 +72,8 @@ def test_run_json_records_what_is_needed_to_explain_a_difference(small_demo) -> 
     assert linkage["households"] == sum(sum(arm.values()) for arm in linkage["by_arm"].values())
 
 
-def test_reports_show_no_code_no_parameters_and_load_nothing_from_the_network(small_demo) -> None:
-    folder, out, _ = small_demo
+def test_reports_show_no_code_no_parameters_and_load_nothing_from_the_network(demo_run: DemoRun) -> None:
+    folder, out = demo_run.folder, demo_run.out
     for page in [out / "index.html", out / "programme.html", *sorted((out / "villages").glob("*.html"))]:
         html = page.read_text()
         assert "study_path" not in html and "processed_dir" not in html, page.name
@@ -93,20 +84,19 @@ def test_reports_show_no_code_no_parameters_and_load_nothing_from_the_network(sm
     assert "data:image/png;base64," in village  # figures are embedded
 
 
-def test_a_second_run_notes_changed_inputs(small_demo, tmp_path: Path) -> None:
-    folder, out, _ = small_demo
+def test_a_second_run_notes_changed_inputs(demo_run: DemoRun) -> None:
+    out = demo_run.out
     record = json.loads((out / "run.json").read_text())
     assert record["changed_inputs"] == []
 
 
-def test_run_json_records_each_village_and_the_batch(small_demo) -> None:
-    _, out, _ = small_demo
-    record = json.loads((out / "run.json").read_text())
+def test_run_json_records_each_village_and_the_batch(demo_run: DemoRun) -> None:
+    record = json.loads((demo_run.out / "run.json").read_text())
     villages = {v["village"]: v for v in record["villages"]}
-    assert sorted(villages) == ["0101", "0102", "0201", "0202"]
+    assert sorted(villages) == DEMO_VILLAGES
     assert all(v["status"] == "ok" and len(v["key"]) == 64 and v["worker"] for v in villages.values())
     batch = record["incremental"]["batch"]
-    assert batch["villages_run"] == 4 and batch["scheduler"] is None
+    assert batch["villages_run"] == len(DEMO_VILLAGES) and batch["scheduler"] is None
     assert all(peak > 0 for peak in batch["peak_rss_per_worker"].values())
     stages = record["incremental"]["stages"]
     assert {"clean_baseline", "construct", "estimate", "programme_report", "index"} <= set(stages)
@@ -138,6 +128,7 @@ def test_bad_batch_options_are_usage_errors(option: list[str], tmp_path: Path) -
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.e2e
 def test_minimal_study_without_village_or_codebook(tmp_path: Path) -> None:
     rows = []
     for i in range(60):
@@ -177,6 +168,7 @@ def test_bad_study_gives_one_line_error_without_traceback(tmp_path: Path) -> Non
     assert "Traceback" in debug.stderr
 
 
+@pytest.mark.e2e
 def test_bad_raw_file_names_file_row_and_column(tmp_path: Path) -> None:
     (tmp_path / "baseline.csv").write_text("hhid,treat,income,income\n1,1,2,3\n")
     (tmp_path / "followup.csv").write_text("hhid,treat,income\n1,1,2\n")

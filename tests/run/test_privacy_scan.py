@@ -1,38 +1,18 @@
 """Nothing leaked: after a whole run, no name, phone, NIK or GPS value of the raw files is anywhere.
 
-The run goes through the real command line (papermill kernels, nbconvert HTML, village reports)
-on a small demo, and every file it wrote is searched: processed data and logs, tables, HTML
-reports, executed notebooks and the run record.
+The run is the session's ``demo_run`` (tests/conftest.py): the real command line (papermill
+kernels, nbconvert HTML, village reports) on a small demo. Every file it wrote is searched:
+processed data and logs, tables, HTML reports, executed notebooks and the run record.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
+from report_demo import DEMO_VILLAGES, DemoRun
 
-BERDAYA = [sys.executable, "-m", "analysis.run.cli"]
 ROUNDS = {"baseline": "baseline_2023.csv", "followup": "followup_2025.csv"}
-
-
-def berdaya(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run([*BERDAYA, *args], capture_output=True, text=True, env=env, timeout=1800)
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("scan")
-    data, out = folder / "data", folder / "reports"
-    made = berdaya("demo-data", "--out", str(data), "--villages", "4", "--households", "20", "--seed", "7")
-    assert made.returncode == 0, made.stderr
-    run = berdaya("run", str(data / "study.yml"), "--out", str(out), "--workers", "2")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return data, out
 
 
 def personal_values(data: Path) -> set[str]:
@@ -54,14 +34,14 @@ def personal_values(data: Path) -> set[str]:
     return values
 
 
-def test_no_personal_value_reaches_processed_data_or_reports(small_run: tuple[Path, Path]) -> None:
-    data, out = small_run
+def test_no_personal_value_reaches_processed_data_or_reports(demo_run: DemoRun) -> None:
+    data, out = demo_run.data, demo_run.out
     values = personal_values(data)
     assert len(values) > 300, "the demo should carry personal data to test against"
     files = sorted(p for p in out.rglob("*") if p.is_file())
     kinds = {p.suffix for p in files}
     assert {".parquet", ".csv", ".json", ".html", ".ipynb"} <= kinds
-    assert len(list((out / "villages").glob("*.html"))) == 4  # village reports were scanned too
+    assert len(list((out / "villages").glob("*.html"))) == len(DEMO_VILLAGES)  # scanned too
     leaks = {}
     for path in files:
         text = (
@@ -73,10 +53,10 @@ def test_no_personal_value_reaches_processed_data_or_reports(small_run: tuple[Pa
     assert not leaks, f"personal values found in {leaks}"
 
 
-def test_the_processed_folder_holds_the_linkage_counts(small_run: tuple[Path, Path]) -> None:
+def test_the_processed_folder_holds_the_linkage_counts(demo_run: DemoRun) -> None:
     import json
 
-    _, out = small_run
+    out = demo_run.out
     processed = out / "processed"
     by_village = pd.read_csv(processed / "linkage_by_village.csv", dtype={"village": str})
     summary = json.loads((processed / "linkage_summary.json").read_text())

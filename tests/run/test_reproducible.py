@@ -1,4 +1,10 @@
-"""Identical rebuilds: two fresh clones, one and two workers, byte-identical outputs.
+"""Identical rebuilds: two fresh checkouts, one and two workers, two time zones, same bytes.
+
+Each checkout is a copy, in its own temporary folder, of every file a clone of the working tree
+would hold (tracked and new, not ignored). Both run the same demo study, kept inside the
+checkout as a clone's user would: one with one worker in Jakarta time and ``LC_ALL=C.UTF-8``,
+the other with two workers in UTC and ``LC_ALL=C`` (``checkouts`` in tests/conftest.py, built
+by tests/e2e_builds.py).
 
 Only the provenance run-time line of the HTML reports is masked. ``run.json`` (which records
 times, paths and the worker count on purpose) and the executed notebooks (papermill stores cell
@@ -7,10 +13,7 @@ timings in them) are records of the run, not outputs, and are not compared.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,32 +21,6 @@ import pytest
 from analysis.config import PROJECT_ROOT
 
 RUN_TIME = re.compile(r"(Run time|Waktu jalan|Waktu proses)[^<\n]*")
-
-
-def _clone_and_run(parent: Path, name: str, workers: int) -> Path:
-    clone = parent / name
-    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True, timeout=300)
-    env = {**os.environ, "PYTHONPATH": str(clone / "src"), "TZ": "Asia/Jakarta" if workers == 1 else "UTC"}
-    env["LC_ALL"] = "C.UTF-8" if workers == 1 else "C"
-    cli = [sys.executable, "-m", "analysis.run.cli"]
-    study = clone / "study"
-    subprocess.run(
-        [*cli, "demo-data", "--out", str(study), "--villages", "4", "--households", "15"],
-        check=True,
-        env=env,
-        cwd=clone,
-        timeout=300,
-    )
-    run = subprocess.run(
-        [*cli, "run", str(study / "study.yml"), "--out", str(clone / "out"), "--workers", str(workers)],
-        env=env,
-        cwd=clone,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return clone / "out"
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
@@ -64,13 +41,14 @@ def _outputs(out: Path) -> dict[str, bytes]:
     return files
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(
-    not (PROJECT_ROOT / ".git").exists(), reason="needs the project's git repository to clone"
+    not (PROJECT_ROOT / ".git").exists(), reason="needs the project's git repository to list its files"
 )
-def test_two_clones_one_and_two_workers_give_identical_outputs(tmp_path: Path) -> None:
-    first = _outputs(_clone_and_run(tmp_path, "clone-a", workers=1))
-    second = _outputs(_clone_and_run(tmp_path, "clone-b", workers=2))
+def test_two_checkouts_one_and_two_workers_give_identical_outputs(checkouts: dict[str, Path]) -> None:
+    first = _outputs(checkouts["checkout-a"])
+    second = _outputs(checkouts["checkout-b"])
     assert sorted(first) == sorted(second)
     assert any(name.startswith("tables/") for name in first) and any(name.endswith(".html") for name in first)
     differing = [name for name in first if first[name] != second[name]]
-    assert not differing, f"outputs differ between the clones: {differing}"
+    assert not differing, f"outputs differ between the checkouts: {differing}"

@@ -4,35 +4,35 @@ and never an old report or a half-written file passing for today's results.
 The checks made before any work (output paths, locks, a shared processed folder, error
 classes) call ``analysis.run.cli.main`` in-process. Three full runs cover the rest: a small demo
 without a pseudonymization key (so the first run creates it), the same demo with one village
-removed from the data rerun with ``--villages``, and a minimal study whose settings give run
-warnings.
+removed from the data rerun with ``--villages`` (both built once per session by
+tests/e2e_builds.py), and a minimal study whose settings give run warnings.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from e2e_builds import REMOVED, SAFETY_VILLAGES, keyless_env
+from e2e_builds import SafetyDemo as Demo
 
 from analysis import errors
-from analysis.demo.survey import write_demo
 from analysis.run import cli
 from analysis.run.pipeline import LOCK_FILE, _run_warnings
 from analysis.shared.files import check_writable_folder
+from analysis.shared.layout import PROCESSED_OWNER
 from analysis.shared.run_warnings import read_warnings_table
-from analysis.stages.folders import PROCESSED_OWNER, claim_processed
+from analysis.stages.folders import claim_processed
 
 BERDAYA = [sys.executable, "-m", "analysis.run.cli"]
-VILLAGES = ["0101", "0102", "0201", "0202", "0301", "0302"]
-REMOVED = "0301"  # a comparison village: both arms keep two or more villages without it
+VILLAGES = SAFETY_VILLAGES
 STAGES = ("clean baseline", "clean followup", "construct panel", "estimate impacts", "programme report")
 
 
@@ -291,8 +291,7 @@ def test_a_copied_project_keeps_its_claim_on_its_processed_folder(tmp_path: Path
 
 def berdaya(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     """The command in a fresh process whose home holds no pseudonymization key yet."""
-    env = {k: v for k, v in os.environ.items() if k != "BERDAYA_PSEUDONYM_KEY"}
-    env.update(HOME=str(home), PYTHONHASHSEED="0")
+    env = {**keyless_env(home), "PYTHONHASHSEED": "0"}
     return subprocess.run([*BERDAYA, *args], capture_output=True, text=True, env=env, timeout=1200)
 
 
@@ -312,37 +311,16 @@ def index_row(out: Path, village: str) -> str:
     return row.group(0)
 
 
-@dataclass(frozen=True)
-class Demo:
-    data: Path
-    out: Path
-    home: Path
-    first: subprocess.CompletedProcess[str]
+@pytest.fixture
+def demo(safety_demo: Demo) -> Demo:
+    """Six villages of twelve households, no key in the study file: the first run created one.
 
-    @property
-    def study(self) -> Path:
-        return self.data / "study.yml"
+    Built once per session (``safety_demo`` in tests/conftest.py, by tests/e2e_builds.py).
+    """
+    return safety_demo
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """Six villages of twelve households, no key in the study file: the first run creates one."""
-    folder = tmp_path_factory.mktemp("safety")
-    data = folder / "data"
-    write_demo(data, villages=6, households=12, seed=3)
-    text = (data / "study.yml").read_text()
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("pseudonym_key"))
-    (data / "study.yml").write_text(
-        text + "\nwild_bootstrap_reps: 99\nlee_bounds_reps: 49\ndesign_test_reps: 49\n"
-    )
-    home = folder / "home"
-    home.mkdir()
-    out = folder / "reports"
-    first = berdaya("run", str(data / "study.yml"), "--out", str(out), "--workers", "2", home=home)
-    assert first.returncode == 0, first.stderr[-3000:]
-    return Demo(data=data, out=out, home=home, first=first)
-
-
+@pytest.mark.e2e
 def test_a_copied_output_folder_reruns_nothing_even_after_the_key_was_created(
     demo: Demo, tmp_path: Path
 ) -> None:
@@ -357,36 +335,13 @@ def test_a_copied_output_folder_reruns_nothing_even_after_the_key_was_created(
     assert {s["name"]: s["status"] for s in record(copy)["stages"]}["estimate"] == "skipped"
 
 
-def drop_village(source: Path, target: Path, village: str) -> Path:
-    """A copy of the demo's data folder without one village's households (consent withdrawn)."""
-    shutil.copytree(source, target)
-    for name, column in (("baseline_2023.csv", 2), ("followup_2025.csv", 2)):
-        path = target / name
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle, delimiter=";"))
-        kept = [rows[0]] + [r for r in rows[1:] if r[column].strip() != village]
-        assert len(kept) < len(rows)
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(kept)
-    villages = target / "villages.csv"
-    lines = villages.read_text().splitlines()
-    villages.write_text("\n".join(line for line in lines if not line.startswith(f"{village},")) + "\n")
-    return target / "study.yml"
+@pytest.fixture
+def without_a_village(safety_without_a_village: tuple[Path, str]) -> tuple[Path, str]:
+    """The demo's reports rerun with ``--villages 0101`` after village 0301 left the data."""
+    return safety_without_a_village
 
 
-@pytest.fixture(scope="module")
-def without_a_village(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The demo's reports rerun with ``--villages 0101`` after one village left the data."""
-    folder = tmp_path_factory.mktemp("removed")
-    study = drop_village(demo.data, folder / "data", REMOVED)
-    out = shutil.copytree(demo.out, folder / "reports")
-    run = berdaya(
-        "run", str(study), "--out", str(out), "--workers", "2", "--villages", "0101", home=demo.home
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return out, run.stderr
-
-
+@pytest.mark.e2e
 def test_a_village_removed_from_the_data_loses_its_report_and_notebook(
     without_a_village: tuple[Path, str],
 ) -> None:
@@ -400,6 +355,7 @@ def test_a_village_removed_from_the_data_loses_its_report_and_notebook(
     assert sorted(p.stem for p in (out / "villages").glob("*.html")) == kept
 
 
+@pytest.mark.e2e
 def test_reports_left_by_villages_are_marked_outdated_in_run_json_and_the_index(
     without_a_village: tuple[Path, str],
 ) -> None:
@@ -416,6 +372,7 @@ def test_reports_left_by_villages_are_marked_outdated_in_run_json_and_the_index(
         assert f'href="villages/{village}.html"' in row  # still there to read, but marked
 
 
+@pytest.mark.e2e
 def test_warnings_are_printed_and_recorded_even_when_every_stage_is_skipped(tmp_path: Path) -> None:
     # 30 households an arm under min_cell 40: the small-arm warning, one per arm.
     study = minimal_study(tmp_path / "data", extra="min_cell: 40\n")

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.config import DEMO_STUDY
-from analysis.stages import clean_stage, construct_stage
+from analysis.inputs.study import load_study
+from analysis.stages import construct_stage
 
 
-@pytest.fixture(scope="module")
-def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("processed")
-    for round_name in ("baseline", "followup"):
-        clean_stage(DEMO_STUDY, round_name, folder)
-    construct_stage(DEMO_STUDY, folder)
-    return folder
+@pytest.fixture
+def processed(demo_stages) -> Path:
+    """The bundled demo's processed folder, from the session's in-process stages (read-only)."""
+    return demo_stages.processed
 
 
 def read(path: Path) -> pd.DataFrame:
@@ -93,3 +94,27 @@ def test_linkage_files_agree_with_the_panel(processed: Path) -> None:
     assert (unlinked["linkage"] == "followup_only").sum() == int(
         arms.loc[arms["linkage"] == "followup_only", "households"].sum()
     )
+
+
+def test_construct_takes_the_poverty_line_and_winsor_quantile_from_study_income(
+    processed: Path, tmp_path: Path
+) -> None:
+    # The construct stage overwrites the panel: work on a copy of the module's processed folder.
+    folder = tmp_path / "processed"
+    shutil.copytree(processed, folder)
+    study = load_study(DEMO_STUDY)
+    panel = pd.read_parquet(processed / "panel.parquet")
+    # A line at the median of real income, far from the BPS default, so `poor` must change.
+    line = float(panel["income_pc_real"].median())
+    assert study.income.poverty_line is not None and abs(line - study.income.poverty_line) > 1
+    income = dataclasses.replace(study.income, poverty_line=line, winsor_quantile=0.9)
+    construct_stage(dataclasses.replace(study, income=income), folder)
+    moved = pd.read_parquet(folder / "panel.parquet")
+    measured = moved["income_pc_real"].notna()
+    assert measured.sum() > 100
+    expected_poor = (moved.loc[measured, "income_pc_real"] < line).astype(float)
+    assert (moved.loc[measured, "poor"].astype(float) == expected_poor).all()
+    for _, rows in moved.groupby("round"):
+        cap = float(np.quantile(rows["income_pc"].dropna(), 0.9))
+        expected = rows["income_pc"].clip(upper=cap)
+        pd.testing.assert_series_equal(rows["income_pc_w99"], expected, check_names=False)

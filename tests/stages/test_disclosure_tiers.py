@@ -1,8 +1,9 @@
 """One disclosure policy for every published file: the public tier hides, the internal tier keeps.
 
-A small seeded demo study is shrunk so that one programme village has a single household and one
-comparison village three; the estimate stage then writes ``tables/`` (public) and
-``<processed>/internal/`` (for the evaluator). docs/disclosure.md states the policy tested here.
+The study is the session's shrunk demo (``tiers_run`` in tests/conftest.py, built by
+tests/tiers_demo.py): one programme village has a single household and one comparison village
+three; the estimate stage then writes ``tables/`` (public) and ``<processed>/internal/`` (for the
+evaluator). docs/disclosure.md states the policy tested here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers_demo import MIN_CELL, Run
 
 from analysis.config import IMPACT_COLUMNS
-from analysis.demo.survey import write_demo
 from analysis.estimate.latex import attrition_latex
 from analysis.inputs.study import load_study
 from analysis.report.index_page import index_page
@@ -37,9 +37,7 @@ from analysis.shared.disclosure import (
     suppress_counts,
     village_suppression,
 )
-from analysis.stages import clean_stage, construct_stage, estimate_stage
-
-MIN_CELL = 10  # the demo study's default
+from analysis.stages import estimate_stage
 
 #: Columns that count the households of a group (a village, an arm, a sample): published only when
 #: zero or at least min_cell. Fieldwork and cleaning counts (FIELDWORK_COUNTS) are left out, and so
@@ -51,47 +49,10 @@ GROUP_COUNTS = {
 }  # fmt: skip
 
 
-def _arm_linkage(panel: pd.DataFrame) -> pd.DataFrame:
-    """``panel_linkage.csv`` recomputed as the construct stage does, after the panel was shrunk."""
-    first = panel.drop_duplicates("hh")
-    arm = first["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown")
-    return first.assign(arm=arm).groupby(["arm", "linkage"]).size().rename("households").reset_index()
-
-
-@dataclass(frozen=True)
-class Run:
-    """The shrunk study after its estimate stage: both tiers and the two small villages."""
-
-    study: Path
-    processed: Path
-    public: Path
-    internal: Path
-    tiny: str  # a programme village of one household
-    three: str  # a comparison village of three
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    folder = tmp_path_factory.mktemp("tiers")
-    write_demo(folder / "study", villages=10, households=20, seed=11)
-    study = folder / "study" / "study.yml"
-    study.write_text(
-        study.read_text() + "wild_bootstrap_reps: 99\nlee_bounds_reps: 49\ndesign_test_reps: 49\n"
-    )
-    processed = folder / "processed"
-    for round_name in ("baseline", "followup"):
-        clean_stage(study, round_name, processed)
-    construct_stage(study, processed)
-    panel = pd.read_parquet(processed / "panel.parquet")
-    arms = panel.drop_duplicates("village").set_index("village")["treatment"]
-    tiny, three = str(arms[arms == 1].index[0]), str(arms[arms == 0].index[0])
-    for village, keep in ((tiny, 1), (three, 3)):
-        households = sorted(panel.loc[panel["village"] == village, "hh"].unique())[:keep]
-        panel = panel.loc[(panel["village"] != village) | panel["hh"].isin(households)]
-    panel.to_parquet(processed / "panel.parquet")
-    _arm_linkage(panel).to_csv(processed / "panel_linkage.csv", index=False)
-    estimate_stage(study, processed, folder / "tables")
-    return Run(study, processed, folder / "tables", processed / "internal", tiny, three)
+@pytest.fixture
+def run(tiers_run: Run) -> Run:
+    """The session's shrunk study (read-only: a test that writes copies it first)."""
+    return tiers_run
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:

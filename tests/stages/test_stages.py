@@ -1,4 +1,7 @@
-"""The data stages run in-process on the bundled demo: accounting, de-identification, and truth."""
+"""The data stages run in-process on the bundled demo: accounting, de-identification, and truth.
+
+The stages run once per session (``demo_stages`` in tests/conftest.py); the tests only read.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +11,30 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.config import DEMO_DIR, DEMO_STUDY, IMPACT_COLUMNS
+from analysis.config import DEMO_DIR, IMPACT_COLUMNS
 from analysis.shared.files import sha256_file
-from analysis.stages import clean_stage, construct_stage, estimate_stage
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
-    before = {p.name: sha256_file(p) for p in sorted(DEMO_DIR.iterdir())}
-    out = tmp_path_factory.mktemp("demo")
-    processed, tables = out / "processed", out / "tables"
-    for round_name in ("baseline", "followup"):
-        clean_stage(DEMO_STUDY, round_name, processed)
-    construct_stage(DEMO_STUDY, processed)
-    estimate_stage(DEMO_STUDY, processed, tables)
-    return processed, tables, before
+@pytest.fixture
+def demo(demo_stages) -> tuple[Path, Path, dict[str, str]]:
+    """The session's in-process stages on the bundled demo: processed, tables, raw hashes before."""
+    return demo_stages.processed, demo_stages.tables, demo_stages.raw_before
 
 
-def test_raw_files_are_never_written(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
-    _, _, before = demo_run
+def test_raw_files_are_never_written(demo: tuple[Path, Path, dict[str, str]]) -> None:
+    _, _, before = demo
     assert {p.name: sha256_file(p) for p in sorted(DEMO_DIR.iterdir())} == before
 
 
-def test_counts_add_up(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
-    _, tables, _ = demo_run
+def test_counts_add_up(demo: tuple[Path, Path, dict[str, str]]) -> None:
+    _, tables, _ = demo
     accounting = pd.read_csv(tables / "row_accounting.csv")
     assert (accounting["n_raw"] == accounting[["clean", "quarantined", "excluded"]].sum(axis=1)).all()
     assert (accounting["quarantined"] > 0).all() and (accounting["excluded"] > 0).all()
 
 
-def test_impact_table_contract(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
-    _, tables, _ = demo_run
+def test_impact_table_contract(demo: tuple[Path, Path, dict[str, str]]) -> None:
+    _, tables, _ = demo
     impact = pd.read_csv(tables / "impact.csv")
     assert tuple(impact.columns) == IMPACT_COLUMNS
     assert set(impact["estimator"]) == {"followup_diff", "did", "ancova", "before_after"}
@@ -56,17 +52,17 @@ def test_impact_table_contract(demo_run: tuple[Path, Path, dict[str, str]]) -> N
 @pytest.mark.parametrize("outcome", ["income_pc", "participation_score"])
 @pytest.mark.parametrize("estimator", ["did", "ancova"])
 def test_demo_estimates_cover_the_true_effect(
-    demo_run: tuple[Path, Path, dict[str, str]], outcome: str, estimator: str
+    demo: tuple[Path, Path, dict[str, str]], outcome: str, estimator: str
 ) -> None:
-    _, tables, _ = demo_run
+    _, tables, _ = demo
     truth = json.loads((DEMO_DIR / "truth.json").read_text())
     impact = pd.read_csv(tables / "impact.csv").set_index(["outcome", "estimator"])
     row = impact.loc[(outcome, estimator)]
     assert row["ci_low"] <= truth[outcome] <= row["ci_high"], (row.to_dict(), truth[outcome])
 
 
-def test_processed_data_carry_no_personal_data(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
-    processed, _, _ = demo_run
+def test_processed_data_carry_no_personal_data(demo: tuple[Path, Path, dict[str, str]]) -> None:
+    processed, _, _ = demo
     codebook = pd.read_csv(DEMO_DIR / "codebook.csv", dtype=str, keep_default_na=False)
     sensitive = codebook.loc[(codebook["pii"] == "yes") | (codebook["role"] == "household_id")]
     values: set[str] = set()
@@ -96,7 +92,7 @@ def test_processed_data_carry_no_personal_data(demo_run: tuple[Path, Path, dict[
 # ------------------------------------------------------------------ the tables of issue #4
 
 
-def test_all_analysis_tables_are_written(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
+def test_all_analysis_tables_are_written(demo: tuple[Path, Path, dict[str, str]]) -> None:
     from analysis.estimate.attrition import ATTRITION_COLUMNS, LEE_COLUMNS
     from analysis.estimate.balance import BALANCE_COLUMNS
     from analysis.estimate.deprivation import AF_COLUMNS
@@ -105,7 +101,7 @@ def test_all_analysis_tables_are_written(demo_run: tuple[Path, Path, dict[str, s
     from analysis.estimate.mde import MDE_COLUMNS
     from analysis.estimate.tables import CATALOGUE_COLUMNS
 
-    _, tables, _ = demo_run
+    _, tables, _ = demo
     for name, columns in (
         ("impact_inference.csv", INFERENCE_COLUMNS),
         ("index_weights.csv", WEIGHT_COLUMNS),
@@ -125,8 +121,8 @@ def test_all_analysis_tables_are_written(demo_run: tuple[Path, Path, dict[str, s
 FAMILIES = ("participation", "institutions", "business", "environment", "life", "community")
 
 
-def test_impact_keeps_its_contract_and_adds_indices_and_women(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
-    _, tables, _ = demo_run
+def test_impact_keeps_its_contract_and_adds_indices_and_women(demo: tuple[Path, Path, dict[str, str]]) -> None:
+    _, tables, _ = demo
     impact = pd.read_csv(tables / "impact.csv")
     assert tuple(impact.columns) == IMPACT_COLUMNS
     outcomes = set(impact["outcome"])
@@ -140,8 +136,8 @@ def test_impact_keeps_its_contract_and_adds_indices_and_women(demo_run: tuple[Pa
     assert len(detail) == len(impact)
 
 
-def test_wild_bootstrap_and_q_values_beside_cr1(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
-    _, tables, _ = demo_run
+def test_wild_bootstrap_and_q_values_beside_cr1(demo: tuple[Path, Path, dict[str, str]]) -> None:
+    _, tables, _ = demo
     inference = pd.read_csv(tables / "impact_inference.csv")
     impact = pd.read_csv(tables / "impact.csv")
     tested = impact.loc[impact["estimator"] != "before_after"]
@@ -160,13 +156,13 @@ def test_wild_bootstrap_and_q_values_beside_cr1(demo_run: tuple[Path, Path, dict
 @pytest.mark.parametrize("kind", ["klk", "icw"])
 @pytest.mark.parametrize("estimator", ["followup_diff", "ancova"])
 def test_demo_family_indices_cover_the_true_effect(
-    demo_run: tuple[Path, Path, dict[str, str]], family: str, kind: str, estimator: str
+    demo: tuple[Path, Path, dict[str, str]], family: str, kind: str, estimator: str
 ) -> None:
     # truth.json carries the effect on each index, computed from the latent potential outcomes
     # with the same standardization (analysis.demo.survey._index_truth). With the committed seed the
     # DiD intervals of the two institutions indices miss it (0.137 and 0.220 upper limits against
     # 0.152 and 0.243); the Monte Carlo test checks DiD coverage over many draws instead.
-    _, tables, _ = demo_run
+    _, tables, _ = demo
     truth = json.loads((DEMO_DIR / "truth.json").read_text())
     impact = pd.read_csv(tables / "impact.csv").set_index(["outcome", "estimator"])
     name = f"index_{kind}_{family}"
@@ -174,8 +170,8 @@ def test_demo_family_indices_cover_the_true_effect(
     assert row["ci_low"] <= truth[name] <= row["ci_high"], (row.to_dict(), truth[name])
 
 
-def test_design_checks_on_the_demo(demo_run: tuple[Path, Path, dict[str, str]]) -> None:
-    _, tables, _ = demo_run
+def test_design_checks_on_the_demo(demo: tuple[Path, Path, dict[str, str]]) -> None:
+    _, tables, _ = demo
     balance = pd.read_csv(tables / "balance.csv")
     joint = balance.loc[balance["row_type"] == "joint_test"].set_index("sample")
     # Randomized by village: the randomization version of the joint test does not reject.

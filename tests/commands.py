@@ -1,0 +1,74 @@
+"""Run the command line as a user would, from a test or from a background build of conftest.py.
+
+Each command runs in its own process group and is registered while it runs, so that
+:func:`stop_all` can end it with its workers and kernels when the session stops early.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+BERDAYA = [sys.executable, "-m", "analysis.run.cli"]
+
+_RUNNING: set[subprocess.Popen[str]] = set()
+_LOCK = threading.Lock()
+
+
+def run(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 1500,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to its end and capture its output (text)."""
+    process = subprocess.Popen(
+        list(command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=None if env is None else dict(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
+    with _LOCK:
+        _RUNNING.add(process)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        _kill(process)
+        raise
+    finally:
+        with _LOCK:
+            _RUNNING.discard(process)
+    return subprocess.CompletedProcess(list(command), process.returncode, stdout, stderr)
+
+
+def berdaya(
+    *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None, timeout: float = 1500
+) -> subprocess.CompletedProcess[str]:
+    """``berdaya ARGS`` in a fresh process (``env`` defaults to this process's environment)."""
+    environment = {**(os.environ if env is None else env), "PYTHONHASHSEED": "0"}
+    return run([*BERDAYA, *args], env=environment, cwd=cwd, timeout=timeout)
+
+
+def stop_all() -> None:
+    """End every command still running, with its children."""
+    with _LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill(process)
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
