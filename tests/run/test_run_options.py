@@ -23,6 +23,9 @@ from analysis.run.execute import execute, kernel_name
 from analysis.run.kernels import WarmKernel, execute_in
 from analysis.run.pipeline import RunOptions, run_study
 
+# Warm kernels and notebook runs: the end-to-end tier (`make test-fast` skips it).
+pytestmark = pytest.mark.e2e
+
 
 def test_run_options_are_frozen_and_keyword_only() -> None:
     options = RunOptions(workers=3, villages=("0101",))
