@@ -37,6 +37,7 @@ from analysis.inputs.study import Study, load_study, slug
 from analysis.run.batch import FAILURE_LABELS, Interrupted, VillageJob, VillageResult, run_batch
 from analysis.run.fingerprint import PathLabels, digest, environment, files_intact, stat_tree, written_between
 from analysis.run.provenance import RunRecord, StageRecord, changed_inputs, data_summaries
+from analysis.shared import layout
 from analysis.shared.files import (
     check_writable_folder,
     hash_inputs,
@@ -65,13 +66,8 @@ __all__ = [
     "village_file_names",
 ]
 
-NOTEBOOKS = {
-    "clean": "01_clean_round.ipynb",
-    "construct": "02_construct_panel.ipynb",
-    "estimate": "03_estimate_impacts.ipynb",
-    "programme": "04_programme_report.ipynb",
-    "village": "05_village_report.ipynb",
-}
+#: The template notebook of each stage, named once with the other file names.
+NOTEBOOKS = layout.NOTEBOOKS
 
 Logger = Callable[[str], None]
 
