@@ -16,6 +16,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
+	@echo "setting up $(VENV) from requirements.lock (the first time: a minute or two) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	# Exact pins from the lock file, then the project itself without re-resolving.
@@ -23,6 +24,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	# The kernel lives inside .venv, so papermill and JupyterLab run the same interpreter.
 	$(BIN)/python -m ipykernel install --sys-prefix --name berdaya --display-name "Python (berdaya)" >/dev/null
+	# git strips notebooks as it reads them, so opening one in JupyterLab changes nothing to commit.
+	bash scripts/strip-notebooks.sh $(BIN)/python
 	touch $(STAMP)
 
 report: $(STAMP) ## create .venv and run the whole pipeline on the demo survey into reports/

@@ -15,9 +15,6 @@ from analysis.stages import clean_stage, construct_stage, estimate_stage
 
 PACKAGE = Path(layout.__file__).resolve().parents[1]
 
-#: Modules another helper is rewriting; they still spell some names (issue 15). Remove each
-#: entry once the module takes its names from shared/layout.
-PENDING = {"run/pipeline.py", "run/cli.py"}
 
 #: Raw input files that share a name with an output: the demo's village list is not the
 #: estimate stage's ``tables/villages.csv``.
@@ -117,7 +114,7 @@ def test_no_module_spells_a_file_name_of_the_layout() -> None:
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE).as_posix()
-        if path.name == "layout.py" or relative in PENDING:
+        if path.name == "layout.py":
             continue
         offenders += [
             f"{relative}:{line}: {text!r}"

@@ -644,6 +644,7 @@ def run_batch(
     scheduler: str | None = None,
     on_result: Callable[[VillageResult], None] | None = None,
     progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> list[VillageResult]:
     """Write every job's report; returns one result per job, in job order.
 
@@ -658,7 +659,10 @@ def run_batch(
     on_result
         Called in this process with each result as it arrives (e.g. to checkpoint).
     progress
-        Show a progress bar; default: only when standard error is a terminal.
+        True: a live progress bar on standard error; False: nothing; None (default): the bar
+        on a terminal, else a line at every tenth of the batch (a log file shows progress too).
+    log
+        Where those lines go (default: standard error).
 
     Raises
     ------
@@ -671,16 +675,20 @@ def run_batch(
     for out in outs:
         clean_temporary_files(out)
     results: dict[str, VillageResult] = {}
-    bar = _progress_bar(len(jobs), sys.stderr.isatty() if progress is None else progress)
+    terminal = sys.stderr.isatty()
+    bar = _progress_bar(len(jobs), terminal if progress is None else progress)
+    lines = ProgressLines(len(jobs), log or _stderr_line) if progress is None and not terminal else None
     failed = 0
 
     def emit(result: VillageResult) -> None:
         nonlocal failed
         results[result.village] = result
+        failed += result.status != "ok"
         if bar is not None:
-            failed += result.status != "ok"
             bar.set_postfix_str(f"{failed} failed", refresh=False)
             bar.update(1)
+        if lines is not None:
+            lines.update(failed=failed)
         if on_result is not None:
             on_result(result)
 
@@ -699,6 +707,53 @@ def run_batch(
     for job in missing:  # pragma: no cover - every path above emits a result per job
         results[job.village] = _lost(job, "error", "no result came back", 0.0)
     return [results[j.village] for j in jobs]
+
+
+def _stderr_line(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``6 min 5 s``, ``1 h 2 min``.
+
+    >>> _duration(44.6), _duration(365), _duration(3725)
+    ('45 s', '6 min 5 s', '1 h 2 min')
+    """
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
+class ProgressLines:
+    """The progress bar's news as a line at every tenth of the batch, for output to a file.
+
+    A bar redrawn in place is unreadable in a log file or CI output, and no output at all
+    looks like a hang: ``village reports: 12/120 done (10%), 0 failed, 1 min 5 s so far,
+    about 9 min 45 s to go``. A batch of fewer than ten villages gets a line per village.
+    """
+
+    def __init__(self, total: int, write: Callable[[str], None]) -> None:
+        self.total, self.write = total, write
+        self.done = self.tenths = 0
+        self.start = time.monotonic()
+
+    def update(self, *, failed: int) -> None:
+        """Count one more village (``failed`` of all so far failed); write a line on a new tenth."""
+        self.done += 1
+        tenths = self.done * 10 // self.total
+        if tenths <= self.tenths:
+            return
+        self.tenths = tenths
+        spent = time.monotonic() - self.start
+        left = spent / self.done * (self.total - self.done)
+        self.write(
+            f"village reports: {self.done}/{self.total} done ({100 * self.done // self.total}%), "
+            f"{failed} failed, {_duration(spent)} so far"
+            + (f", about {_duration(left)} to go" if self.done < self.total else "")
+        )
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

@@ -90,7 +90,7 @@ def village_file_names(villages: Sequence[str]) -> dict[str, str]:
         while name.casefold() in taken:
             name, n = f"{base}_{n}", n + 1
         taken.add(name.casefold())
-        names[village] = f"{name}.html"
+        names[village] = layout.village_html(name)
     return names
 
 
@@ -151,7 +151,8 @@ def run_villages(
     on_result
         Called with each result as it arrives.
     progress
-        Show a progress bar (default: when standard error is a terminal).
+        Show a progress bar (default: when standard error is a terminal; otherwise a line every
+        tenth of the villages, through ``log``).
     log
         Where messages go.
 
@@ -161,7 +162,7 @@ def run_villages(
         One per village, sorted by village.
     """
     out = Path(out).resolve()
-    tables = Path(tables).resolve() if tables is not None else out / "tables"
+    tables = Path(tables).resolve() if tables is not None else out / layout.TABLES_DIR
     notebook = Path(notebook or NOTEBOOKS_DIR / NOTEBOOKS["village"]).resolve()
     names = village_file_names(villages)
     jobs = [
@@ -181,12 +182,14 @@ def run_villages(
     where = f"the Dask cluster at {scheduler}" if scheduler else f"{min(workers, len(jobs))} worker(s)"
     if jobs:
         log(f"village reports: {len(jobs)} to write on {where}")
-    results = run_batch(jobs, workers=workers, scheduler=scheduler, on_result=on_result, progress=progress)
+    results = run_batch(
+        jobs, workers=workers, scheduler=scheduler, on_result=on_result, progress=progress, log=log
+    )
     return sorted(results, key=lambda r: r.village)
 
 
 #: The lock file a run holds in its output folder and in its processed folder.
-LOCK_FILE = ".berdaya.lock"
+LOCK_FILE = layout.LOCK_FILE
 
 
 @contextlib.contextmanager
@@ -288,7 +291,7 @@ def _read_record(path: Path) -> dict[str, Any]:
 
 
 def _report_intact(result: VillageResult, out: Path) -> bool:
-    path = out / "villages" / result.file
+    path = out / layout.VILLAGES_DIR / result.file
     return bool(result.sha256) and path.is_file() and sha256_file(path) == result.sha256
 
 
@@ -484,17 +487,17 @@ class Run:
     @property
     def tables(self) -> Path:
         """The published tables (``out/tables``)."""
-        return self.out / "tables"
+        return self.out / layout.TABLES_DIR
 
     @property
     def executed(self) -> Path:
         """The executed stage notebooks (``out/notebooks``)."""
-        return self.out / "notebooks"
+        return self.out / layout.EXECUTED_DIR
 
     @property
     def run_json(self) -> Path:
         """The run record."""
-        return self.out / "run.json"
+        return self.out / layout.RUN_JSON
 
     @classmethod
     def start(cls, study: Study, *, out: Path, processed: Path, options: RunOptions) -> Run:
@@ -503,7 +506,7 @@ class Run:
         Creates the study's pseudonymization key when it has none (announced once). On a first
         run in the output folder, launches the stage kernel before anything else.
         """
-        run_json = out / "run.json"
+        run_json = out / layout.RUN_JSON
         previous = _read_record(run_json)
         incremental = previous.get("incremental")
         done_before = isinstance(incremental, dict) and bool(incremental.get("stages"))
@@ -532,7 +535,7 @@ class Run:
     ) -> Run:
         """:meth:`start` once the stage kernel, if any, is launched."""
         log = options.log
-        run_json = out / "run.json"
+        run_json = out / layout.RUN_JSON
         inputs = hash_inputs(study.input_files(), root=PROJECT_ROOT)
         changed = changed_inputs(run_json, inputs)
         for name in changed:
@@ -592,6 +595,7 @@ class Run:
             0 when everything succeeded, 1 when some village reports failed.
         """
         log, study, steps, record = self.options.log, self.study, self.steps, self.record
+        began = time.perf_counter()
         common = {"study_path": str(study.path), "processed_dir": str(self.processed)}
         tables = {"tables_dir": str(self.tables)}
         cleaned = [f"clean_{r}" for r in ROUNDS]
@@ -602,7 +606,7 @@ class Run:
                         f"clean_{round_name}",
                         f"clean {round_name}",
                         "clean",
-                        f"01_clean_{round_name}.ipynb",
+                        layout.executed_clean_notebook(round_name),
                         {**common, "round_name": round_name},
                         {},
                     )
@@ -610,7 +614,7 @@ class Run:
                     "construct",
                     "construct panel",
                     "construct",
-                    "02_construct_panel.ipynb",
+                    layout.executed_notebook("02_construct_panel"),
                     common,
                     steps.upstream(*cleaned),
                 )
@@ -618,7 +622,7 @@ class Run:
                     "estimate",
                     "estimate impacts",
                     "estimate",
-                    "03_estimate_impacts.ipynb",
+                    layout.executed_notebook("03_estimate_impacts"),
                     {**common, **tables},
                     steps.upstream(*cleaned, "construct"),
                 )
@@ -629,10 +633,10 @@ class Run:
                     "programme_report",
                     "programme report",
                     "programme",
-                    "04_programme_report.ipynb",
+                    layout.executed_notebook("04_programme_report"),
                     {**common, **tables, "language": study.language},
                     data_steps,
-                    html=(self.out / "programme.html", study.name),
+                    html=(self.out / layout.PROGRAMME_HTML, study.name),
                 )
             finally:
                 # The stage kernel holds a study's worth of memory; the village workers start
@@ -668,7 +672,7 @@ class Run:
             self.save()
             raise
         self.save()
-        log(f"done: {self.out}")
+        log(f"done: {self.out} ({time.perf_counter() - began:.0f} s in all)")
         return exit_code
 
     def save(self) -> None:
@@ -704,7 +708,8 @@ class Run:
                 log(f"{message}: unchanged, skipped")
                 steps.done(name, key, kept)
                 return
-            log(message)
+            log(f"{message} ...")
+            start = time.perf_counter()
             watched = [self.processed, self.tables]
             before = stat_tree(watched)
             nb = self._execute(template, executed, parameters)
@@ -715,6 +720,7 @@ class Run:
                 export_html(nb, html[0], title=html[1], language=self.study.language)
                 written.append(html[0])
             steps.done(name, key, {steps.labels.label(p): sha256_file(p) for p in written})
+            log(f"{message}: done in {time.perf_counter() - start:.1f} s")
 
     def _execute(self, template: Path, output: Path, parameters: Mapping[str, Any]) -> NotebookNode:
         """Execute a stage notebook in the run's stage kernel, started on first use."""
@@ -732,7 +738,7 @@ class Run:
     def _provenance(self) -> None:
         """Write ``tables/provenance.json`` when its facts changed (it imports matplotlib)."""
         study, steps = self.study, self.steps
-        path = self.tables / "provenance.json"
+        path = self.tables / layout.PROVENANCE_JSON
         key = digest(
             {
                 "step": "provenance",
@@ -911,7 +917,7 @@ class Run:
             else r
             for r in self.results
         ]
-        villages_csv = tables / "villages.csv"
+        villages_csv = tables / layout.VILLAGES_CSV
         key = digest(
             {
                 "step": "index",
@@ -924,7 +930,7 @@ class Run:
                 "study": study.name,
             }
         )
-        path = out / "index.html"
+        path = out / layout.INDEX_HTML
         kept = steps.unchanged("index", key, path)
         if kept is not None:
             st.status, st.detail = "skipped", "unchanged since the last run"
@@ -1005,7 +1011,7 @@ def _run_warnings(processed: Path, out: Path) -> list[RunWarning]:
 
 def _village_list(tables: Path, steps: _Steps) -> list[str]:
     """Village codes from ``tables/villages.csv``, remembered by the file's hash."""
-    path = tables / "villages.csv"
+    path = tables / layout.VILLAGES_CSV
     sha = sha256_file(path) if path.is_file() else ""
     cached = steps.previous.get("village_list", {})
     if sha and cached.get("sha256") == sha and isinstance(cached.get("villages"), list):
@@ -1059,18 +1065,18 @@ def _remove_stale_reports(out: Path, names: Mapping[str, str], *, log: Logger) -
     list of Path
         The files removed.
     """
-    stems = {name.removesuffix(".html") for name in names.values()}
+    stems = {name.removesuffix(layout.HTML_SUFFIX) for name in names.values()}
     candidates: list[tuple[Path, str]] = []
-    reports = out / "villages"
+    reports = out / layout.VILLAGES_DIR
     if reports.is_dir():
         for path in reports.iterdir():
-            if path.name.endswith(".failed.ipynb"):
-                candidates.append((path, path.name.removesuffix(".failed.ipynb")))
-            elif path.suffix == ".html":
-                candidates.append((path, path.name.removesuffix(".html")))
-    notebooks = out / "notebooks" / "villages"
+            if path.name.endswith(layout.FAILED_SUFFIX):
+                candidates.append((path, path.name.removesuffix(layout.FAILED_SUFFIX)))
+            elif path.suffix == layout.HTML_SUFFIX:
+                candidates.append((path, path.name.removesuffix(layout.HTML_SUFFIX)))
+    notebooks = out / layout.EXECUTED_DIR / layout.VILLAGES_DIR
     if notebooks.is_dir():
-        candidates += [(p, p.stem) for p in notebooks.iterdir() if p.suffix == ".ipynb"]
+        candidates += [(p, p.stem) for p in notebooks.iterdir() if p.suffix == layout.NOTEBOOK_SUFFIX]
     removed: list[Path] = []
     gone: set[str] = set()
     for path, stem in sorted(candidates):
@@ -1097,5 +1103,5 @@ def _remove_stale_reports(out: Path, names: Mapping[str, str], *, log: Logger) -
 
 def summary_json(out: Path) -> dict[str, object]:
     """The run record of a finished run."""
-    result: dict[str, object] = json.loads((out / "run.json").read_text())
+    result: dict[str, object] = json.loads((out / layout.RUN_JSON).read_text())
     return result

@@ -176,6 +176,8 @@ EXECUTED_DIR: Final = "notebooks"
 HTML_SUFFIX: Final = ".html"
 #: The extension of a failed village's partly executed notebook, kept next to the reports.
 FAILED_SUFFIX: Final = ".failed.ipynb"
+#: The extension of an executed notebook.
+NOTEBOOK_SUFFIX: Final = ".ipynb"
 
 
 def village_html(stem: str) -> str:
@@ -190,7 +192,7 @@ def failed_notebook(stem: str) -> str:
 
 def executed_notebook(stem: str) -> str:
     """An executed notebook in ``notebooks/`` (or ``notebooks/villages/``): the run writes it."""
-    return f"{stem}.ipynb"
+    return f"{stem}{NOTEBOOK_SUFFIX}"
 
 
 #: The notebooks of the stages and reports in the project's ``notebooks/`` folder; the run
