@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
+import commands
 import nbformat
 import pandas as pd
 import pytest
-from report_demo import DemoRun
 
-from analysis.config import NOTEBOOKS_DIR, PROJECT_ROOT
+from analysis.config import DEMO_DIR, DEMO_STUDY, NOTEBOOKS_DIR, PROJECT_ROOT
 from analysis.errors import BerdayaError
-from analysis.run.execute import execute
+from analysis.inputs.study import load_study
+from analysis.run.execute import kernel_name
 from analysis.run.notebook_params import match_village, project_path, village_code
 
 # ---------------------------------------------------------------------------------------------
@@ -181,41 +184,60 @@ def _outputs(nb: nbformat.NotebookNode) -> str:
     return "\n".join(texts)
 
 
+#: Each stage notebook with what a student adds on the command line (the rest are its defaults:
+#: the bundled demo study, found from the project root). Output folders go to the test's copy of
+#: the session's demo, so the repository's data/ and reports/ stay untouched.
+STAGE_NOTEBOOKS: dict[str, list[str]] = {
+    "01_clean_round.ipynb": ["-p", "round_name", "followup"],
+    "02_construct_panel.ipynb": [],
+    "03_estimate_impacts.ipynb": ["-p", "tables_dir", "{tables}"],
+    "04_programme_report.ipynb": ["-p", "tables_dir", "{tables}"],
+    # papermill's command line reads 0101 as the number 101.
+    "05_village_report.ipynb": ["-p", "tables_dir", "{tables}", "-p", "village", "0101"],
+}
+
+
 @pytest.mark.e2e
-def test_clean_notebook_runs_from_the_repository_root_with_its_defaults(tmp_path: Path) -> None:
-    processed = tmp_path / "processed"
-    execute(
-        NOTEBOOKS_DIR / "01_clean_round.ipynb",
-        tmp_path / "01.ipynb",
-        parameters={"processed_dir": str(processed)},
-        cwd=PROJECT_ROOT,
-    )
-    # The default study ("data/raw/demo/study.yml") was found from the root.
-    assert (processed / "baseline_clean.parquet").is_file()
-    assert (processed / "baseline_row_states.csv").is_file()
+@pytest.mark.parametrize("where", ["root", "notebooks"])
+@pytest.mark.parametrize("notebook", list(STAGE_NOTEBOOKS))
+def test_stage_notebook_runs_with_papermill_from_the_root_and_from_notebooks(
+    demo_stages, tmp_path: Path, notebook: str, where: str
+) -> None:
+    processed, tables = tmp_path / "processed", tmp_path / "tables"
+    shutil.copytree(demo_stages.processed, processed)
+    shutil.copytree(demo_stages.tables, tables)
+    before = {p: p.stat().st_mtime_ns for p in (*processed.iterdir(), *tables.iterdir())}
+    cwd, source = (PROJECT_ROOT, f"notebooks/{notebook}") if where == "root" else (NOTEBOOKS_DIR, notebook)
+    extra = [a.replace("{tables}", str(tables)) for a in STAGE_NOTEBOOKS[notebook]]
+    out = tmp_path / "executed.ipynb"
+    papermill = Path(sys.executable).with_name("papermill")
+    command = [str(papermill), source, str(out), "-k", kernel_name(), "-p", "processed_dir", str(processed)]
+    result = commands.run([*command, *extra], cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
 
+    def rewritten(folder: Path, name: str) -> pd.DataFrame:
+        path = folder / name
+        assert path.stat().st_mtime_ns != before[path], f"{name} was not written"
+        return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
 
-def test_village_notebook_reads_an_integer_village_as_its_code(demo_run: DemoRun, tmp_path: Path) -> None:
-    # The session's demo run; the notebook gets paths relative to the folder holding data/ and out/.
-    work = demo_run.folder
-    nb = execute(
-        NOTEBOOKS_DIR / "05_village_report.ipynb",
-        tmp_path / "05.ipynb",
-        parameters={
-            "study_path": "data/study.yml",
-            "processed_dir": "out/processed",
-            "tables_dir": "out/tables",
-            "village": 101,  # what `papermill -p village 0101` passes
-            "language": "en",
-        },
-        cwd=work,
-    )
-    shown = _outputs(nb)
-    assert "village 101 read as 0101" in shown
-    assert "no households" not in shown
-    village_name = (
-        pd.read_csv(work / "data" / "villages.csv", dtype=str)
-        .set_index("village")
-        .loc["0101", "village_name"]
-    )
-    assert village_name in shown
+    def reference(folder: Path, name: str) -> pd.DataFrame:
+        path = folder / name
+        return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+
+    # The default study (data/raw/demo/study.yml) was found from either folder: each stage
+    # writes what the same stage wrote in-process for the bundled demo.
+    shown = _outputs(nbformat.read(out, as_version=4))
+    if notebook.startswith("01"):
+        name = "followup_clean.parquet"
+        pd.testing.assert_frame_equal(rewritten(processed, name), reference(demo_stages.processed, name))
+    elif notebook.startswith("02"):
+        name = "panel.parquet"
+        pd.testing.assert_frame_equal(rewritten(processed, name), reference(demo_stages.processed, name))
+    elif notebook.startswith("03"):
+        pd.testing.assert_frame_equal(rewritten(tables, "impact.csv"), reference(demo_stages.tables, "impact.csv"))
+    elif notebook.startswith("04"):
+        assert load_study(DEMO_STUDY).name in shown
+    else:
+        assert "village 101 read as 0101" in shown and "no households" not in shown
+        villages = pd.read_csv(DEMO_DIR / "villages.csv", dtype=str).set_index("village")
+        assert str(villages.loc["0101", "village_name"]) in shown
