@@ -62,7 +62,9 @@ def test_codebook_template_command_writes_a_readable_starting_codebook(
     )
     assert rows.loc["submission_time", "type"] == "date"
     personal = set(rows.index[rows["pii"] == "yes"])
-    assert {"nama", "no_hp", "gps_latitude", "nama_2"} <= personal
+    assert {"nama", "no_hp", "gps_latitude"} <= personal
+    # a question whose group alone was renamed (hh/nama -> rt/nama) is one row, noted
+    assert rows.loc["nama", "source_followup"] == "rt/nama" and "renamed" in rows.loc["nama", "note"]
     assert "pelatihan_teknik" not in personal  # "teknik" is not "nik"
     assert len(read_codebook(out).variables) == len(template)  # the reader accepts it as it is
 

@@ -532,6 +532,11 @@ def build_panel(
     data["linkage"] = data["hh"].map(linkage).astype(object)
     data["treatment"] = pd.to_numeric(data["hh"].map(treat), errors="coerce")
     data["village"] = data["hh"].map(village)
+    if "village_name" in data.columns:
+        # Names from the value labels of a .dta/.sav village code (clean stage): one per village,
+        # also on a row whose own round was unlabelled; a village list's names replace them below.
+        labelled = data.dropna(subset=["village", "village_name"]).drop_duplicates("village")
+        data["village_name"] = data["village"].map(labelled.set_index("village")["village_name"])
 
     villages = read_villages(study)
     if villages is not None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -355,6 +355,20 @@ def _check_raw(
     raise StudyError(missing_message(study, item, f"{file} does not have", columns, hint=hint))
 
 
+def as_variable(item: Named, codebook: Codebook | None) -> Named:
+    """A key naming a raw source column of its role's variable, as that variable's name.
+
+    ``id: hh/hhid`` with a codebook whose ``household_id`` variable ``hhid`` reads ``hh/hhid``
+    (:func:`analysis.inputs.codebook.with_study_roles`) stands for ``hhid``.
+    """
+    if codebook is None or item.role is None:
+        return item
+    owners = codebook.by_role(item.role)
+    if owners and item.column != owners[0].name and item.column in owners[0].sources.values():
+        return replace(item, column=owners[0].name)
+    return item
+
+
 def _check_codebook(
     study: Study,
     item: Named,
@@ -364,6 +378,7 @@ def _check_codebook(
     village_columns: list[str],
 ) -> None:
     book = _book(codebook)
+    item = as_variable(item, codebook)
     owners = codebook.by_role(item.role) if item.role is not None else []
     if owners and owners[0].name != item.column:
         # The codebook's role decides which column is used: the study's setting would be ignored.
@@ -439,7 +454,7 @@ def check_constructed(
         Naming the key, the file(s), the columns there are and the closest match.
     """
     village_columns = [str(c) for c in village_columns or []]
-    for item in named_columns(study):
+    for item in (as_variable(named, codebook) for named in named_columns(study)):
         present = [r for r in ROUNDS if item.column in frames[r].columns]
         if _from_village_list(item, village_columns):
             continue

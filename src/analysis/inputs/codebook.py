@@ -12,14 +12,14 @@ import io
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, get_args
 
 import pandas as pd
 
 from analysis.config import ROUNDS
-from analysis.errors import CodebookError
+from analysis.errors import CodebookError, StudyError
 from analysis.inputs.readers import RawTable, read_table
 from analysis.inputs.study import Study
 
@@ -45,8 +45,9 @@ CODEBOOK_COLUMNS: tuple[str, ...] = (
 )
 
 #: Optional codebook columns, read when present (older codebooks work without them).
-#: ``format``: explicit date format(s); ``versions``: form versions in which a question was asked.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("format", "versions")
+#: ``format``: explicit date format(s); ``versions``: form versions in which a question was asked;
+#: ``note``: what a person should check (``berdaya codebook`` writes its guesses there), never read.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("format", "versions", "note")
 
 #: Roles the workbench acts on (docs/codebook.md).
 ROLES: tuple[str, ...] = (
@@ -665,7 +666,7 @@ def codebook_template(columns: Mapping[str, list[str]]) -> pd.DataFrame:
                 continue
             if column not in index:
                 row = dict.fromkeys(CODEBOOK_COLUMNS + OPTIONAL_COLUMNS, "")
-                row["name"] = _harmonized_name(_leaf(column), taken={r["name"] for r in rows})
+                row["name"] = harmonized_name(_leaf(column), taken={r["name"] for r in rows})
                 row["type"] = "text"
                 row["direction"] = "1"
                 row["pii"] = "yes" if looks_personal(column) else ""
@@ -684,7 +685,42 @@ def codebook_template(columns: Mapping[str, list[str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS + OPTIONAL_COLUMNS))
 
 
-def _harmonized_name(text: str, *, taken: set[str]) -> str:
+#: Codebook columns of free text: the only cells guarded against spreadsheet formulas when a
+#: codebook is written. The others are syntax :func:`read_codebook` parses (``-99=refused``)
+#: and must be written as they are.
+_FREE_TEXT_COLUMNS = ("label_id", "label_en", "unit", "note")
+
+
+def write_codebook(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a codebook as CSV (UTF-8, ``,``), readable by :func:`read_codebook` as it is.
+
+    Labels and notes that a spreadsheet would run as a formula get a leading ``'``; the other
+    cells are written unchanged, since a guard there would change what they mean.
+
+    Parameters
+    ----------
+    frame
+        Text cells, with the columns of :data:`CODEBOOK_COLUMNS` (and optional ones).
+    path
+        The file to write (atomically).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from analysis.shared.files import neutralize_formulas, write_text_atomic
+
+    text = frame.fillna("").astype(str)
+    free = [c for c in _FREE_TEXT_COLUMNS if c in text.columns]
+    if free:
+        text[free] = neutralize_formulas(text[free])
+    path = Path(path)
+    write_text_atomic(path, text.to_csv(index=False, lineterminator="\n"))
+    return path
+
+
+def harmonized_name(text: str, *, taken: set[str]) -> str:
+    """``text`` as a snake_case variable name not in ``taken`` (``Jml ART`` -> ``jml_art``, ``jml_art_2``)."""
     base = "".join(ch if ch.isalnum() else "_" for ch in text.casefold()).strip("_") or "var"
     if base[0].isdigit():
         base = f"v_{base}"
@@ -694,10 +730,125 @@ def _harmonized_name(text: str, *, taken: set[str]) -> str:
     return name
 
 
+#: The study keys that name a column with a role, and that role.
+STUDY_KEY_ROLES: tuple[tuple[str, str], ...] = (
+    ("id", "household_id"),
+    ("village", "village"),
+    ("treatment", "treatment"),
+)
+
+
+def study_key_variable(codebook: Codebook, column: str) -> Variable | None:
+    """The variable a study key names: by its ``name``, else as the only one with that raw source.
+
+    A study written before its codebook names raw export columns (``id: hh/hhid``); with the
+    codebook the same column is a variable's source. Two variables reading one raw column
+    give no answer (None): the study key must then name one of them.
+    """
+    if column in codebook:
+        return codebook.get(column)
+    reading = [v for v in codebook.variables if column in v.sources.values()]
+    return reading[0] if len(reading) == 1 else None
+
+
+def with_study_roles(codebook: Codebook, study: Study) -> Codebook:
+    """The codebook with the roles the study's ``id``, ``village`` and ``treatment`` keys imply.
+
+    A codebook need not repeat what the study file says: the variable a key names
+    (:func:`study_key_variable`) gets the key's role when no variable has it. A key naming a
+    column absent from the codebook is left to the column checks of the clean stage (the
+    treatment may be a column of the village list).
+
+    Raises
+    ------
+    StudyError
+        When the codebook gives the role to another variable than the key names, or gives the
+        variable the key names another role: one line naming both, since either choice made
+        silently would analyse a column the user did not mean.
+    """
+    book = codebook.path.name if codebook.path is not None else "the codebook"
+    given: dict[str, str] = {}  # variable name -> the role a study key gives it
+    for key, role in STUDY_KEY_ROLES:
+        column = getattr(study, key)
+        if not column:
+            continue
+        target = study_key_variable(codebook, column)
+        owners = codebook.by_role(role)
+        if owners and owners[0] is not target:
+            raise StudyError(
+                f"{study.path.name}: `{key}` is {column}, but {book} gives the role {role} "
+                f"to {owners[0].name}; write {key}: {owners[0].name} or change the role in {book}"
+            )
+        if target is None or target.role == role:
+            continue
+        other = target.role or given.get(target.name)
+        if other is not None:
+            raise StudyError(
+                f"{study.path.name}: `{key}` is {column}, but {book} gives {target.name} the role "
+                f"{other}; write role {role} for {target.name} in {book} or change `{key}`"
+            )
+        given[target.name] = role
+    if not given:
+        return codebook
+    variables = tuple(
+        replace(v, role=given[v.name]) if v.name in given else v for v in codebook.variables
+    )
+    return Codebook(variables=variables, path=codebook.path)
+
+
+#: The column of village names in a clean round and in the panel (the village list's ``name``).
+VILLAGE_NAME = "village_name"
+
+
+def village_labels(table: RawTable, codebook: Codebook, round_name: str) -> dict[str, str]:
+    """Village code -> name, from the value labels of a .dta/.sav round's village column.
+
+    Stata and SPSS exports label the village code (``1 "Sukamaju"``); without these names a
+    study with no village list shows villages as 1, 10, 11. Labelled missing-value codes
+    (``-99 "Tidak tahu"``, Stata's ``.a``) are not villages and are left out.
+
+    Parameters
+    ----------
+    table
+        The raw round, as read (its ``value_labels`` are empty for CSV and XLSX).
+    codebook
+        Gives the village variable (role ``village``) and its source column in the round.
+    round_name
+        ``baseline`` or ``followup``.
+    """
+    for variable in codebook.by_role("village"):
+        source = variable.sources.get(round_name, "")
+        missing = table.user_missing.get(source, {})
+        labels = {
+            code: name.strip()
+            for code, name in table.value_labels.get(source, {}).items()
+            if name.strip() and code not in missing and not code.startswith(".")
+        }
+        if labels:
+            return labels
+    return {}
+
+
+def with_village_names(
+    frame: pd.DataFrame, labels: Mapping[str, str], *, codebook: Codebook
+) -> pd.DataFrame:
+    """A clean round with a ``village_name`` column from :func:`village_labels`.
+
+    The construct stage takes the names from here when the village list gives none (a list's
+    names win). A round that already has a ``village_name`` variable, or no labels, is
+    returned as it is.
+    """
+    villages = [v.name for v in codebook.by_role("village") if v.name in frame.columns]
+    if not labels or not villages or VILLAGE_NAME in frame.columns:
+        return frame
+    names = [None if pd.isna(code) else labels.get(str(code).strip()) for code in frame[villages[0]]]
+    return frame.assign(**{VILLAGE_NAME: pd.Series(names, index=frame.index, dtype=object)})
+
+
 def load_codebook(study: Study, tables: dict[str, RawTable] | None = None) -> Codebook:
-    """The study's codebook, or the one its study file implies."""
+    """The study's codebook (with the roles its keys imply), or the one its study file implies."""
     if study.codebook is not None:
-        return read_codebook(study.codebook)
+        return with_study_roles(read_codebook(study.codebook), study)
     if tables is None:
         tables = {r: read_table(study.rounds[r].file, sheet=study.rounds[r].sheet) for r in ROUNDS}
     return codebook_from_study(study, {r: list(t.frame.columns) for r, t in tables.items()})

@@ -299,6 +299,8 @@ class _Context:
     problems: list[str] = field(default_factory=list)
     #: Dotted paths of the keys that had a problem, so later checks do not pile on.
     bad: set[str] = field(default_factory=set)
+    #: Keys whose file may not exist yet (the codebook that ``berdaya codebook`` is to write).
+    may_be_missing: frozenset[str] = frozenset()
 
     def problem(self, at: str, text: str) -> _Bad:
         self.problems.append(text)
@@ -615,7 +617,7 @@ class _File(_Check):
         if not isinstance(value, str) or not value.strip():
             return ctx.wrong(at, value, self.expects)
         resolved = (ctx.base / Path(value).expanduser()).resolve()
-        if self.must_exist and not resolved.exists():
+        if self.must_exist and not resolved.exists() and at not in ctx.may_be_missing:
             return ctx.problem(at, f"`{at}` names {value}, which does not exist")
         if not self.folder and resolved.is_dir():
             return ctx.problem(at, f"`{at}` names {value}, which is a folder, not a file")
@@ -1043,13 +1045,16 @@ def _summary(study_path: Path, problems: list[str]) -> str:
     return f"{study_path.name}: {len(problems)} problems: " + "; ".join(problems)
 
 
-def load_study(path: str | Path) -> Study:
+def load_study(path: str | Path, *, codebook_may_be_missing: bool = False) -> Study:
     """Read and validate a study file.
 
     Parameters
     ----------
     path
         The YAML study file.
+    codebook_may_be_missing
+        Accept a ``codebook`` file that does not exist yet (``berdaya codebook`` writes it);
+        ``Study.codebook`` is then the path it is to have.
 
     Returns
     -------
@@ -1070,7 +1075,10 @@ def load_study(path: str | Path) -> Study:
     raw, repeated = _read_yaml(study_path)
     if not isinstance(raw, Mapping):
         raise StudyError(f"{study_path.name}: expected a mapping of keys at the top level")
-    ctx = _Context(base=study_path.parent)
+    ctx = _Context(
+        base=study_path.parent,
+        may_be_missing=frozenset({"codebook"} if codebook_may_be_missing else ()),
+    )
     for key, first, second in repeated:
         ctx.problem(key, f"`{key}` is written twice (lines {first} and {second}): keep one")
     data: dict[str, Any] = SCHEMA.check(raw, "", ctx)

@@ -56,7 +56,6 @@ from analysis.inputs.codebook import (
     codebook_from_study,
     load_codebook,
     looks_personal,
-    read_codebook,
 )
 from analysis.inputs.readers import normalize_text, read_table
 from analysis.inputs.study import Study, load_study
@@ -334,7 +333,7 @@ class _InstructionScreen:
             spec = study.rounds[round_name]
             table = read_table(spec.file, sheet=spec.sheet)
             codebook = (
-                read_codebook(study.codebook)
+                load_codebook(study)
                 if study.codebook is not None
                 else codebook_from_study(study, {round_name: list(table.frame.columns)})
             )

@@ -43,7 +43,13 @@ from analysis.clean.schema import column_inventory
 from analysis.construct.panel import round_id_forms
 from analysis.construct.study_columns import check_round_columns, village_list_columns
 from analysis.errors import InputError
-from analysis.inputs.codebook import Codebook, codebook_from_study, read_codebook
+from analysis.inputs.codebook import (
+    Codebook,
+    codebook_from_study,
+    load_codebook,
+    village_labels,
+    with_village_names,
+)
 from analysis.inputs.readers import RawTable, read_table
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
@@ -53,7 +59,7 @@ from analysis.shared.run_warnings import write_stage_warnings
 
 def _codebook_for_round(study: Study, table: RawTable, round_name: str) -> Codebook:
     if study.codebook is not None:
-        return read_codebook(study.codebook)
+        return load_codebook(study)  # with the roles the study's keys imply
     # Without a codebook only this round's columns are known, which is all cleaning needs.
     return codebook_from_study(study, {round_name: list(table.frame.columns)})
 
@@ -197,6 +203,8 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
         key=key,
     )
     clean, quarantine = screened.clean, screened.quarantine
+    # Value labels of a .dta/.sav village code are its names (after screening: not free text).
+    clean = with_village_names(clean, village_labels(table, codebook, round_name), codebook=codebook)
     changes, duplicates = screened.changes, screened.duplicates
     write_parquet(clean, processed / layout.clean_parquet(round_name))
     # Keyed hashes of the normalised ids, so the construct stage can tell damaged ids (lost
