@@ -22,6 +22,9 @@ counted in :class:`RoundFaults`).
     index (``index_klk_<family>``, ``index_icw_<family>``), with the estimator's conventions.
 ``README.md``
     What the data are and which faults were injected.
+``form_baseline_2023.xlsx``, ``form_followup_2025.xlsx``
+    The rounds' Kobo XLSForms (:mod:`analysis.demo.forms`), carrying the analysis plan in
+    ``berdaya::`` columns: ``berdaya init`` builds the study from them and the exports alone.
 
 Everything is vectorized over households (no Python loop per household): 2,000 villages of
 100 households generate and write in seconds. The same arguments give byte-identical files:
@@ -46,6 +49,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from analysis.config import DEFAULT_SEED
+from analysis.demo.forms import FORM_FILES, render_forms
 
 __all__ = ["DemoManifest", "DemoSurvey", "RoundFaults", "generate_demo", "write_demo"]
 
@@ -66,6 +70,7 @@ FILES: tuple[str, ...] = (
     STUDY_FILE,
     TRUTH_FILE,
     README_FILE,
+    *FORM_FILES,
 )
 
 CPI = {"baseline": 100.0, "followup": 106.3}
@@ -189,6 +194,7 @@ class DemoSurvey:
             STUDY_FILE: self.study_yml.encode("utf-8"),
             TRUTH_FILE: (json.dumps(dict(self.truth), indent=2, sort_keys=True) + "\n").encode("utf-8"),
             README_FILE: self.readme.encode("utf-8"),
+            **render_forms(self.codebook),
         }
 
 

@@ -5,7 +5,8 @@
     berdaya run [STUDY.yml] [--out DIR] [--no-village-reports] [--workers N]
                 [--scheduler ADDRESS] [--villages ID,ID,...] [--retry-failed] [--timeout SECONDS]
     berdaya demo-data --out DIR [--villages N] [--households M] [--seed S]
-    berdaya codebook-template STUDY [--out FILE]
+    berdaya codebook STUDY [--from-xlsform [ROUND=]FORM ...] [--out FILE]   (alias: codebook-template)
+    berdaya init DIR [--from-xlsform [ROUND=]FORM ...]
     berdaya package STUDY --out DIR [--include-raw]
     berdaya verify DIR
 
@@ -102,14 +103,41 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
     demo.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
-    template = sub.add_parser("codebook-template", help="write a starting codebook from the raw files")
-    template.add_argument("study", help="study file")
-    template.add_argument(
+    codebook = sub.add_parser(
+        "codebook",
+        aliases=["codebook-template"],
+        help="write a starting codebook from XLSForms, or inferred from the raw files and the study",
+    )
+    codebook.add_argument("study", help="study file (its codebook need not exist yet)")
+    codebook.add_argument(
+        "--from-xlsform",
+        metavar="[ROUND=]FORM",
+        action="append",
+        type=_form_argument,
+        default=None,
+        help="the XLSForm of both rounds, or give it twice: baseline=FORM and followup=FORM",
+    )
+    codebook.add_argument(
         "--out",
         default=None,
-        help="codebook file (default: codebook_template.csv next to the study)",
+        help="codebook file, never overwritten (default: the study's `codebook`, else codebook.csv next "
+        "to the study; codebook_template.csv for codebook-template)",
     )
-    template.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    codebook.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+
+    init = sub.add_parser(
+        "init", help="write study.yml, codebook.csv and a README next to the survey exports in DIR"
+    )
+    init.add_argument("folder", metavar="DIR", help="the folder holding the two rounds' exports")
+    init.add_argument(
+        "--from-xlsform",
+        metavar="[ROUND=]FORM",
+        action="append",
+        type=_form_argument,
+        default=None,
+        help="the XLSForm(s) to build the codebook from (default: the XLSForms in DIR)",
+    )
+    init.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
     package = sub.add_parser("package", help="write a replication package (de-identified data, code, tables)")
     package.add_argument("study", help="study file")
@@ -149,6 +177,34 @@ def _village_list(text: str) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def _form_argument(text: str) -> tuple[str | None, Path]:
+    """``--from-xlsform``: ``FORM`` (both rounds) or ``ROUND=FORM``."""
+    head, sep, tail = text.partition("=")
+    if sep and head.strip() in ROUNDS:
+        return head.strip(), Path(tail).expanduser()
+    if sep and not Path(text).expanduser().exists():
+        raise argparse.ArgumentTypeError(f"expecting FORM or baseline=FORM or followup=FORM, got {text}")
+    return None, Path(text).expanduser()
+
+
+def _forms(given: list[tuple[str | None, Path]] | None) -> dict[str, Path] | None:
+    """The form of each round from the ``--from-xlsform`` options, or None without any."""
+    if not given:
+        return None
+    if len(given) == 1:
+        return dict.fromkeys(ROUNDS, given[0][1])
+    if len(given) > 2:
+        raise BerdayaError("--from-xlsform is given more than twice: give one form, or one per round")
+    rounds = [r for r, _ in given]
+    if None in rounds:
+        from analysis.run.scaffold import assign_rounds
+
+        return assign_rounds([p for _, p in given], what="XLSForms")[0]
+    if rounds[0] == rounds[1]:
+        raise BerdayaError(f"--from-xlsform names {rounds[0]} twice: give baseline=FORM and followup=FORM")
+    return {r: p for r, p in given if r is not None}
+
+
 def _study_file(text: str) -> Path:
     """The study file argument, refused in one line when it names a folder."""
     path = Path(text).expanduser()
@@ -159,11 +215,14 @@ def _study_file(text: str) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from analysis.inputs.codebook import load_codebook
     from analysis.inputs.study import load_study
     from analysis.run.pipeline import run_study
     from analysis.shared.files import check_writable_folder
 
-    load_study(_study_file(args.study))  # fail fast, in this process, on a malformed study file
+    study = load_study(_study_file(args.study))  # fail fast, in this process, on a malformed study file
+    if study.codebook is not None:
+        load_codebook(study)  # and on a codebook whose roles contradict the study's keys
     check_writable_folder(args.out, what="--out")  # before minutes of work, not after
     return run_study(
         args.study,
@@ -188,23 +247,52 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _template(args: argparse.Namespace) -> int:
-    from analysis.inputs.codebook import codebook_template
+def _codebook(args: argparse.Namespace) -> int:
+    import os
+
+    from analysis.inputs.codebook import write_codebook
+    from analysis.inputs.infer import infer_codebook
     from analysis.inputs.readers import read_table
     from analysis.inputs.study import load_study
+    from analysis.inputs.xlsform import codebook_from_xlsforms, read_xlsform
     from analysis.shared.files import check_writable_file
-    from analysis.stages import write_csv
 
-    study = load_study(_study_file(args.study))
-    out = check_writable_file(
-        Path(args.out) if args.out else study.folder / "codebook_template.csv",
-        what="--out" if args.out else "the codebook template",
-    )
-    columns = {
-        r: list(read_table(study.rounds[r].file, sheet=study.rounds[r].sheet).frame.columns) for r in ROUNDS
-    }
-    write_csv(codebook_template(columns), out)
-    print(f"wrote {out}")
+    # The study may name the codebook this command is about to write.
+    study = load_study(_study_file(args.study), codebook_may_be_missing=True)
+    if args.out:
+        out = check_writable_file(args.out, what="--out")
+    elif args.command == "codebook-template":
+        out = check_writable_file(study.folder / "codebook_template.csv", what="the codebook template")
+    else:
+        out = check_writable_file(study.codebook or study.folder / "codebook.csv", what="the codebook")
+    if out.exists():
+        raise BerdayaError(
+            f"{out} exists: berdaya codebook never overwrites a codebook; move it away or give another --out"
+        )
+    forms = _forms(args.from_xlsform)
+    tables = {r: read_table(study.rounds[r].file, sheet=study.rounds[r].sheet).frame for r in ROUNDS}
+    if forms:
+        read = {r: read_xlsform(p) for r, p in forms.items()}
+        frame = codebook_from_xlsforms(read, columns={r: list(t.columns) for r, t in tables.items()})
+    else:
+        frame = infer_codebook(tables, study=study)
+    write_codebook(frame, out)
+    checks = int((frame["note"] != "").sum())
+    print(f"wrote {out}: {_count(len(frame), 'variable')}, {checks} with a `# check` note to read")
+    if study.codebook is None or study.codebook != out:
+        relative = os.path.relpath(out, study.folder)
+        print(f"to use it, write `codebook: {relative}` in {study.path.name} (paths are relative to it)")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from analysis.run.scaffold import STUDY_FILE, init_study
+
+    written, plan = init_study(args.folder, forms=_forms(args.from_xlsform))
+    checks = int((plan.codebook["note"] != "").sum())
+    print(f"wrote {', '.join(str(p) for p in written)}")
+    print(f"from {plan.source}; read the lines marked `check` ({checks} codebook rows), then run:")
+    print(f"  berdaya run {Path(args.folder) / STUDY_FILE} --out reports --no-village-reports")
     return 0
 
 
@@ -212,6 +300,7 @@ def _package(args: argparse.Namespace) -> int:
     import json
 
     from analysis.run.replication import build_package
+    from analysis.shared import layout
     from analysis.shared.files import check_writable_folder
 
     study = _study_file(args.study)
@@ -219,7 +308,7 @@ def _package(args: argparse.Namespace) -> int:
     out = build_package(study, out=Path(args.out), include_raw=args.include_raw)
     # The counts come from the manifest that was written, so the summary describes the package
     # on disk rather than what this command meant to put in it.
-    manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    manifest = json.loads((out / layout.MANIFEST_JSON).read_text(encoding="utf-8"))
     tables = len(manifest["expected"])
     rounds = len(manifest["processed"])
     raw = "raw exports INCLUDED" if manifest["include_raw"] else "no raw data"
@@ -287,7 +376,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "run": _run,
         "demo-data": _demo,
-        "codebook-template": _template,
+        "codebook": _codebook,
+        "codebook-template": _codebook,
+        "init": _init,
         "package": _package,
         "verify": _verify,
     }
