@@ -24,7 +24,6 @@ from analysis.report.text import (
     rose_or_fell,
     rupiah,
     significant_figures,
-    stars,
     t,
 )
 
@@ -61,7 +60,7 @@ def test_render_escapes_values_and_the_template() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "A&amp;B" in html
     assert "<b>ok</b>" in html  # Safe markup made by the package passes through
-    assert "&lt; 0.1" in render("impact_reading", "en", primary="ANCOVA")  # the template's own "<"
+    assert "q &lt; 0.05" in render("indices_strong", "en", goals="x")  # the template's own "<"
 
 
 def test_esc_and_join() -> None:
@@ -89,13 +88,12 @@ def test_rupiah_is_indonesian_in_both_languages_and_rounded() -> None:
     assert rupiah(None, "en") == "–"  # type: ignore[arg-type]
 
 
-def test_p_values_and_stars() -> None:
+def test_p_values() -> None:
     assert p_value(0.0004, "en") == "< 0.001"
     assert p_value(0.0004, "id") == "< 0,001"
     assert p_value(0.034, "en") == "0.03"
     assert p_value(0.0072, "en") == "0.007"
     assert p_relation(0.0004, "en") == "< 0.001" and p_relation(0.2, "id") == "= 0,20"
-    assert [stars(p) for p in (0.005, 0.03, 0.07, 0.5, float("nan"))] == ["***", "**", "*", "", ""]
 
 
 def test_significant_figures_for_mixed_units() -> None:

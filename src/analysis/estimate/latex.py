@@ -2,20 +2,25 @@ r"""LaTeX versions of the main tables, to paste into a paper.
 
 Each function takes the tidy table the estimate stage writes and returns a ``tabular`` (no
 float, no caption: the paper decides those) in ``booktabs`` style, so the preamble needs
-``\usepackage{booktabs}``. Text from the data (outcome and variable names) is escaped; numbers
-are written with a fixed number of decimals, standard errors in parentheses, q-values and
-p-values in brackets.
+``\usepackage{booktabs}``. Rows are named by their labels (``labels``, from
+:func:`outcome_labels`) and every text from the data is escaped; numbers are written with a fixed
+number of decimals (none for rupiah), standard errors in parentheses, q-values in brackets,
+p-values below 0.001 as ``$<$0.001``. There are no significance stars (the AEA's style). Joint
+tests lead with their randomization-inference p-value where the estimate stage computed one:
+the clustered F beside it over-rejects with many variables and few clusters.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from analysis.config import TESTED_ESTIMATORS
+from analysis.inputs.codebook import Codebook
+from analysis.inputs.study import Study
 
 #: LaTeX's special characters and their escaped forms (shared with analysis.report.blocks).
 LATEX_SPECIAL = {
@@ -39,20 +44,101 @@ ESTIMATOR_HEADINGS: dict[str, str] = {
 }
 
 
+#: Decimals of money amounts (rupiah): none, as in the reports.
+MONEY_DECIMALS = 0
+
+
+def is_money(name: str, codebook: Codebook | None) -> bool:
+    """Whether an outcome is in rupiah: an income measure (not its IHS transform) or a money variable."""
+    if name.startswith("income") and not name.endswith("_ihs"):
+        return True
+    if codebook is not None and name in codebook:
+        return codebook.get(name).type == "money"
+    return False
+
+
+def outcome_labels(
+    names: Iterable[str],
+    *,
+    study: Study,
+    codebook: Codebook | None,
+    constructed: Mapping[str, str],
+    language: str = "en",
+) -> dict[str, str]:
+    """The display label of each outcome: the study's, else the codebook's, else ``constructed``.
+
+    ``constructed`` maps the construct stage's indicators to their labels (this layer cannot
+    read them itself). ``<name>_women`` is its outcome's label with "(women)"; a family index
+    ``index_klk_<family>`` reads "KLK index: <family>". A name with no label stays as it is.
+    """
+    declared = {o.name: o.label for o in study.outcomes if o.label}
+
+    def label(name: str) -> str:
+        if name in declared:
+            return str(declared[name])
+        if codebook is not None and name in codebook and codebook.get(name).label(language):
+            return codebook.get(name).label(language)
+        if name in constructed:
+            return constructed[name]
+        if name.endswith("_women") and name != "_women":
+            return f"{label(name.removesuffix('_women'))} ({'perempuan' if language == 'id' else 'women'})"
+        for kind in ("klk", "icw"):
+            if name.startswith(f"index_{kind}_"):
+                family = name.removeprefix(f"index_{kind}_").replace("_", " ")
+                return f"{kind.upper()} {'indeks' if language == 'id' else 'index'}: {family}"
+        return name
+
+    return {name: label(name) for name in names}
+
+
 def escape(text: object) -> str:
     """Escape the characters LaTeX treats specially."""
     return "".join(LATEX_SPECIAL.get(c, c) for c in str(text))
 
 
 def number(value: object, decimals: int = 3) -> str:
-    """A number with fixed decimals; empty for a missing value."""
+    """A number with fixed decimals; empty for a missing value.
+
+    Whole numbers (rupiah, degrees of freedom) get thousands separators, ``1{,}150{,}154``.
+    """
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""
     if not math.isfinite(x):
         return ""
+    if decimals == 0:
+        return f"{x:,.0f}".replace(",", "{,}")
     return f"{x:.{decimals}f}"
+
+
+def p_text(value: object) -> str:
+    """A p-value with three decimals, ``$<$0.001`` below that (never "0.000"); empty when missing."""
+    text = number(value)
+    if text and float(value) < 0.001:  # type: ignore[arg-type]
+        return "$<$0.001"
+    return text
+
+
+def p_relation(value: object) -> str:
+    """``= 0.184`` or ``$<$ 0.001``: a p-value after its symbol."""
+    text = p_text(value)
+    return text.replace("$<$", "$<$ ") if text.startswith("$<$") else f"= {text}"
+
+
+def _joint_test(row: Mapping[Hashable, object], *, name: str) -> str:
+    """One joint test, its randomization-inference p first and the clustered F beside it."""
+    f_text = (
+        f"clustered F({_count(row.get('df_num'))}, {number(row.get('df_denom'), 0)}) = "
+        f"{number(row.get('f_stat'))}, p {p_relation(row.get('p_value'))}"
+    )
+    if p_text(row.get("p_value_ri")):
+        return (
+            f"{name}: randomization-inference p {p_relation(row.get('p_value_ri'))} "
+            f"({_count(row.get('ri_assignments'))} re-drawn assignments); beside it, {f_text}, which "
+            "over-rejects with many variables and few clusters."
+        )
+    return f"{name}: {f_text}."
 
 
 def _wrap(value: object, left: str, right: str, decimals: int = 3) -> str:
@@ -80,31 +166,44 @@ def _tabular(
     return "\n".join(lines) + "\n"
 
 
-def balance_latex(balance: pd.DataFrame, *, sample: str = "baseline", notes: Sequence[str] = ()) -> str:
+def balance_latex(
+    balance: pd.DataFrame,
+    *,
+    sample: str = "baseline",
+    notes: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+    money: Collection[str] = (),
+) -> str:
     """Baseline balance: means (SD) by arm, difference (SE), p-value, normalized difference.
 
-    ``notes`` are added below the table (the public tier's note on hidden cells).
+    ``labels`` name the variables (their names otherwise); variables in ``money`` are written
+    without decimals. ``notes`` are added below the table (the public tier's note on hidden
+    cells).
     """
+    labels = labels or {}
     part = balance.loc[balance["sample"] == sample]
     body = []
     for row in part.loc[part["row_type"] == "variable"].to_dict("records"):
+        name = str(row["variable"])
+        d = MONEY_DECIMALS if name in money else 3
         body.append(
-            [escape(row["variable"]), number(row["mean_comparison"]), number(row["mean_treatment"]),
-             number(row["difference"]), number(row["p_value"]), number(row["normalized_difference"])]
+            [escape(labels.get(name, name)), number(row["mean_comparison"], d),
+             number(row["mean_treatment"], d), number(row["difference"], d), p_text(row["p_value"]),
+             number(row["normalized_difference"])]
         )  # fmt: skip
         body.append(
-            ["", _wrap(row["sd_comparison"], "(", ")"), _wrap(row["sd_treatment"], "(", ")"),
-             _wrap(row["std_error"], "(", ")"), "", ""]
+            ["", _wrap(row["sd_comparison"], "(", ")", d), _wrap(row["sd_treatment"], "(", ")", d),
+             _wrap(row["std_error"], "(", ")", d), "", ""]
         )  # fmt: skip
-    lines = ["Means with standard deviations in parentheses; difference = treatment coefficient with its SE."]
+    lines = [
+        "Means with standard deviations in parentheses; difference = treatment coefficient with its SE; "
+        "rupiah without decimals."
+    ]
     joint = part.loc[part["row_type"] == "joint_test"]
     if len(joint):
-        j = joint.iloc[0]
+        j = joint.iloc[0].to_dict()
         if number(j["f_stat"]):
-            lines.append(
-                f"Joint orthogonality: F({_count(j['df_num'])}, {number(j['df_denom'], 0)}) = "
-                f"{number(j['f_stat'])}, p = {number(j['p_value'])}."
-            )
+            lines.append(_joint_test(j, name="Joint orthogonality"))
         else:
             lines.append(f"Joint orthogonality test not computed: {escape(j['note'])}.")
     header = ["Variable", "Comparison", "Treatment", "Difference", "$p$", "Norm. diff."]
@@ -128,24 +227,30 @@ def attrition_latex(attrition: pd.DataFrame, *, notes: Sequence[str] = ()) -> st
         d = diff.iloc[0]
         lines.append(
             f"Differential attrition (treatment $-$ comparison): {number(d['estimate'])} "
-            f"(SE {number(d['std_error'])}), p = {number(d['p_value'])}."
+            f"(SE {number(d['std_error'])}), p {p_relation(d['p_value'])}."
         )
     comp = attrition.loc[attrition["test"] == "differential_composition"]
     if len(comp) and number(comp.iloc[0]["f_stat"]):
-        c = comp.iloc[0]
         lines.append(
-            f"Differential composition (treatment $\\times$ baseline variables): "
-            f"F({_count(c['df_num'])}, {number(c['df_denom'], 0)}) = {number(c['f_stat'])}, "
-            f"p = {number(c['p_value'])}."
+            _joint_test(
+                comp.iloc[0].to_dict(),
+                name="Differential composition (treatment $\\times$ baseline variables)",
+            )
         )
     header = ["Arm", "Baseline households", "Not found at follow-up", "Attrition rate"]
     return _tabular("lrrr", header, body, [*lines, *map(escape, notes)])
 
 
 def _estimate_cells(
-    table: pd.DataFrame, outcome: str, estimators: Sequence[str], *, q: pd.DataFrame | None
+    table: pd.DataFrame,
+    outcome: str,
+    estimators: Sequence[str],
+    *,
+    q: pd.DataFrame | None,
+    label: str,
+    decimals: int = 3,
 ) -> list[list[str]]:
-    est, se, extra = [escape(outcome)], [""], [""]
+    est, se, extra = [escape(label)], [""], [""]
     for estimator in estimators:
         hit = table.loc[(table["outcome"] == outcome) & (table["estimator"] == estimator)]
         if hit.empty:
@@ -154,8 +259,8 @@ def _estimate_cells(
             extra.append("")
             continue
         row = hit.iloc[0]
-        est.append(number(row["estimate"]))
-        se.append(_wrap(row["std_error"], "(", ")"))
+        est.append(number(row["estimate"], decimals))
+        se.append(_wrap(row["std_error"], "(", ")", decimals))
         value = np.nan
         if q is not None:
             qhit = q.loc[(q["outcome"] == outcome) & (q["estimator"] == estimator)]
@@ -174,21 +279,30 @@ def impact_latex(
     outcomes: Sequence[str] | None = None,
     estimators: Sequence[str] = TESTED_ESTIMATORS,
     notes: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+    money: Collection[str] = (),
 ) -> str:
     """The main impact table: one block per outcome, one column per estimator.
 
     Estimate, standard error in parentheses and (with ``inference``) the within-family
-    sharpened q-value in brackets; ``notes`` are added below the table.
+    sharpened q-value in brackets; ``notes`` are added below the table. ``labels`` name the
+    outcomes (their names otherwise); outcomes in ``money`` are written without decimals.
     """
+    labels = labels or {}
     names = list(dict.fromkeys(impact["outcome"])) if outcomes is None else list(outcomes)
     body: list[list[str]] = []
     for name in names:
-        body += _estimate_cells(impact, name, estimators, q=inference)
+        decimals = MONEY_DECIMALS if name in money else 3
+        body += _estimate_cells(
+            impact, name, estimators, q=inference, label=labels.get(name, name), decimals=decimals
+        )
     first = impact.loc[impact["estimator"].isin(estimators)]
     clusters = first["n_clusters"].dropna()
     lines = ["Standard errors in parentheses"]
     if inference is not None:
         lines[0] += "; sharpened q-values within outcome family in brackets"
+    if any(name in money for name in names):
+        lines[0] += "; rupiah without decimals"
     se_types = sorted({str(s) for s in first["se_type"] if isinstance(s, str) and s})
     if se_types:
         lines[0] += f" ({', '.join(se_types)}"
@@ -197,18 +311,25 @@ def impact_latex(
     return _tabular("l" + "r" * len(estimators), header, body, [*lines, *map(escape, notes)])
 
 
-def indices_latex(impact: pd.DataFrame, inference: pd.DataFrame, *, notes: Sequence[str] = ()) -> str:
-    """Family indices (KLK and ICW) by estimator with standard errors and q-values across families.
+def indices_latex(
+    impact: pd.DataFrame,
+    inference: pd.DataFrame,
+    *,
+    notes: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """Family indices (KLK and ICW) by estimator with standard errors and q-values across goals.
 
-    ``notes`` are added below the table.
+    ``labels`` name the indices (their names otherwise); ``notes`` are added below the table.
     """
+    labels = labels or {}
     names = [o for o in dict.fromkeys(impact["outcome"]) if str(o).startswith("index_")]
     body: list[list[str]] = []
     for name in names:
-        body += _estimate_cells(impact, name, TESTED_ESTIMATORS, q=inference)
+        body += _estimate_cells(impact, name, TESTED_ESTIMATORS, q=inference, label=labels.get(name, name))
     lines = [
         "Effects in SD units of the baseline comparison group. Standard errors in parentheses; "
-        "sharpened q-values across the family indices of the same kind in brackets."
+        "sharpened q-values across goals (the family indices of the same kind) in brackets."
     ]
     header = ["Index", *(ESTIMATOR_HEADINGS[e] for e in TESTED_ESTIMATORS)]
     return _tabular("l" + "r" * len(TESTED_ESTIMATORS), header, body, [*lines, *map(escape, notes)])

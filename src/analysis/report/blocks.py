@@ -25,6 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.construct.indicators import CONSTRUCTED
+from analysis.estimate import latex
 from analysis.estimate.latex import LATEX_SPECIAL
 from analysis.inputs.codebook import Codebook
 from analysis.inputs.study import Study, StudyDesign
@@ -216,7 +217,8 @@ class Table:
             "\\centering",
         ]
         if self.caption:
-            lines.append(f"\\caption{{{latex_escape(self.caption)}}}")
+            # The caption may hold markup (a household count marked for the disclosure scan).
+            lines.append(f"\\caption{{{latex_escape(plain_text(self.caption))}}}")
         if label:
             lines.append(f"\\label{{{latex_escape(label)}}}")
         lines += [
@@ -354,12 +356,8 @@ def outcome_family(name: str, study: Study) -> str | None:
 
 
 def is_money(name: str, codebook: Codebook | None) -> bool:
-    """Whether an outcome is in rupiah (income, debt, ...)."""
-    if name.startswith("income") and not name.endswith("_ihs"):
-        return True
-    if codebook is not None and name in codebook:
-        return codebook.get(name).type == "money"
-    return False
+    """Whether an outcome is in rupiah (income, debt, ...): the rule of the LaTeX tables too."""
+    return latex.is_money(name, codebook)
 
 
 Design = StudyDesign

@@ -10,13 +10,17 @@ the estimate stage grows independently of the report.
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from analysis.config import PROJECT_ROOT, ROUNDS, TESTED_ESTIMATORS
+from analysis.estimate.women import is_woman
 from analysis.inputs.codebook import Codebook, load_codebook
 from analysis.inputs.study import Study, load_study
 from analysis.report import figures, summaries
@@ -44,6 +48,7 @@ from analysis.report.blocks import (
     provenance_block,
     read_output_table,
     read_provenance,
+    statistic,
     study_design,
 )
 from analysis.report.text import (
@@ -63,7 +68,6 @@ from analysis.report.text import (
     render,
     rupiah,
     significant_figures,
-    stars,
     t,
     withheld_code,
     withheld_reason,
@@ -101,6 +105,9 @@ class ProgrammeContext:
     language: Language
     started: float = field(default_factory=time.time)
     warnings: tuple[RunWarning, ...] = ()
+    #: Table and figure numbers, given in the order the notebook first shows them (``table:<key>``
+    #: → n), so that the LaTeX export, built after the sections, reuses the page's numbers.
+    numbers: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def min_cell(self) -> int:
@@ -130,6 +137,25 @@ class ProgrammeContext:
     def table(self, name: str) -> pd.DataFrame | None:
         """An optional table of the estimate stage (None when this run did not write it)."""
         return self.tables.get(name)
+
+    @cached_property
+    def assignment(self) -> summaries.Assignment:
+        """Where the programme arm varies (household, village or cluster), read from the panel."""
+        return summaries.assignment(self.panel)
+
+    @cached_property
+    def clustering(self) -> summaries.Clustering:
+        """What the impact standard errors were computed with (``impact_detail.csv``'s ``se_type``)."""
+        return summaries.clustering(self.panel, self.impact, estimators=TESTED_ESTIMATORS)
+
+    @cached_property
+    def families(self) -> dict[str, str]:
+        """Each outcome's family as ``outcomes.csv`` gives it (women's twins included)."""
+        listing = self.table(layout.OUTCOMES_CSV)
+        if listing is None or not {"outcome", "family"} <= set(listing.columns):
+            return {}
+        known = listing.dropna(subset=["family"])
+        return dict(zip(known["outcome"].astype(str), known["family"].astype(str), strict=True))
 
 
 def load(study_path: str, *, processed_dir: str, tables_dir: str, language: str = "") -> ProgrammeContext:
@@ -165,15 +191,81 @@ def _label(ctx: ProgrammeContext, outcome: str) -> str:
     return outcome_label(outcome, study=ctx.study, codebook=ctx.codebook, language=ctx.language)
 
 
-def _fmt(
+Kind = Literal["money", "share", "index", "scale"]
+
+#: Decimals of each kind of outcome in tables, fixed so that a column lines up: rupiah without
+#: decimals, yes/no outcomes in percentage points to one decimal, indices (SD units) to three,
+#: other scales (days, counts, 1–5 ratings) to two.
+DECIMALS: dict[Kind, int] = {"money": 0, "share": 1, "index": 3, "scale": 2}
+
+UNITS: dict[Kind, str] = {"money": "unit_rp", "share": "unit_pp", "index": "unit_sd", "scale": "unit_scale"}
+
+
+def _base_outcome(outcome: str) -> str:
+    """The outcome a women's twin (``<name>_women``) re-estimates; the name itself otherwise."""
+    return outcome.removesuffix("_women") if outcome.endswith("_women") else outcome
+
+
+def _column(ctx: ProgrammeContext, outcome: str, round_name: str) -> str | None:
+    """The panel column of ``outcome`` in ``round_name`` (None when that round has no measure)."""
+    base = _base_outcome(outcome)
+    for spec in ctx.study.outcomes:
+        if spec.name == base:
+            column = spec.columns.get(round_name)
+            return column if column in ctx.panel.columns else None
+    return base if base in ctx.panel.columns else None
+
+
+def _kind(ctx: ProgrammeContext, outcome: str) -> Kind:
+    """How an outcome is written: rupiah, a yes/no share, an index in SD units, or its own scale."""
+    if outcome.startswith("index_"):
+        return "index"
+    if is_money(_base_outcome(outcome), ctx.codebook):
+        return "money"
+    return "share" if _is_binary(ctx, outcome) else "scale"
+
+
+def _effect(
     ctx: ProgrammeContext, outcome: str, value: float, *, signed: bool = True, table: bool = False
 ) -> str:
-    """An outcome's value in its unit: rupiah in sentences, plain thousands in tables."""
-    if is_money(outcome, ctx.codebook):
-        if table:
-            return number(value, ctx.language, digits=0, signed=signed)
-        return rupiah(value, ctx.language, signed=signed)
-    return significant_figures(value, ctx.language, signed=signed)
+    """An effect (a difference) in its outcome's unit, with the kind's fixed decimals.
+
+    Yes/no outcomes are in percentage points (the unit is the table's Unit column, or words in a
+    sentence); money is in rupiah without decimals (``Rp 289.000`` in a sentence).
+    """
+    lang = ctx.language
+    kind = _kind(ctx, outcome)
+    if kind == "money" and not table:
+        return rupiah(value, lang, signed=signed)
+    if kind == "share":
+        points = number(float(value) * 100 if _finite_number(value) else value, lang, digits=1, signed=signed)
+        return points if table or points == "–" else str(render("difference_pp", lang, value=points))
+    return number(value, lang, digits=DECIMALS[kind], signed=signed)
+
+
+def _level(ctx: ProgrammeContext, outcome: str, value: float) -> str:
+    """A mean in its outcome's unit for a table: yes/no outcomes as percentages (``26.7%``)."""
+    kind = _kind(ctx, outcome)
+    if kind == "share":
+        return percent(value, ctx.language, digits=1)
+    return number(value, ctx.language, digits=DECIMALS[kind])
+
+
+def _finite_number(value: object) -> bool:
+    return bool(np.isfinite(_number(value)))
+
+
+def _unit(ctx: ProgrammeContext, outcome: str) -> str:
+    return t(UNITS[_kind(ctx, outcome)], ctx.language)
+
+
+def _numbered(ctx: ProgrammeContext, key: str, caption: object, *, kind: str = "table") -> Safe:
+    """``Table 3. caption``: tables and figures are numbered in the order the report shows them."""
+    name = f"{kind}:{key}"
+    if name not in ctx.numbers:
+        ctx.numbers[name] = 1 + sum(1 for k in ctx.numbers if k.startswith(f"{kind}:"))
+    label = t("table_number" if kind == "table" else "figure_number", ctx.language, n=ctx.numbers[name])
+    return join([label, ". ", caption])
 
 
 def _missing(ctx: ProgrammeContext, table: str) -> Html:
@@ -191,16 +283,64 @@ def _inference_value(ctx: ProgrammeContext, outcome: str, estimator: str, column
     return inference_value(ctx.table(layout.IMPACT_INFERENCE_CSV), outcome, estimator, column)
 
 
-def _significance(ctx: ProgrammeContext, outcome: str, estimator: str, p_cr1: float) -> object:
+FallbackReason = Literal["", "reason_followup_only", "reason_not_estimated"]
+
+
+@dataclass(frozen=True)
+class Primary:
+    """The estimate a row of the report reads: the primary estimator's, or its stand-in.
+
+    ``reason`` is empty for the primary estimator; otherwise the text key saying why the
+    follow-up difference stands in (an outcome measured only at follow-up has no baseline for
+    ANCOVA or DiD).
+    """
+
+    estimator: str
+    row: pd.Series
+    reason: FallbackReason
+
+
+def _primary(ctx: ProgrammeContext, outcome: str) -> Primary | None:
+    """The primary estimate of ``outcome``, else the follow-up difference, saying why."""
+    row = _impact_row(ctx, outcome, ctx.primary)
+    if row is not None:
+        return Primary(ctx.primary, row, "")
+    fallback = _impact_row(ctx, outcome, "followup_diff")
+    if fallback is None:
+        return None
+    baseline = _column(ctx, outcome, "baseline")
+    measured = (
+        baseline is not None and ctx.panel.loc[ctx.panel["round"] == "baseline", baseline].notna().any()
+    )
+    return Primary("followup_diff", fallback, "reason_not_estimated" if measured else "reason_followup_only")
+
+
+def _judged_p(ctx: ProgrammeContext, outcome: str, chosen: Primary) -> tuple[float, bool]:
+    """The p-value the report reads for an estimate: wild bootstrap where computed, else the SE's.
+
+    Returns the p-value and whether it is the wild-bootstrap one. The summary's sentences, its
+    count of outcomes distinguishable from zero and the table's first p column all use this.
+    """
+    wild = _inference_value(ctx, outcome, chosen.estimator, "p_value_wild")
+    if np.isfinite(wild):
+        return wild, True
+    return _number(chosen.row.get("p_value")), False
+
+
+def _se_name(ctx: ProgrammeContext) -> str:
+    """``CR1`` or ``HC1``: the standard errors the estimate stage computed."""
+    return ctx.clustering.se_type or "CR1"
+
+
+def _significance(ctx: ProgrammeContext, outcome: str, chosen: Primary) -> object:
     """``distinguishable from zero, p = …`` (or not); None when no p-value may be judged."""
     lang = ctx.language
     if ctx.withheld:
         return None
-    wild = _inference_value(ctx, outcome, estimator, "p_value_wild")
-    p = wild if np.isfinite(wild) else p_cr1
+    p, wild = _judged_p(ctx, outcome, chosen)
     if not np.isfinite(p):
         return None
-    text = render("p_wild_is" if np.isfinite(wild) else "p_is", lang, p=p_relation(p, lang))
+    text = render("p_wild_is" if wild else "p_is", lang, p=p_relation(p, lang))
     return render("significant" if p < 0.05 else "not_significant", lang, p=text)
 
 
@@ -238,11 +378,20 @@ def run_warnings(ctx: ProgrammeContext) -> Safe:
 def _outcomes(ctx: ProgrammeContext, *, indices: bool) -> list[str]:
     names = list(dict.fromkeys(ctx.impact["outcome"].astype(str)))
     chosen = [n for n in names if n.startswith("index_") == indices]
-    return sorted(chosen, key=lambda n: _family_order(outcome_family(n, ctx.study)))
+    return sorted(chosen, key=lambda n: _family_order(_family(ctx, n)))
+
+
+def _family(ctx: ProgrammeContext, outcome: str) -> str | None:
+    """The family of an outcome: the study's, else ``outcomes.csv``'s (``participation_women``)."""
+    return outcome_family(outcome, ctx.study) or ctx.families.get(outcome)
+
+
+def _family_label(ctx: ProgrammeContext, family: str | None) -> str:
+    return FAMILY_LABELS.get(family or "", {}).get(ctx.language, family or "")
 
 
 def _family_order(family: str | None) -> int:
-    order = [*GOALS, "participation"]
+    order = [*GOALS, "participation", "participation_women"]
     return order.index(family) if family in order else len(order)
 
 
@@ -266,7 +415,12 @@ def _main_outcomes(ctx: ProgrammeContext) -> list[str]:
 
 
 def title(ctx: ProgrammeContext) -> Html:
-    """The report heading and a summary of the main results in plain language."""
+    """The report heading and a summary of the main results in plain language.
+
+    The summary says why its outcomes were chosen, and counts the outcomes distinguishable from
+    zero by the same p-value its sentences quote. The Alkire–Foster profile is not in it: its
+    cutoffs are partly chosen from the data and it has no standard error (its section says so).
+    """
     lang = ctx.language
     lines = [headline(ctx, outcome) for outcome in _main_outcomes(ctx)]
     return fragment(
@@ -274,102 +428,186 @@ def title(ctx: ProgrammeContext) -> Html:
         run_warnings(ctx),
         heading(t("summary", lang)),
         element("ul", join(element("li", line) for line in lines if line)) if any(lines) else "",
+        paragraph(_why_these_outcomes(ctx)) if any(lines) else "",
         paragraph(_significance_count(ctx)),
     )
+
+
+def _default_main_outcomes(ctx: ProgrammeContext) -> list[str]:
+    """The study file's default main outcomes: the first outcome listed in each family."""
+    chosen: dict[object, str] = {}
+    for outcome in ctx.study.outcomes:
+        chosen.setdefault(outcome.family if outcome.family is not None else ("", outcome.name), outcome.name)
+    return list(chosen.values())
+
+
+def _why_these_outcomes(ctx: ProgrammeContext) -> Safe:
+    """Why the summary shows these outcomes: named in the study file, or the default rule."""
+    declared = list(ctx.study.main_outcomes) != _default_main_outcomes(ctx)
+    k = len(_outcomes(ctx, indices=False))
+    return render("summary_why_declared" if declared else "summary_why_default", ctx.language, k=k)
 
 
 def headline(ctx: ProgrammeContext, outcome: str) -> object:
     """One plain-language sentence on the primary estimate of ``outcome``.
 
-    Yes/no outcomes are written in percentage points, money in rupiah.
+    Yes/no outcomes are written in percentage points, money in rupiah. An outcome without a
+    primary estimate (measured only at follow-up) falls back to the follow-up difference, and
+    the sentence says why.
     """
-    row = _impact_row(ctx, outcome, ctx.primary)
-    if row is None:
+    chosen = _primary(ctx, outcome)
+    if chosen is None:
         return ""
-    lang = ctx.language
+    lang, row = ctx.language, chosen.row
 
     def fmt(value: float) -> object:
-        if _is_binary(ctx, outcome):
-            return render("difference_pp", lang, value=number(value * 100, lang, digits=1, signed=True))
-        return _fmt(ctx, outcome, value)
+        return _effect(ctx, outcome, value, signed=True)
 
-    significance = _significance(ctx, outcome, ctx.primary, float(row["p_value"]))
-    if significance is None or not np.isfinite(float(row["ci_low"])):
-        return render(
+    why = (
+        render(
+            "fallback_why",
+            lang,
+            primary=ESTIMATOR_LABELS[ctx.primary][lang],
+            reason=render(chosen.reason, lang),
+        )
+        if chosen.reason
+        else ""
+    )
+    significance = _significance(ctx, outcome, chosen)
+    if significance is None or not np.isfinite(_number(row["ci_low"])):
+        sentence = render(
             "impact_headline_no_inference",
             lang,
             outcome=_label(ctx, outcome),
-            estimator=ESTIMATOR_LABELS[ctx.primary][lang],
+            estimator=ESTIMATOR_LABELS[chosen.estimator][lang],
             effect=fmt(float(row["estimate"])),
             why=render("no_inference", lang, reason=_withheld_reason(ctx)),
         )
-    return render(
-        "impact_headline",
-        lang,
-        outcome=_label(ctx, outcome),
-        estimator=ESTIMATOR_LABELS[ctx.primary][lang],
-        effect=fmt(float(row["estimate"])),
-        low=fmt(float(row["ci_low"])),
-        high=fmt(float(row["ci_high"])),
-        significance=significance,
-    )
+    else:
+        sentence = render(
+            "impact_headline",
+            lang,
+            outcome=_label(ctx, outcome),
+            estimator=ESTIMATOR_LABELS[chosen.estimator][lang],
+            effect=fmt(float(row["estimate"])),
+            low=fmt(float(row["ci_low"])),
+            high=fmt(float(row["ci_high"])),
+            significance=significance,
+        )
+    return join([sentence, " ", why]) if why else sentence
 
 
 def _is_binary(ctx: ProgrammeContext, outcome: str) -> bool:
     """Whether an outcome only takes the values 0 and 1 (a yes/no question)."""
-    if outcome not in ctx.panel.columns:
+    columns = {c for c in (_column(ctx, outcome, r) for r in ROUNDS) if c is not None}
+    if not columns:
         return False
-    values = pd.to_numeric(ctx.panel[outcome], errors="coerce").dropna().unique()
+    values = pd.concat([pd.to_numeric(ctx.panel[c], errors="coerce") for c in columns]).dropna().unique()
     return len(values) > 0 and set(values.tolist()) <= {0.0, 1.0}
 
 
 def _significance_count(ctx: ProgrammeContext) -> object:
-    rows = ctx.impact.loc[
-        (ctx.impact["estimator"] == ctx.primary) & ~ctx.impact["outcome"].astype(str).str.startswith("index_")
-    ]
+    """How many outcomes are distinguishable from zero, by the p-value the summary quotes."""
     if ctx.withheld:
         return render("impact_count_withheld", ctx.language, reason=_withheld_reason(ctx))
-    p = pd.to_numeric(rows["p_value"], errors="coerce").dropna()
-    if p.empty:
+    judged = []
+    for outcome in _outcomes(ctx, indices=False):
+        chosen = _primary(ctx, outcome)
+        if chosen is not None:
+            judged.append(_judged_p(ctx, outcome, chosen))
+    p = np.array([value for value, _ in judged if np.isfinite(value)])
+    if not len(p):
         return ""
+    wild = any(is_wild for value, is_wild in judged if np.isfinite(value))
+    lang = ctx.language
     return render(
         "impact_count",
-        ctx.language,
+        lang,
         k=len(p),
         s=int((p < 0.05).sum()),
-        expected=number(0.05 * len(p), ctx.language, digits=1),
-        estimator=ESTIMATOR_LABELS[ctx.primary][ctx.language],
+        expected=number(0.05 * len(p), lang, digits=1),
+        estimator=ESTIMATOR_LABELS[ctx.primary][lang],
+        p_label=t("p_label_wild", lang) if wild else t("p_label_se", lang, se=_se_name(ctx)),
     )
 
 
+def _level_word(ctx: ProgrammeContext, level: str) -> str:
+    """``household``, ``village`` or the study's cluster column, in the report's language."""
+    if level in ("household", "village"):
+        return t(f"level_{level}", ctx.language)
+    return ctx.study.cluster_column or "cluster"
+
+
 def design_section(ctx: ProgrammeContext) -> list[object]:
-    """Villages and households by arm, and the clustering."""
-    lang = ctx.language
-    first = ctx.panel.drop_duplicates("hh")
-    households = len(first)
-    if first["village"].notna().any():
-        villages = first.dropna(subset=["village"]).drop_duplicates("village")
-        clusters = (
-            float(pd.to_numeric(ctx.impact["n_clusters"], errors="coerce").max())
-            if "n_clusters" in ctx.impact.columns
-            else float("nan")
-        )
+    """Where the programme was assigned (household, village or cluster) and the standard errors.
+
+    The level is read from the panel (:func:`analysis.report.summaries.assignment`): a study
+    randomized at household level within villages is described so, never by the arm of each
+    village's first household. The standard errors are those the estimate stage computed.
+    """
+    lang, a = ctx.language, ctx.assignment
+    households = count(ctx.panel["hh"].nunique(), language=lang, min_cell=ctx.min_cell)
+    if a.level == "village":
         text = render(
-            "design_lead",
+            "design_village",
             lang,
-            treated=integer((villages["treatment"] == 1).sum(), lang),
-            control=integer((villages["treatment"] == 0).sum(), lang),
-            households=count(households, language=lang, min_cell=ctx.min_cell),
-            clusters=integer(clusters, lang) if np.isfinite(clusters) else "–",
+            treated=integer(a.treated, lang),
+            control=integer(a.comparison, lang),
+            households=households,
+        )
+    elif a.level == "cluster":
+        text = render(
+            "design_cluster",
+            lang,
+            unit=_level_word(ctx, "cluster"),
+            treated=integer(a.treated, lang),
+            control=integer(a.comparison, lang),
+            treated_villages=integer(a.treated_villages, lang),
+            control_villages=integer(a.comparison_villages, lang),
+            households=households,
         )
     else:
-        text = render(
-            "design_lead_unclustered",
-            lang,
-            households=count(households, language=lang, min_cell=ctx.min_cell),
+        arms = {
+            "treated": count(a.treated, language=lang, min_cell=ctx.min_cell),
+            "control": count(a.comparison, language=lang, min_cell=ctx.min_cell),
+        }
+        text = (
+            render(
+                "design_household",
+                lang,
+                mixed=integer(a.mixed_villages, lang),
+                villages=integer(a.villages, lang),
+                **arms,
+            )
+            if a.villages
+            else render("design_household_no_village", lang, **arms)
         )
-    method = "methods_randomized" if ctx.design == "randomized" else "methods_matched"
-    return [fragment(heading(t("design", lang)), paragraph(text), paragraph(render(method, lang)))]
+    return [fragment(heading(t("design", lang)), paragraph(join([text, " ", _standard_errors(ctx)])))]
+
+
+#: Levels of assignment and clustering, from the finest; HC1 is household level.
+_LEVEL_ORDER = {"household": 0, "none": 0, "village": 1, "cluster": 2}
+
+
+def _standard_errors(ctx: ProgrammeContext) -> Safe:
+    """What the standard errors are (as computed) and how that compares with the assignment level."""
+    lang, c, a = ctx.language, ctx.clustering, ctx.assignment
+    if c.se_type == "CR1":
+        key = {"village": "se_cr1_village", "household": "se_cr1_household"}.get(c.level, "se_cr1_cluster")
+        clusters = integer(c.clusters, lang) if np.isfinite(c.clusters) else "–"
+        sentence = render(key, lang, clusters=clusters, unit=ctx.study.cluster_column or "cluster")
+    elif c.se_type == "HC1":
+        sentence = render("se_hc1", lang)
+    else:
+        return Safe("")
+    clustered, assigned = _LEVEL_ORDER[c.level], _LEVEL_ORDER[a.level]
+    if clustered == assigned:
+        match = render("se_at_assignment", lang)
+    elif clustered > assigned:
+        match = render("se_above_assignment", lang, level=_level_word(ctx, a.level))
+    else:
+        match = render("se_below_assignment", lang, level=_level_word(ctx, a.level))
+    return join([sentence, " ", match])
 
 
 def data_quality_section(ctx: ProgrammeContext) -> list[object]:
@@ -396,6 +634,7 @@ def data_quality_section(ctx: ProgrammeContext) -> list[object]:
             Column(t("excluded_rows", lang)),
         ],
         rows,
+        caption=_numbered(ctx, "accounting", t("accounting_caption", lang)),
     )
     parts: list[object] = [
         fragment(heading(t("data_quality", lang)), paragraph(render("rows_accounting", lang))),
@@ -427,10 +666,11 @@ def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
         for reason, by_round in sorted(counts.items())
     ]
     header = {"id": "Alasan karantina", "en": "Quarantine reason"}[lang]
+    caption = {"id": "Catatan yang dikarantina per alasan", "en": "Quarantined records by reason"}[lang]
     return Table(
         [Column(header, "left"), Column(t("baseline", lang)), Column(t("followup", lang))],
         rows,
-        caption={"id": "Catatan yang dikarantina per alasan", "en": "Quarantined records by reason"}[lang],
+        caption=_numbered(ctx, "quarantine", caption),
     )
 
 
@@ -457,14 +697,21 @@ def attrition_section(ctx: ProgrammeContext) -> list[object]:
         ]
         for key in labels
     ]
+    # The arms are named by the unit that was assigned: villages, or households within them.
+    arm_names = (
+        ("programme_households", "comparison_households")
+        if ctx.assignment.level == "household"
+        else ("programme_villages", "comparison_villages")
+    )
     counts_table = Table(
         [
             Column("", "left"),
-            Column(t("programme_villages", lang)),
-            Column(t("comparison_villages", lang)),
+            Column(t(arm_names[0], lang)),
+            Column(t(arm_names[1], lang)),
             Column(t("total", lang)),
         ],
         rows,
+        caption=_numbered(ctx, "attrition", t("attrition_caption", lang)),
         notes=[render("hidden_note", lang, n=ctx.min_cell)] if table.hidden else [],
     )
     # With an arm's size hidden, the difference in attrition rates would give it back from the
@@ -500,7 +747,11 @@ def _attrition_rate(ctx: ProgrammeContext, table: SuppressedTable[tuple[str, str
 
 
 def _attrition_tests(ctx: ProgrammeContext, *, hide_difference: bool) -> list[object]:
-    """Sentences for the differential-attrition tests of ``attrition.csv``."""
+    """Sentences for the differential-attrition tests of ``attrition.csv``.
+
+    The selective-attrition (composition) test leads with its randomization-inference p-value,
+    with the clustered F beside it and the warning that it over-rejects.
+    """
     lang = ctx.language
     frame = ctx.table(layout.ATTRITION_CSV)
     if frame is None or "test" not in frame.columns:
@@ -508,16 +759,21 @@ def _attrition_tests(ctx: ProgrammeContext, *, hide_difference: bool) -> list[ob
     lines: list[object] = []
     for rec in frame.loc[frame["test"] != "rate"].to_dict("records"):
         test = str(rec["test"])
+        if test == "differential_composition":
+            sentences = _joint_test(
+                ctx,
+                rec,
+                test=t("joint_composition", lang),
+                sample=t("surveyed_baseline", lang).lower(),
+                verdicts=("composition_alike", "composition_not_alike"),
+            )
+            lines.append(join(sentences, " "))
+            continue
         p = _number(rec.get("p_value"))
         name = {
             "differential_rate": {
                 "id": "Selisih tingkat atrisi (program − pembanding)",
                 "en": "Difference in attrition rates (programme − comparison)",
-            },
-            "differential_composition": {
-                "id": "Atrisi selektif (apakah rumah tangga yang hilang berbeda antar kelompok; uji F "
-                "gabungan)",
-                "en": "Selective attrition (do the households lost differ between arms; joint F test)",
             },
         }.get(test, {"id": test, "en": test})[lang]
         if not np.isfinite(p):
@@ -544,6 +800,57 @@ def _attrition_tests(ctx: ProgrammeContext, *, hide_difference: bool) -> list[ob
     return lines
 
 
+def _joint_test(
+    ctx: ProgrammeContext,
+    rec: Mapping[Hashable, object],
+    *,
+    test: str,
+    sample: str,
+    verdicts: tuple[str, str] | None,
+) -> list[object]:
+    """A joint test in words: the reliable p-value first, and the verdict that follows from it.
+
+    The randomization-inference p-value (``p_value_ri``) leads when the estimate stage computed
+    it (few clusters): the clustered F, shown beside it, over-rejects when the variables are not
+    few next to the clusters. With many clusters there is no re-randomization and the F leads.
+    ``verdicts`` are the text keys for "alike" and "not alike" (none: no verdict).
+    """
+    lang = ctx.language
+    p_ri, p_f, f_stat = (_number(rec.get(k)) for k in ("p_value_ri", "p_value", "f_stat"))
+    degrees = {
+        "df1": integer(rec.get("df_num"), lang),
+        "df2": integer(rec.get("df_denom"), lang),
+        "f": number(f_stat, lang),
+    }
+    if np.isfinite(p_ri):
+        reliable = p_ri
+        parts: list[object] = [
+            render(
+                "joint_ri",
+                lang,
+                test=test,
+                sample=sample,
+                reps=integer(rec.get("ri_assignments"), lang),
+                p=p_relation(p_ri, lang),
+            )
+        ]
+    elif np.isfinite(p_f):
+        reliable = p_f
+        parts = [render("joint_f", lang, test=test, sample=sample, p=p_relation(p_f, lang), **degrees)]
+    else:
+        reason = str(rec.get("note") or "").strip()
+        return [
+            render(
+                "joint_not_computed", lang, test=test, sample=sample, reason=f" ({reason})" if reason else ""
+            )
+        ]
+    if verdicts is not None:
+        parts.append(render(verdicts[0] if reliable >= 0.05 else verdicts[1], lang))
+    if np.isfinite(p_ri) and np.isfinite(p_f):
+        parts.append(render("joint_f_beside", lang, p=p_relation(p_f, lang), **degrees))
+    return parts
+
+
 def _number(value: object) -> float:
     try:
         result = float(value)  # type: ignore[arg-type]
@@ -563,8 +870,8 @@ def _lee_section(ctx: ProgrammeContext, lee: pd.DataFrame) -> list[object]:
                 "lee_reading",
                 lang,
                 outcome=_label(ctx, str(rec["outcome"])),
-                lower=_fmt(ctx, str(rec["outcome"]), _number(rec["lower"])),
-                upper=_fmt(ctx, str(rec["outcome"]), _number(rec["upper"])),
+                lower=_effect(ctx, str(rec["outcome"]), _number(rec["lower"])),
+                upper=_effect(ctx, str(rec["outcome"]), _number(rec["upper"])),
             )
         )
         for rec in lee.to_dict("records")
@@ -572,6 +879,7 @@ def _lee_section(ctx: ProgrammeContext, lee: pd.DataFrame) -> list[object]:
     ]
     columns = [
         Column(t("outcome", lang), "left"),
+        Column(t("unit", lang), "left"),
         Column({"id": "Batas bawah", "en": "Lower bound"}[lang]),
         Column({"id": "Batas atas", "en": "Upper bound"}[lang]),
         Column({"id": "Selang 95%", "en": "95% interval"}[lang]),
@@ -586,9 +894,12 @@ def _lee_section(ctx: ProgrammeContext, lee: pd.DataFrame) -> list[object]:
         rows.append(
             [
                 _label(ctx, name),
-                _fmt(ctx, name, _number(rec["lower"])),
-                _fmt(ctx, name, _number(rec["upper"])),
-                f"{_fmt(ctx, name, low)} … {_fmt(ctx, name, high)}" if np.isfinite(low) else "–",
+                _unit(ctx, name),
+                _effect(ctx, name, _number(rec["lower"]), table=True),
+                _effect(ctx, name, _number(rec["upper"]), table=True),
+                f"{_effect(ctx, name, low, table=True)} … {_effect(ctx, name, high, table=True)}"
+                if np.isfinite(low)
+                else "–",
                 {
                     "control": t("comparison", lang),
                     "comparison": t("comparison", lang),
@@ -603,14 +914,20 @@ def _lee_section(ctx: ProgrammeContext, lee: pd.DataFrame) -> list[object]:
         Table(
             columns,
             rows,
-            caption=caption,
+            caption=_numbered(ctx, "lee", caption),
             notes=[render("table_reading_generic", lang, table=layout.LEE_BOUNDS_CSV)],
         ),
     ]
 
 
 def balance_section(ctx: ProgrammeContext) -> list[object]:
-    """Baseline balance between the arms, with a reading of how many differences are significant."""
+    """Baseline balance between the arms, led by the joint test that can be relied on.
+
+    The joint test of all variables leads with its randomization-inference p-value
+    (``balance.csv``'s ``p_value_ri``), and whether the arms look alike follows from it; the
+    clustered F stands beside it with the warning that, with many variables and few clusters,
+    it rejects far too often. The count of single variables that differ comes after.
+    """
     lang = ctx.language
     balance = ctx.table(layout.BALANCE_CSV)
     parts: list[object] = [fragment(heading(t("balance", lang)))]
@@ -628,6 +945,27 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
     normalized = pd.to_numeric(
         variables.get("normalized_difference", pd.Series(dtype=float)), errors="coerce"
     )
+    joint: list[object] = []
+    for rec in balance.loc[balance.get("row_type", pd.Series(dtype=str)) == "joint_test"].to_dict("records"):
+        sample = str(rec.get("sample"))
+        label = {"baseline": t("surveyed_baseline", lang), "panel": t("found_again", lang)}.get(
+            sample, sample
+        )
+        joint.append(
+            paragraph(
+                join(
+                    _joint_test(
+                        ctx,
+                        rec,
+                        test=t("joint_balance", lang),
+                        sample=label.lower(),
+                        # Whether the arms look alike is judged on the randomized sample.
+                        verdicts=("balance_alike", "balance_not_alike") if sample == "baseline" else None,
+                    ),
+                    " ",
+                )
+            )
+        )
     if ctx.withheld or not p.notna().any():
         reading = render("balance_reading_withheld", lang, reason=_withheld_reason(ctx))
     else:
@@ -637,6 +975,7 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
             k=int(p.notna().sum()),
             s=int((p < 0.05).sum()),
             expected=number(0.05 * p.notna().sum(), lang, digits=1),
+            se=_se_name(ctx),
         )
     extra = []
     if normalized.notna().any():
@@ -647,44 +986,14 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
                 "en": f"Normalized differences above 0.25 (the Imbens–Rubin rule of thumb): {large}.",
             }[lang]
         )
-    for rec in balance.loc[balance.get("row_type", pd.Series(dtype=str)) == "joint_test"].to_dict("records"):
-        f_stat, joint_p = _number(rec.get("f_stat")), _number(rec.get("p_value"))
-        sample = {"baseline": t("surveyed_baseline", lang), "panel": t("found_again", lang)}.get(
-            str(rec.get("sample")), str(rec.get("sample"))
-        )
-        if np.isfinite(joint_p):
-            extra.append(
-                join(
-                    [
-                        {"id": "Uji gabungan", "en": "Joint test"}[lang],
-                        f" ({sample.lower()}): F({integer(rec.get('df_num'), lang)}, "
-                        f"{integer(rec.get('df_denom'), lang)}) = ",
-                        number(f_stat, lang),
-                        ", ",
-                        render("p_is", lang, p=p_relation(joint_p, lang)),
-                        ".",
-                    ]
-                )
-            )
-        else:
-            reason = str(rec.get("note") or "").strip()
-            extra.append(
-                join(
-                    [
-                        {"id": "Uji gabungan", "en": "Joint test"}[lang],
-                        f" ({sample.lower()}): ",
-                        {"id": "tidak dapat dihitung", "en": "could not be computed"}[lang],
-                        f" ({reason})." if reason else ".",
-                    ]
-                )
-            )
     columns = [
         Column({"id": "Variabel", "en": "Variable"}[lang], "left"),
+        Column(t("unit", lang), "left"),
         Column({"id": "Rata-rata program", "en": "Programme mean"}[lang]),
         Column({"id": "Rata-rata pembanding", "en": "Comparison mean"}[lang]),
         Column({"id": "Selisih (galat baku)", "en": "Difference (std. error)"}[lang]),
         Column({"id": "Selisih ternormalisasi", "en": "Normalized difference"}[lang]),
-        Column("p"),
+        Column(t("p_se", lang, se=_se_name(ctx))),
     ]
     rows = []
     for rec in variables.to_dict("records"):
@@ -692,10 +1001,11 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
         rows.append(
             [
                 _label(ctx, name),
-                _fmt(ctx, name, _number(rec["mean_treatment"]), signed=False, table=True),
-                _fmt(ctx, name, _number(rec["mean_comparison"]), signed=False, table=True),
-                f"{_fmt(ctx, name, _number(rec['difference']), table=True)} "
-                f"({_fmt(ctx, name, _number(rec.get('std_error')), signed=False, table=True)})",
+                _unit(ctx, name),
+                _level(ctx, name, _number(rec["mean_treatment"])),
+                _level(ctx, name, _number(rec["mean_comparison"])),
+                f"{_effect(ctx, name, _number(rec['difference']), signed=False, table=True)} "
+                f"({_effect(ctx, name, _number(rec.get('std_error')), signed=False, table=True)})",
                 number(_number(rec.get("normalized_difference")), lang, signed=True),
                 p_value(_number(rec["p_value"]), lang),
             ]
@@ -718,11 +1028,11 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
         ]
     )
     parts += [
-        fragment(paragraph(join([reading, " ", *(join([e, " "]) for e in extra)]))),
+        fragment(*joint, paragraph(join([reading, *(join([" ", e]) for e in extra)]))),
         Table(
             columns,
             rows,
-            caption=caption,
+            caption=_numbered(ctx, "balance", caption),
             notes=[render("table_reading_generic", lang, table=layout.BALANCE_CSV)],
         ),
     ]
@@ -730,67 +1040,126 @@ def balance_section(ctx: ProgrammeContext) -> list[object]:
 
 
 def impact_section(ctx: ProgrammeContext) -> list[object]:
-    """The main impact table: follow-up difference, DiD and ANCOVA, with CR1 and wild p-values."""
+    """The main impact table, as esttab or iebaltab lay it out, without significance stars.
+
+    One row per outcome, grouped by goal: its unit, the comparison households' mean at
+    follow-up, the estimate (standard error) of each estimator in the unit of the row, the
+    primary estimator's p-values (the wild-bootstrap one first where computed: the p-value the
+    report reads), its q-value within the goal and its number of households. An outcome with no
+    primary estimate (measured only at follow-up) takes the follow-up difference's p-values and
+    N, marked † and explained below the table.
+    """
     lang = ctx.language
+    outcomes = _outcomes(ctx, indices=False)
     estimators = [e for e in TESTED_ESTIMATORS if (ctx.impact["estimator"] == e).any()]
     primary = ESTIMATOR_LABELS[ctx.primary][lang]
-    columns = [Column(t("outcome", lang), "left")]
+    chosen = {o: _primary(ctx, o) for o in outcomes}
+
+    def inference(outcome: str, column: str) -> float:
+        pick = chosen[outcome]
+        return _inference_value(ctx, outcome, pick.estimator, column) if pick is not None else float("nan")
+
+    has_wild = any(np.isfinite(inference(o, "p_value_wild")) for o in outcomes)
+    has_q = any(np.isfinite(inference(o, "q_value_family")) for o in outcomes)
+    se = _se_name(ctx)
+    columns = [
+        Column(t("outcome", lang), "left"),
+        Column(t("unit", lang), "left"),
+        Column(t("comparison_mean", lang)),
+    ]
     columns += [Column(ESTIMATOR_LABELS[e][lang]) for e in estimators]
-    has_wild = not np.isnan(
-        [_inference_value(ctx, o, ctx.primary, "p_value_wild") for o in _outcomes(ctx, indices=False)]
-    ).all()
-    columns.append(Column(t("p_cr1", lang)))
     if has_wild:
         columns.append(Column(t("p_wild", lang)))
-    has_q = not np.isnan(
-        [_inference_value(ctx, o, ctx.primary, "q_value_family") for o in _outcomes(ctx, indices=False)]
-    ).all()
+    columns.append(Column(t("p_se", lang, se=se)))
     if has_q:
-        columns.append(Column("q"))
-    columns.append(Column(t("n_households", lang)))
+        columns.append(Column(t("q_within_goal", lang)))
+    columns.append(Column(t("n_obs", lang)))
     rows: list[object] = []
     current: str | None = "-"
-    for outcome in _outcomes(ctx, indices=False):
-        family = outcome_family(outcome, ctx.study)
+    fallbacks: dict[str, str] = {}
+    for outcome in outcomes:
+        family = _family(ctx, outcome)
         if family != current:
-            rows.append(GroupRow(FAMILY_LABELS.get(family or "", {}).get(lang, family or "")))
             current = family
-        cells: list[object] = [_label(ctx, outcome)]
-        for estimator in estimators:
-            row = _impact_row(ctx, outcome, estimator)
-            cells.append(_estimate_cell(ctx, outcome, row))
-        main = _impact_row(ctx, outcome, ctx.primary)
-        cells.append(p_value(main["p_value"], lang) if main is not None else "–")
+            # An outcome without a family gets no (empty) group row.
+            if _family_label(ctx, family):
+                rows.append(GroupRow(_family_label(ctx, family)))
+        pick = chosen[outcome]
+        label: object = _label(ctx, outcome)
+        if pick is not None and pick.reason:
+            label = join([label, " †"])
+            fallbacks.setdefault(pick.reason, outcome)
+        cells: list[object] = [label, _unit(ctx, outcome), _comparison_mean(ctx, outcome)]
+        cells += [_estimate_cell(ctx, outcome, _impact_row(ctx, outcome, e)) for e in estimators]
         if has_wild:
-            cells.append(p_value(_inference_value(ctx, outcome, ctx.primary, "p_value_wild"), lang))
+            cells.append(p_value(inference(outcome, "p_value_wild"), lang))
+        cells.append(p_value(pick.row["p_value"], lang) if pick is not None else "–")
         if has_q:
-            cells.append(p_value(_inference_value(ctx, outcome, ctx.primary, "q_value_family"), lang))
-        cells.append(count(main["n_obs"], language=lang, min_cell=ctx.min_cell) if main is not None else "–")
+            cells.append(p_value(inference(outcome, "q_value_family"), lang))
+        cells.append(
+            count(pick.row["n_obs"], language=lang, min_cell=ctx.min_cell) if pick is not None else "–"
+        )
         rows.append(cells)
-    notes = [render("no_inference", lang, reason=_withheld_reason(ctx))] if ctx.withheld else []
-    table = Table(columns, rows, caption=t("impacts", lang), notes=notes)  # type: ignore[arg-type]
+    notes: list[object] = [
+        render("impact_fallback_note", lang, primary=primary, reason=render(reason, lang))
+        for reason in fallbacks
+    ]
+    if ctx.withheld:
+        notes.append(render("no_inference", lang, reason=_withheld_reason(ctx)))
+    which = render("impact_p_wild", lang, se=se) if has_wild else render("impact_p_se", lang, se=se)
+    table = Table(
+        columns,
+        rows,  # type: ignore[arg-type]
+        caption=_numbered(ctx, "impacts", t("impacts", lang)),
+        notes=notes,
+    )
     return [
-        fragment(heading(t("impacts", lang)), paragraph(render("impact_reading", lang, primary=primary))),
+        fragment(
+            heading(t("impacts", lang)),
+            paragraph(render("impact_reading", lang, primary=primary, which=which)),
+        ),
         table,
     ]
 
 
+def _comparison_mean(ctx: ProgrammeContext, outcome: str) -> object:
+    """The comparison households' mean at follow-up (women respondents for a women's twin).
+
+    A mean of fewer than ``min_cell`` households is hidden; the shown one carries its base for
+    the disclosure scan.
+    """
+    column = _column(ctx, outcome, "followup")
+    if column is None:
+        return "–"
+    rows = None
+    if outcome.endswith("_women"):
+        sex = ctx.codebook.by_role("respondent_sex") if ctx.codebook is not None else []
+        if not sex or sex[0].name not in ctx.panel.columns:
+            return "–"
+        rows = is_woman(ctx.panel[sex[0].name])
+    mean, n = summaries.arm_mean(ctx.panel, column, arm=0, rows=rows)
+    if n < ctx.min_cell:
+        return element("span", t("hidden", ctx.language), cls="n suppressed") if n else "–"
+    return statistic(_level(ctx, outcome, mean), base=n)
+
+
 def _estimate_cell(ctx: ProgrammeContext, outcome: str, row: pd.Series | None) -> str:
+    """``estimate (standard error)`` in the unit of the outcome, with its fixed decimals; no stars."""
     if row is None:
         return "–"
-    value = _fmt(ctx, outcome, float(row["estimate"]), signed=False, table=True)
-    se = _fmt(ctx, outcome, float(row["std_error"]), signed=False, table=True)
-    return f"{value}{stars(row['p_value'])} ({se})"
+    value = _effect(ctx, outcome, float(row["estimate"]), signed=False, table=True)
+    se = _effect(ctx, outcome, float(row["std_error"]), signed=False, table=True)
+    return f"{value} ({se})"
 
 
 def indices_section(ctx: ProgrammeContext) -> list[object]:
-    """Family indices (KLK and ICW) with their q-values within the family of indices."""
+    """Family indices (KLK and ICW) with their q-values, adjusted across goals."""
     lang = ctx.language
     parts: list[object] = [fragment(heading(t("indices", lang)))]
     names = _outcomes(ctx, indices=True)
     if not names:
         return parts + [_missing(ctx, f"{layout.IMPACT_CSV} (index_klk_*, index_icw_*)")]
-    families = list(dict.fromkeys(outcome_family(n, ctx.study) or "" for n in names))
+    families = list(dict.fromkeys(_family(ctx, n) or "" for n in names))
     kinds = [k for k in ("klk", "icw") if any(n.startswith(f"index_{k}_") for n in names)]
     columns = [Column(t("goal", lang), "left")]
     for kind in kinds:
@@ -798,7 +1167,7 @@ def indices_section(ctx: ProgrammeContext) -> list[object]:
     rows = []
     strong = []
     for family in families:
-        cells: list[object] = [FAMILY_LABELS.get(family, {}).get(lang, family)]
+        cells: list[object] = [_family_label(ctx, family)]
         for kind in kinds:
             name = f"index_{kind}_{family}"
             row = _impact_row(ctx, name, ctx.primary)
@@ -806,7 +1175,7 @@ def indices_section(ctx: ProgrammeContext) -> list[object]:
             q = _inference_value(ctx, name, ctx.primary, "q_value_family")
             cells.append(p_value(q, lang))
             if kind == kinds[0] and np.isfinite(q) and q < 0.05:
-                strong.append(FAMILY_LABELS.get(family, {}).get(lang, family))
+                strong.append(_family_label(ctx, family))
         rows.append(cells)
     has_q = ctx.table(layout.IMPACT_INFERENCE_CSV) is not None
     if ctx.withheld:
@@ -817,14 +1186,10 @@ def indices_section(ctx: ProgrammeContext) -> list[object]:
         judged = render("indices_none", lang) if has_q else ""
     reading = render("indices_reading", lang, strong=judged)
     missing = render("section_missing", lang, table=f"{layout.TABLES_DIR}/{layout.IMPACT_INFERENCE_CSV}")
+    caption = f"{t('indices', lang)} · {ESTIMATOR_LABELS[ctx.primary][lang]}"
     parts += [
         fragment(paragraph(reading)),
-        Table(
-            columns,
-            rows,
-            caption=f"{t('indices', lang)} · {ESTIMATOR_LABELS[ctx.primary][lang]}",
-            notes=[] if has_q else [missing],
-        ),
+        Table(columns, rows, caption=_numbered(ctx, "indices", caption), notes=[] if has_q else [missing]),
     ]
     if ctx.table(layout.INDEX_WEIGHTS_CSV) is not None:
         parts.append(fragment(note(render("table_reading_generic", lang, table=layout.INDEX_WEIGHTS_CSV))))
@@ -849,7 +1214,7 @@ def coefficient_section(ctx: ProgrammeContext) -> list[object]:
     return [fragment(heading(t("coefficients", lang)))] + figure_block(
         fig,
         alt=alt,
-        caption=render("coefficients_reading", lang),
+        caption=_numbered(ctx, "coefficients", render("coefficients_reading", lang), kind="figure"),
         base=None,
         language=lang,
         min_cell=ctx.min_cell,
@@ -870,8 +1235,8 @@ def coefficient_data(ctx: ProgrammeContext) -> pd.DataFrame:
         sd = 1.0 if outcome.startswith("index_") else _comparison_sd(ctx, outcome)
         if not np.isfinite(sd) or sd <= 0:
             continue
-        family = outcome_family(outcome, ctx.study) or ""
-        group = FAMILY_LABELS.get(family, {}).get(ctx.language, family)
+        family = _family(ctx, outcome) or ""
+        group = _family_label(ctx, family)
         for estimator in ("ancova", "did"):
             row = _impact_row(ctx, outcome, estimator)
             if row is None or not np.isfinite(row["ci_low"]):
@@ -946,9 +1311,15 @@ def alkire_foster_section(ctx: ProgrammeContext) -> list[object]:
             Column(t("n_households", lang)),
         ],
         rows,
-        caption=f"{t('alkire_foster', lang)} · {cutoff}",
+        caption=_numbered(ctx, "af_profile", f"{t('alkire_foster', lang)} · {cutoff}"),
     )
-    parts += [fragment(paragraph(render("af_reading", lang))), profile]
+    cutoffs = _af_cutoffs(ctx, table, k=cutoff)
+    reading = [paragraph(render("af_reading", lang))]
+    if cutoffs is not None:
+        reading.append(paragraph(render("af_cutoffs_reading", lang)))
+    parts += [fragment(*reading), profile]
+    if cutoffs is not None:
+        parts.append(cutoffs)
     contributions = table.loc[(table["statistic"] == "contribution") & (table["round"] == "followup")]
     if "indicator" in contributions.columns and contributions["indicator"].isna().any():
         # Goal-level rows (no indicator) already sum their indicators; use them alone.
@@ -970,14 +1341,60 @@ def alkire_foster_section(ctx: ProgrammeContext) -> list[object]:
                 [Column(t("goal", lang), "left")]
                 + [Column(arms.get(str(a), str(a))) for a in by_goal.columns],
                 goal_rows,
-                caption={
-                    "id": "Sumbangan setiap tujuan pada M0, tindak lanjut",
-                    "en": "Contribution of each goal to M0, follow-up",
-                }[lang],
+                caption=_numbered(
+                    ctx,
+                    "af_contributions",
+                    {
+                        "id": "Sumbangan setiap tujuan pada M0, tindak lanjut",
+                        "en": "Contribution of each goal to M0, follow-up",
+                    }[lang],
+                ),
                 notes=[render("table_reading_generic", lang, table=layout.ALKIRE_FOSTER_CSV)],
             )
         )
     return parts
+
+
+def _af_cutoffs(ctx: ProgrammeContext, table: pd.DataFrame, *, k: str) -> Table | None:
+    """The adequacy cutoff of each indicator, and whether it was set or chosen from the data."""
+    lang = ctx.language
+    if not {"goal", "indicator", "note"} <= set(table.columns):
+        return None
+    rows_in = table.loc[table["statistic"] == "cutoff"]
+    if rows_in.empty:
+        return None
+    rows = []
+    for rec in rows_in.to_dict("records"):
+        indicator, note_text = str(rec.get("indicator")), str(rec.get("note") or "")
+        value = _number(rec.get("value"))
+        if "data-driven" in note_text or "median" in note_text:
+            source = t("cutoff_data", lang)
+        elif note_text.startswith("yes/no"):
+            source = t("cutoff_binary", lang)
+        elif "poverty line" in note_text:
+            source = t("cutoff_poverty", lang)
+        else:
+            source = note_text or t("cutoff_study", lang)
+        rows.append(
+            [
+                _family_label(ctx, str(rec.get("goal"))),
+                _label(ctx, indicator),
+                number(value, lang, digits=0 if float(value).is_integer() else 2)
+                if np.isfinite(value)
+                else "–",
+                source,
+            ]
+        )
+    return Table(
+        [
+            Column(t("goal", lang), "left"),
+            Column(t("indicator", lang), "left"),
+            Column(t("cutoff", lang)),
+            Column(t("cutoff_source", lang), "left"),
+        ],
+        rows,
+        caption=_numbered(ctx, "af_cutoffs", t("af_cutoffs_caption", lang, k=k)),
+    )
 
 
 def mde_section(ctx: ProgrammeContext) -> list[object]:
@@ -1000,7 +1417,7 @@ def mde_section(ctx: ProgrammeContext) -> list[object]:
         chosen[str(outcome)] = {
             str(k): v for k, v in (preferred if len(preferred) else usable).iloc[0].items()
         }
-    for outcome in sorted(chosen, key=lambda o: _family_order(outcome_family(o, ctx.study))):
+    for outcome in sorted(chosen, key=lambda o: _family_order(_family(ctx, o))):
         rec = chosen[outcome]
         design = str(rec.get("design", ""))
         rows.append(
@@ -1009,7 +1426,8 @@ def mde_section(ctx: ProgrammeContext) -> list[object]:
                 ESTIMATOR_LABELS.get(design, {}).get(lang, design),
                 number(_number(rec.get("icc")), lang, digits=2),
                 number(_number(rec.get("mde_sd")), lang, digits=2),
-                _fmt(ctx, outcome, _number(rec.get("mde")), signed=False, table=True),
+                _effect(ctx, outcome, _number(rec.get("mde")), signed=False, table=True),
+                _unit(ctx, outcome),
             ]
         )
     reading: object = render("mde_reading_generic", lang)
@@ -1018,7 +1436,7 @@ def mde_section(ctx: ProgrammeContext) -> list[object]:
             rec = chosen[outcome]
             value = join(
                 [
-                    _fmt(ctx, outcome, _number(rec.get("mde")), signed=False),
+                    _effect(ctx, outcome, _number(rec.get("mde")), signed=False),
                     f" ({number(_number(rec.get('mde_sd')), lang, digits=2)} SD)",
                 ]
             )
@@ -1031,28 +1449,91 @@ def mde_section(ctx: ProgrammeContext) -> list[object]:
         Column("ICC"),
         Column({"id": "MDE (simpangan baku)", "en": "MDE (standard deviations)"}[lang]),
         Column({"id": "MDE (satuan indikator)", "en": "MDE (outcome units)"}[lang]),
+        Column(t("unit", lang), "left"),
     ]
     return parts + [
         fragment(paragraph(reading)),
-        Table(columns, rows, notes=[*notes, render("table_reading_generic", lang, table=layout.MDE_CSV)]),
+        Table(
+            columns,
+            rows,
+            caption=_numbered(ctx, "mde", t("mde", lang)),
+            notes=[*notes, render("table_reading_generic", lang, table=layout.MDE_CSV)],
+        ),
     ]
 
 
 def methods_section(ctx: ProgrammeContext) -> list[object]:
-    """Which estimator is primary and why, inference, and disclosure control."""
+    """Which estimator is primary and why, inference, and disclosure control.
+
+    Inference is described as computed: the standard errors (CR1 by what, or HC1), the strata
+    fixed effects by name, and the wild bootstrap's draws, weights and the null it imposes. The
+    design paragraph is in the design section only.
+    """
     lang = ctx.language
     method = "methods_randomized" if ctx.design == "randomized" else "methods_matched"
+    assigned = t(
+        "programme_households" if ctx.assignment.level == "household" else "programme_villages", lang
+    )
     return [
         fragment(
             heading(t("methods", lang)),
-            paragraph(render(method, lang)),
-            paragraph(render("methods_inference", lang)),
+            paragraph(render(method, lang, assigned=assigned)),
+            paragraph(join([_standard_errors(ctx), " ", _strata_sentence(ctx)])),
+            paragraph(_wild_sentence(ctx)),
+            paragraph(render("methods_rest", lang)),
             paragraph(render("methods_withheld", lang, reason=_withheld_reason(ctx))) if ctx.withheld else "",
             # The same rule, word for word, as the index page and docs/disclosure.md.
             paragraph(disclosure_rule(lang, min_cell=ctx.min_cell)),
             paragraph(render("methods_top_coding", lang)),
         )
     ]
+
+
+def _strata_sentence(ctx: ProgrammeContext) -> Safe:
+    """The strata fixed effects by name (the village list's strata column) and number."""
+    lang = ctx.language
+    strata = ctx.panel["strata"].dropna() if "strata" in ctx.panel.columns else pd.Series(dtype=object)
+    if strata.nunique() <= 1:
+        return render("methods_no_strata", lang)
+    name = (
+        ctx.study.villages.strata
+        if ctx.study.villages is not None and ctx.study.villages.strata
+        else "strata"
+    )
+    return render("methods_strata", lang, n=integer(strata.nunique(), lang), name=name)
+
+
+_WILD_WEIGHTS = {"rademacher": "Rademacher", "webb": "Webb (six-point)", "mammen": "Mammen"}
+
+
+def _wild_sentence(ctx: ProgrammeContext) -> Safe:
+    """How the wild-bootstrap p-values were drawn (``impact_inference.csv``), or that there are none."""
+    lang = ctx.language
+    inference = ctx.table(layout.IMPACT_INFERENCE_CSV)
+    needed = {"p_value_wild", "wild_reps", "wild_weights"}
+    rows = pd.DataFrame() if inference is None or not needed <= set(inference.columns) else inference
+    if len(rows):
+        rows = rows.loc[pd.to_numeric(rows["p_value_wild"], errors="coerce").notna()]
+    if rows.empty:
+        return render("methods_no_wild", lang, se=_se_name(ctx))
+    reps = pd.to_numeric(rows["wild_reps"], errors="coerce").max()
+    enumerated = (
+        "wild_enumerated" in rows and rows["wild_enumerated"].astype(str).str.lower().eq("true").any()
+    )
+    draws = render("wild_enumerated" if enumerated else "wild_draws", lang, n=integer(reps, lang))
+    weights = (
+        str(rows["wild_weights"].dropna().astype(str).mode().iloc[0])
+        if rows["wild_weights"].notna().any()
+        else ""
+    )
+    clusters = ctx.clustering.clusters
+    return render(
+        "methods_wild",
+        lang,
+        clusters=integer(clusters, lang) if np.isfinite(clusters) else "–",
+        draws=draws,
+        weights=_WILD_WEIGHTS.get(weights.lower(), weights),
+    )
 
 
 def publication_section(ctx: ProgrammeContext) -> list[object]:
@@ -1168,10 +1649,11 @@ def latex_document(ctx: ProgrammeContext) -> str:
 
     Tables only: figures are in ``programme.html``. Every cell is escaped for LaTeX.
     """
+    # In the order of the page, so that the tables keep the numbers they have there.
     sections: list[tuple[str, list[object]]] = [
         (t("data_quality", ctx.language), data_quality_section(ctx)),
-        (t("attrition", ctx.language), attrition_section(ctx)),
         (t("balance", ctx.language), balance_section(ctx)),
+        (t("attrition", ctx.language), attrition_section(ctx)),
         (t("impacts", ctx.language), impact_section(ctx)),
         (t("indices", ctx.language), indices_section(ctx)),
         (t("alkire_foster", ctx.language), alkire_foster_section(ctx)),

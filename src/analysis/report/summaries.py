@@ -114,6 +114,152 @@ def attrition_by_arm(panel: pd.DataFrame, *, min_cell: int) -> SuppressedTable[t
 
 
 # ---------------------------------------------------------------------------------------------
+# The design as the data show it: where the arm varies, and what the standard errors cluster on
+
+AssignmentLevel = Literal["household", "village", "cluster"]
+ClusterLevel = Literal["household", "village", "cluster", "none"]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The level at which the programme arm varies, read from the panel.
+
+    Attributes
+    ----------
+    level
+        ``household`` when the arm varies within at least one village (or there is no village),
+        ``cluster`` when it is constant within clusters that group several villages (a design
+        randomized by kecamatan), else ``village``.
+    treated, comparison
+        Units of that level in each arm (households, villages or clusters).
+    treated_villages, comparison_villages
+        Villages in each arm (a village holding both arms counts in both).
+    villages
+        Villages in the panel.
+    mixed_villages
+        Villages holding households of both arms.
+    """
+
+    level: AssignmentLevel
+    treated: int
+    comparison: int
+    treated_villages: int
+    comparison_villages: int
+    villages: int
+    mixed_villages: int
+
+
+def _households(panel: pd.DataFrame) -> pd.DataFrame:
+    """One row per household with a known arm (0 or 1)."""
+    first = panel.drop_duplicates("hh")
+    return first.loc[first["treatment"].isin([0, 1])]
+
+
+def assignment(panel: pd.DataFrame) -> Assignment:
+    """Where the programme arm varies: within villages, between villages, or between clusters.
+
+    The arm of a village is never taken from one of its households: a study randomized at
+    household level within villages has villages holding both arms, and is described as such.
+    """
+    households = _households(panel)
+    has_village = "village" in households.columns and households["village"].notna().any()
+    if not has_village:
+        arms = households["treatment"].value_counts()
+        return Assignment("household", int(arms.get(1, 0)), int(arms.get(0, 0)), 0, 0, 0, 0)
+    placed = households.dropna(subset=["village"])
+    by_village = placed.groupby("village", sort=False)["treatment"]
+    mixed = int((by_village.nunique() > 1).sum())
+    treated_villages = int(by_village.max().eq(1).sum())
+    comparison_villages = int(by_village.min().eq(0).sum())
+    villages = int(placed["village"].nunique())
+    if mixed:
+        arms = households["treatment"].value_counts()
+        return Assignment(
+            "household", int(arms.get(1, 0)), int(arms.get(0, 0)),
+            treated_villages, comparison_villages, villages, mixed,
+        )  # fmt: skip
+    level: AssignmentLevel = "village"
+    treated, comparison = treated_villages, comparison_villages
+    if "cluster" in placed.columns and placed["cluster"].notna().all():
+        by_cluster = placed.groupby("cluster", sort=False)["treatment"]
+        clusters = int(placed["cluster"].nunique())
+        if clusters < villages and (by_cluster.nunique() == 1).all():
+            level = "cluster"
+            treated, comparison = int(by_cluster.max().eq(1).sum()), int(by_cluster.min().eq(0).sum())
+    return Assignment(level, treated, comparison, treated_villages, comparison_villages, villages, 0)
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """What the impact standard errors were computed with.
+
+    Attributes
+    ----------
+    se_type
+        ``CR1`` or ``HC1`` (``impact_detail.csv``'s ``se_type`` of the tested estimators), or
+        empty when the table has none.
+    level
+        What CR1 clusters on: ``village``, ``household`` (each cluster one household),
+        ``cluster`` (another column); ``none`` for HC1.
+    clusters
+        The largest number of clusters of a tested estimate (NaN without clusters).
+    """
+
+    se_type: str
+    level: ClusterLevel
+    clusters: float
+
+
+def clustering(panel: pd.DataFrame, impact: pd.DataFrame, *, estimators: Sequence[str]) -> Clustering:
+    """The standard errors of ``impact`` (rows of ``estimators``) and what they cluster on."""
+    rows = impact.loc[impact["estimator"].isin(list(estimators))] if "estimator" in impact else impact
+    types = rows["se_type"].dropna().astype(str) if "se_type" in rows else pd.Series(dtype=str)
+    types = types.loc[types != ""]
+    se_type = str(types.mode().iloc[0]) if len(types) else ""
+    counts = pd.to_numeric(rows.get("n_clusters", pd.Series(dtype=float)), errors="coerce").dropna()
+    clusters = float(counts.max()) if len(counts) else float("nan")
+    if se_type != "CR1" or "cluster" not in panel.columns or panel["cluster"].isna().all():
+        return Clustering(se_type, "none", float("nan") if se_type != "CR1" else clusters)
+    placed = panel.dropna(subset=["cluster"])
+    level: ClusterLevel = "cluster"
+    if "village" in placed.columns and (placed["cluster"].astype(str) == placed["village"].astype(str)).all():
+        level = "village"
+    elif int(placed.groupby("cluster")["hh"].nunique().max()) == 1:
+        level = "household"
+    return Clustering(se_type, level, clusters)
+
+
+def arm_mean(
+    panel: pd.DataFrame,
+    column: str,
+    *,
+    arm: int = 0,
+    round_name: str = "followup",
+    rows: pd.Series | None = None,
+) -> tuple[float, int]:
+    """The (survey-weighted) mean of ``column`` in one arm and round, and its number of households.
+
+    ``rows`` restricts the households further (women respondents for the ``_women`` outcomes).
+    The mean is NaN when no household has a value; the caller applies ``min_cell``.
+    """
+    if column not in panel.columns:
+        return float("nan"), 0
+    mask = (panel["round"] == round_name) & (panel["treatment"] == arm)
+    if "in_sample" in panel.columns:
+        mask &= panel["in_sample"].astype(bool)
+    if rows is not None:
+        mask &= rows.reindex(panel.index, fill_value=False).astype(bool)
+    values = pd.to_numeric(panel.loc[mask, column], errors="coerce")
+    weights = pd.to_numeric(panel.loc[mask, "weight"], errors="coerce") if "weight" in panel else None
+    keep = values.notna() if weights is None else values.notna() & weights.notna() & (weights > 0)
+    if not keep.any():
+        return float("nan"), 0
+    if weights is None:
+        return float(values[keep].mean()), int(keep.sum())
+    return float(np.average(values[keep], weights=weights[keep])), int(keep.sum())
+
+
+# ---------------------------------------------------------------------------------------------
 # Before/after changes with bootstrap intervals
 
 

@@ -97,8 +97,20 @@ TEXT: dict[str, dict[str, str]] = {
     "surveyed_followup": {"id": "Disurvei saat tindak lanjut", "en": "Surveyed at follow-up"},
     "response_rate": {"id": "Ditemukan lagi (%)", "en": "Found again (%)"},
     "p_cr1": {"id": "p (CR1)", "en": "p (CR1)"},
+    "p_se": {"id": "p ({se})", "en": "p ({se})"},
     "p_wild": {"id": "p (bootstrap liar)", "en": "p (wild bootstrap)"},
-    "q_value": {"id": "q (FDR dalam kelompok)", "en": "q (FDR within family)"},
+    # The indices' q-values are adjusted across the goals (all indices of one kind), not within one.
+    "q_value": {"id": "q antar tujuan", "en": "q across goals"},
+    "q_within_goal": {"id": "q dalam tujuan", "en": "q within goal"},
+    "unit": {"id": "Satuan", "en": "Unit"},
+    "unit_pp": {"id": "poin persen", "en": "pp"},
+    "unit_rp": {"id": "Rp", "en": "Rp"},
+    "unit_sd": {"id": "simpangan baku", "en": "SD"},
+    "unit_scale": {"id": "skala", "en": "scale"},
+    "comparison_mean": {"id": "Rata-rata pembanding", "en": "Comparison mean"},
+    "n_obs": {"id": "N", "en": "N"},
+    "table_number": {"id": "Tabel {n}", "en": "Table {n}"},
+    "figure_number": {"id": "Gambar {n}", "en": "Figure {n}"},
     "index_klk": {"id": "Indeks KLK", "en": "KLK index"},
     "index_icw": {"id": "Indeks ICW", "en": "ICW index"},
     "rung": {"id": "Anak tangga", "en": "Rung"},
@@ -359,30 +371,136 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Every raw row ends in exactly one place: clean, quarantined (waiting for a "
         "correction) or excluded (with a reason). The counts must add up to the raw rows.",
     },
-    "design_lead": {
-        "id": "{treated} desa program dan {control} desa pembanding; {households} rumah tangga "
-        "disurvei setidaknya sekali. Dampak diperkirakan dengan galat baku yang dikelompokkan per "
-        "desa ({clusters} klaster).",
-        "en": "{treated} programme villages and {control} comparison villages; {households} "
-        "households surveyed at least once. Impacts are estimated with standard errors clustered "
-        "by village ({clusters} clusters).",
+    # The design paragraph: the level at which the arm varies is read from the panel
+    # (analysis.report.summaries.assignment), never assumed to be the village.
+    "design_village": {
+        "id": "Program ditugaskan per desa: {treated} desa program dan {control} desa pembanding; "
+        "{households} rumah tangga disurvei setidaknya sekali.",
+        "en": "The programme was assigned by village: {treated} programme villages and {control} "
+        "comparison villages; {households} households surveyed at least once.",
     },
-    "design_lead_unclustered": {
-        "id": "{households} rumah tangga disurvei setidaknya sekali; tanpa kolom desa, galat baku "
-        "adalah HC1.",
-        "en": "{households} households surveyed at least once; without a village column, standard "
-        "errors are HC1.",
+    "design_cluster": {
+        "id": "Program ditugaskan per {unit}, tingkat di atas desa: {treated} klaster program "
+        "({treated_villages} desa) dan {control} klaster pembanding ({control_villages} desa); "
+        "{households} rumah tangga disurvei setidaknya sekali.",
+        "en": "The programme was assigned by {unit}, a level above the village: {treated} programme "
+        "clusters ({treated_villages} villages) and {control} comparison clusters "
+        "({control_villages} villages); {households} households surveyed at least once.",
     },
+    "design_household": {
+        "id": "Program ditugaskan per rumah tangga di dalam desa: {mixed} dari {villages} desa "
+        "memiliki rumah tangga program dan rumah tangga pembanding; {treated} rumah tangga program "
+        "dan {control} rumah tangga pembanding disurvei setidaknya sekali.",
+        "en": "The programme was assigned to households within villages: {mixed} of the "
+        "{villages} villages hold both programme and comparison households; {treated} programme "
+        "and {control} comparison households were surveyed at least once.",
+    },
+    "design_household_no_village": {
+        "id": "Data tidak memuat desa, jadi program dibandingkan antar rumah tangga: {treated} "
+        "rumah tangga program dan {control} rumah tangga pembanding disurvei setidaknya sekali.",
+        "en": "The data hold no village, so the programme is compared household by household: "
+        "{treated} programme and {control} comparison households were surveyed at least once.",
+    },
+    # What the standard errors are: read from impact_detail.csv's se_type and the panel's
+    # cluster column, so the words match what was computed.
+    "se_cr1_village": {
+        "id": "Galat baku dikelompokkan per desa (CR1, seperti vce(cluster) di Stata; {clusters} "
+        "klaster) dengan uji t(G−1).",
+        "en": "Standard errors are clustered by village (CR1, as Stata's vce(cluster); {clusters} "
+        "clusters) with t(G−1) tests.",
+    },
+    "se_cr1_household": {
+        "id": "Galat baku dikelompokkan per rumah tangga (CR1; {clusters} klaster) dengan uji t(G−1).",
+        "en": "Standard errors are clustered by household (CR1; {clusters} clusters) with t(G−1) tests.",
+    },
+    "se_cr1_cluster": {
+        "id": "Galat baku dikelompokkan per {unit} (CR1, seperti vce(cluster) di Stata; "
+        "{clusters} klaster) dengan uji t(G−1).",
+        "en": "Standard errors are clustered by {unit} (CR1, as Stata's vce(cluster); {clusters} "
+        "clusters) with t(G−1) tests.",
+    },
+    "se_hc1": {
+        "id": "Galat baku tahan heteroskedastisitas (HC1), tidak dikelompokkan, dengan uji t(N−K).",
+        "en": "Standard errors are heteroskedasticity-robust (HC1), not clustered, with t(N−K) tests.",
+    },
+    "se_at_assignment": {
+        "id": "Ini adalah tingkat penugasan program.",
+        "en": "This is the level at which the programme was assigned.",
+    },
+    "se_above_assignment": {
+        "id": "Program ditugaskan per {level}, jadi pengelompokan ini konservatif: ia juga "
+        "memperhitungkan kemiripan unit-unit dalam satu klaster.",
+        "en": "The programme was assigned by {level}, so this clustering is conservative: it also "
+        "allows for the units of one cluster being alike.",
+    },
+    "se_below_assignment": {
+        "id": "Ini di bawah tingkat penugasan program ({level}), sehingga galat baku ini terlalu "
+        "kecil; isi kunci cluster pada berkas studi dengan kolom {level}.",
+        "en": "This is below the level at which the programme was assigned ({level}), so these "
+        "standard errors are too small; set the study file's cluster key to the {level} column.",
+    },
+    "level_household": {"id": "rumah tangga", "en": "household"},
+    "level_village": {"id": "desa", "en": "village"},
     "impact_reading": {
-        "id": "Setiap sel berisi perkiraan dan galat baku dalam kurung; * p < 0,1, ** p < 0,05, "
-        "*** p < 0,01 (CR1, uji t(G−1)). Kolom p menunjukkan p CR1 dan, bila ada, p bootstrap liar "
-        "(lebih dapat diandalkan dengan sedikit desa) untuk penduga utama ({primary}). Kolom "
-        "sebelum–sesudah hanya deskriptif, bukan dampak.",
-        "en": "Each cell is the estimate with its standard error in brackets; * p < 0.1, ** p < "
-        "0.05, *** p < 0.01 (CR1, t(G−1) tests). The p columns give the CR1 and, where computed, the "
-        "wild-bootstrap p-value (more reliable with few villages) of the primary estimator "
-        "({primary}). The before/after column is descriptive, not an impact.",
+        "id": "Setiap sel berisi perkiraan dengan galat baku dalam kurung, dalam satuan barisnya: "
+        "poin persen untuk pertanyaan ya/tidak, rupiah per orang per bulan tanpa desimal untuk "
+        "uang, simpangan baku untuk indeks, dan skala indikator itu sendiri untuk lainnya. "
+        "Rata-rata pembanding adalah rata-rata rumah tangga pembanding saat tindak lanjut (dalam "
+        "persen untuk pertanyaan ya/tidak); N adalah jumlah rumah tangga dalam perkiraan penduga "
+        "utama ({primary}). Tidak ada bintang signifikansi (sesuai pedoman AEA): bacalah nilai p "
+        "penduga utama. {which}",
+        "en": "Each cell is the estimate with its standard error in brackets, in the unit of its "
+        "row: percentage points for yes/no questions, rupiah per person per month without "
+        "decimals for money, standard deviations for indices, and the outcome's own scale "
+        "otherwise. The comparison mean is the comparison households' mean at follow-up (a "
+        "percentage for yes/no questions); N is the households in the primary estimate "
+        "({primary}). There are no significance stars (as the AEA asks): read the primary "
+        "estimator's p-values. {which}",
     },
+    "impact_p_wild": {
+        "id": "Kolom p pertama adalah p bootstrap liar, nilai p yang dibaca laporan ini (lebih "
+        "dapat diandalkan dengan sedikit klaster); p {se} ditampilkan di sampingnya.",
+        "en": "The first p column is the wild-bootstrap p-value, the one this report reads (more "
+        "reliable with few clusters); the {se} p-value is shown beside it.",
+    },
+    "impact_p_se": {
+        "id": "Nilai p berasal dari galat baku {se}.",
+        "en": "The p-values come from the {se} standard errors.",
+    },
+    "impact_fallback_note": {
+        "id": "† Penduga utama ({primary}) tidak tersedia untuk indikator ini ({reason}); nilai p "
+        "dan N barisnya berasal dari selisih tindak lanjut.",
+        "en": "† The primary estimator ({primary}) is not available for this outcome ({reason}); "
+        "the row's p-values and N are those of the follow-up difference.",
+    },
+    "fallback_why": {
+        "id": "Selisih tindak lanjut menggantikan {primary}: {reason}.",
+        "en": "The follow-up difference stands in for {primary}: {reason}.",
+    },
+    "reason_followup_only": {
+        "id": "indikator ini hanya diukur saat tindak lanjut, jadi tidak ada nilai data dasar",
+        "en": "the outcome was measured only at follow-up, so it has no baseline value",
+    },
+    "reason_not_estimated": {
+        "id": "penduga itu tidak dapat dihitung untuk indikator ini",
+        "en": "that estimator could not be computed for this outcome",
+    },
+    "summary_why_declared": {
+        "id": "Indikator di atas adalah indikator utama yang disebut berkas studi (main_outcomes); "
+        "semua {k} indikator ada di tabel dampak.",
+        "en": "The outcomes above are the main outcomes named in the study file (main_outcomes); "
+        "all {k} outcomes are in the impact table.",
+    },
+    "summary_why_default": {
+        "id": "Indikator di atas dipilih dengan aturan bawaan: berkas studi tidak menyebut "
+        "indikator utama (main_outcomes), jadi setiap tujuan diwakili oleh indikator pertama yang "
+        "dicantumkan untuknya. Semua {k} indikator ada di tabel dampak.",
+        "en": "The outcomes above follow the default rule: the study file names no main outcomes "
+        "(main_outcomes), so each goal is represented by the first outcome listed for it. All {k} "
+        "outcomes are in the impact table.",
+    },
+    "p_label_wild": {"id": "nilai p bootstrap liar", "en": "the wild-bootstrap p-value"},
+    "p_label_se": {"id": "nilai p {se}", "en": "the {se} p-value"},
     "impact_headline": {
         "id": "{outcome}: {estimator} memperkirakan dampak {effect} (selang 95% {low} sampai {high}; "
         "{significance}).",
@@ -420,18 +538,64 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "This run went ahead with the caveats below. Read them before the results; the "
         "full list is in tables/warnings.csv.",
     },
+    # Counted by the same p-value the sentences above it quote (wild bootstrap where computed).
     "impact_count": {
-        "id": "Dari {k} indikator, {s} berbeda nyata dari nol pada taraf 5% menurut {estimator}; "
-        "secara kebetulan saja diharapkan sekitar {expected}.",
-        "en": "Of {k} outcomes, {s} differ from zero at the 5% level by {estimator}; about "
-        "{expected} would by chance alone.",
+        "id": "Dari {k} indikator, {s} berbeda nyata dari nol pada taraf 5% menurut {p_label} "
+        "({estimator}), nilai p yang dikutip di atas; secara kebetulan saja diharapkan sekitar "
+        "{expected}.",
+        "en": "Of {k} outcomes, {s} are distinguishable from zero at the 5% level by {p_label} "
+        "({estimator}), the p-value quoted above; about {expected} would be by chance alone.",
     },
     "balance_reading": {
-        "id": "Dari {k} perbandingan pada data dasar, {s} berbeda nyata pada taraf 5%; secara "
-        "kebetulan diharapkan sekitar {expected}. Pengacakan yang berhasil membuat kedua kelompok "
-        "mirip sebelum program.",
-        "en": "Of {k} baseline comparisons, {s} differ at the 5% level; about {expected} would by "
-        "chance. A successful randomization makes the arms alike before the programme.",
+        "id": "Dari {k} perbandingan pada data dasar, {s} berbeda nyata pada taraf 5% (nilai p "
+        "{se}, satu variabel demi satu); secara kebetulan diharapkan sekitar {expected}.",
+        "en": "Of {k} baseline comparisons, {s} differ at the 5% level ({se} p-values, one "
+        "variable at a time); about {expected} would by chance.",
+    },
+    # Joint tests (balance and selective attrition): the randomization-inference p leads; the
+    # clustered F, which over-rejects with many variables and few clusters, stands beside it.
+    "joint_ri": {
+        "id": "{test} ({sample}), dengan inferensi pengacakan ({reps} penugasan yang diundi ulang): p {p}.",
+        "en": "{test} ({sample}), by randomization inference ({reps} re-drawn assignments): p {p}.",
+    },
+    "joint_f": {
+        "id": "{test} ({sample}): F({df1}, {df2}) = {f}, p {p}.",
+        "en": "{test} ({sample}): F({df1}, {df2}) = {f}, p {p}.",
+    },
+    "joint_f_beside": {
+        "id": "Di sampingnya, uji F berkelompok: F({df1}, {df2}) = {f}, p {p}. Dengan banyak "
+        "variabel dan sedikit klaster uji ini terlalu sering menolak, jadi bukan uji yang dibaca.",
+        "en": "Beside it, the clustered F test: F({df1}, {df2}) = {f}, p {p}. With many variables "
+        "and few clusters this test rejects far too often, so it is not the one to read.",
+    },
+    "joint_not_computed": {
+        "id": "{test} ({sample}): tidak dapat dihitung{reason}.",
+        "en": "{test} ({sample}): could not be computed{reason}.",
+    },
+    "joint_balance": {"id": "Uji gabungan semua variabel", "en": "Joint test of all variables"},
+    "joint_composition": {
+        "id": "Atrisi selektif (apakah rumah tangga yang hilang berbeda antar kelompok)",
+        "en": "Selective attrition (do the households lost differ between arms)",
+    },
+    "balance_alike": {
+        "id": "Menurut uji ini kedua kelompok mirip pada data dasar, seperti hasil pengacakan yang berhasil.",
+        "en": "By this test the arms look alike at baseline, as a successful randomization makes them.",
+    },
+    "balance_not_alike": {
+        "id": "Menurut uji ini kedua kelompok berbeda pada data dasar lebih dari yang dapat "
+        "dijelaskan kebetulan: bandingkan ketiga penduga dan baca selisih ternormalisasi di bawah.",
+        "en": "By this test the arms differ at baseline by more than chance would explain: compare "
+        "the three estimators and read the normalized differences below.",
+    },
+    "composition_alike": {
+        "id": "Menurut uji ini rumah tangga yang hilang tidak berbeda antar kelompok lebih dari "
+        "yang dapat dijelaskan kebetulan.",
+        "en": "By this test the households lost do not differ between the arms by more than chance "
+        "would explain.",
+    },
+    "composition_not_alike": {
+        "id": "Menurut uji ini rumah tangga yang hilang berbeda antar kelompok: baca batas Lee.",
+        "en": "By this test the households lost differ between the arms: read the Lee bounds.",
     },
     "table_reading_generic": {
         "id": "Tabel lengkap ada di tables/{table}.",
@@ -473,6 +637,39 @@ TEXT: dict[str, dict[str, str]] = {
         "yet achieved; a household scoring above the cutoff k counts as disempowered. H is the "
         "share disempowered, A their average shortfall, and M0 = H × A.",
     },
+    "af_cutoffs_reading": {
+        "id": "Rumah tangga dianggap cukup pada suatu indikator bila mencapai ambang pada tabel di "
+        "bawah. Ambang bertanda “median data dasar” dipilih dari data, bukan ditetapkan "
+        "sebelumnya (kunci alkire_foster.cutoffs pada berkas studi menetapkannya), dan profil ini "
+        "tidak memiliki galat baku: profil ini menggambarkan rumah tangga, tidak menguji program, "
+        "jadi tidak masuk ringkasan.",
+        "en": "A household is adequate in an indicator when it reaches the cutoff in the table "
+        "below. Cutoffs marked “baseline median” are chosen from the data rather than set in "
+        "advance (the study file's alkire_foster.cutoffs key sets them), and the profile has no "
+        "standard error: it describes the households rather than testing the programme, so it is "
+        "not in the summary.",
+    },
+    "af_cutoffs_caption": {
+        "id": "Ambang kecukupan Alkire–Foster ({k})",
+        "en": "Alkire–Foster adequacy cutoffs ({k})",
+    },
+    "indicator": {"id": "Indikator", "en": "Indicator"},
+    "cutoff": {"id": "Ambang", "en": "Cutoff"},
+    "cutoff_source": {"id": "Asal ambang", "en": "Where the cutoff comes from"},
+    "cutoff_data": {"id": "median data dasar (dari data)", "en": "baseline median (from the data)"},
+    "cutoff_binary": {"id": "ya/tidak: jawaban yang baik", "en": "yes/no: the good answer"},
+    "cutoff_poverty": {"id": "tidak di bawah garis kemiskinan", "en": "not below the poverty line"},
+    "cutoff_study": {"id": "berkas studi", "en": "the study file"},
+    "accounting_caption": {
+        "id": "Baris mentah per putaran dan hasil pembersihan",
+        "en": "Raw rows by round and cleaning outcome",
+    },
+    "attrition_caption": {
+        "id": "Rumah tangga per kelompok: disurvei, ditemukan lagi, hilang dan baru",
+        "en": "Households by arm: surveyed, found again, lost and new",
+    },
+    "programme_households": {"id": "Rumah tangga program", "en": "Programme households"},
+    "comparison_households": {"id": "Rumah tangga pembanding", "en": "Comparison households"},
     "mde_reading": {
         "id": "Dengan jumlah desa dan rumah tangga ini, studi dapat mendeteksi (kekuatan 80%, "
         "α = 5%) dampak sebesar {value} atau lebih; dampak yang lebih kecil bisa saja ada tetapi "
@@ -497,12 +694,12 @@ TEXT: dict[str, dict[str, str]] = {
     "methods_randomized": {
         "id": "Tiga penduga ditampilkan berdampingan: selisih tindak lanjut, selisih-dari-selisih "
         "(DiD, setara dengan efek tetap rumah tangga) dan ANCOVA (mengontrol nilai data dasar). "
-        "Desa program dipilih secara acak, jadi ANCOVA adalah penduga utama: dalam desain acak, "
+        "{assigned} dipilih secara acak, jadi ANCOVA adalah penduga utama: dalam desain acak, "
         "ANCOVA tidak bias dan lebih efisien daripada DiD maupun selisih tindak lanjut, terutama "
         "bila indikator tidak terlalu berkorelasi antar putaran (McKenzie 2012).",
         "en": "Three estimators are shown side by side: the follow-up difference, "
         "difference-in-differences (DiD, equivalent to household fixed effects) and ANCOVA "
-        "(controlling for the baseline value). Programme villages were randomized, so ANCOVA is the "
+        "(controlling for the baseline value). {assigned} were randomized, so ANCOVA is the "
         "primary estimator: in a randomized design it is unbiased and more efficient than DiD or "
         "the follow-up difference, especially when outcomes are not strongly correlated across "
         "rounds (McKenzie 2012).",
@@ -519,17 +716,44 @@ TEXT: dict[str, dict[str, str]] = {
         "on unconfoundedness given the baseline value, and under common conditions the two bracket "
         "the true effect (McKenzie 2012).",
     },
-    "methods_inference": {
-        "id": "Galat baku dikelompokkan per desa (CR1, seperti vce(cluster) di Stata) dengan uji "
-        "t(G−1); dengan sedikit desa, p bootstrap liar terbatas (WCR) lebih dapat diandalkan. Nilai "
-        "q mengoreksi untuk banyak uji dalam satu tujuan. Perubahan sebelum–sesudah hanya "
-        "deskriptif. Pendapatan per orang adalah jumlah semua sumber pendapatan dibagi jumlah "
-        "anggota rumah tangga.",
-        "en": "Standard errors are clustered by village (CR1, as Stata's vce(cluster)) with t(G−1) "
-        "tests; with few villages, the wild cluster restricted bootstrap (WCR) p-value is more "
-        "reliable. q-values correct for multiple tests within a goal. The before/after change is "
-        "descriptive only. Income per person is the sum of all income sources divided by "
-        "household size.",
+    "methods_strata": {
+        "id": "Setiap regresi dampak dan uji keseimbangan memuat efek tetap untuk {n} strata "
+        "pengacakan ({name}).",
+        "en": "Every impact regression and balance test includes fixed effects for the {n} "
+        "randomization strata ({name}).",
+    },
+    "methods_no_strata": {
+        "id": "Studi ini tidak menyebut strata pengacakan, jadi regresi tidak memuat efek tetap strata.",
+        "en": "The study names no randomization strata, so the regressions have no strata fixed effects.",
+    },
+    "methods_wild": {
+        "id": "Dengan {clusters} klaster, nilai p dari galat baku berkelompok terlalu sering "
+        "menolak, jadi laporan ini membaca nilai p bootstrap liar berkelompok: {draws} dengan "
+        "bobot {weights} per klaster, dengan hipotesis nol “tanpa dampak” diterapkan pada setiap "
+        "sampel bootstrap (bootstrap terbatas, WCR; Cameron, Gelbach dan Miller 2008). Nilai p "
+        "inilah yang dipakai ringkasan, hitungan signifikansi dan nilai q.",
+        "en": "With {clusters} clusters, p-values from clustered standard errors over-reject, so "
+        "this report reads the wild cluster bootstrap p-value: {draws} with {weights} weights by "
+        "cluster, with the null hypothesis of no effect imposed on every bootstrap sample "
+        "(restricted, WCR; Cameron, Gelbach and Miller 2008). It is the p-value of the summary, "
+        "of the significance counts and of the q-values.",
+    },
+    "wild_draws": {"id": "{n} tarikan", "en": "{n} draws"},
+    "wild_enumerated": {
+        "id": "semua {n} kombinasi tanda (setiap tarikan yang mungkin)",
+        "en": "all {n} sign vectors (every possible draw)",
+    },
+    "methods_no_wild": {
+        "id": "Nilai p berasal dari galat baku {se}; tidak ada bootstrap liar dalam proses ini.",
+        "en": "p-values come from the {se} standard errors; this run has no wild bootstrap.",
+    },
+    "methods_rest": {
+        "id": "Nilai q mengoreksi untuk banyak uji dalam satu tujuan (FDR tajam Anderson 2008); "
+        "untuk indeks, antar tujuan. Perubahan sebelum–sesudah hanya deskriptif. Pendapatan per "
+        "orang adalah jumlah semua sumber pendapatan dibagi jumlah anggota rumah tangga.",
+        "en": "q-values correct for multiple tests within a goal (Anderson 2008 sharpened FDR); "
+        "for the indices, across goals. The before/after change is descriptive only. Income per "
+        "person is the sum of all income sources divided by household size.",
     },
     # The disclosure rule itself is analysis.shared.disclosure.disclosure_rule (one text for the reports,
     # the index and docs/disclosure.md); this adds the figures' top-coding.
@@ -710,14 +934,6 @@ def significant_figures(value: object, language: Language, *, figures: int = 3, 
     magnitude = math.floor(math.log10(abs(x)))
     digits = max(0, figures - 1 - magnitude)
     return number(x, language, digits=min(digits, 6), signed=signed)
-
-
-def stars(p: object) -> str:
-    """Conventional significance stars."""
-    if not _finite(p):
-        return ""
-    value = float(p)  # type: ignore[arg-type]
-    return "***" if value < 0.01 else "**" if value < 0.05 else "*" if value < 0.1 else ""
 
 
 def rose_or_fell(change: float, language: Language) -> str:
