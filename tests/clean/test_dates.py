@@ -81,3 +81,36 @@ def test_parse_dates_never_fails_except_with_an_input_error(cells: list[str]) ->
     assert set(result.status) <= {"ok", "missing", "unparseable", "implausible"}
     assert (result.value.notna().to_numpy() == (result.status == "ok")).all()
     assert np.all(result.serial <= (result.status == "ok"))
+
+
+_ISO_PIECES = st.lists(
+    st.sampled_from(
+        ["2023-02-06", "T", " ", "12", ":", "30", "45", ".5", "Z", "+07", "-0700", "+07:00", "0", "-"]
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.lists(_ISO_PIECES.map("".join), min_size=1, max_size=20))
+def test_an_iso_value_has_an_offset_exactly_when_the_iso_pattern_finds_one(cells: list[str]) -> None:
+    # parse_dates tells offsets by the pattern with the offset required (run in pyarrow); it must
+    # agree with the offset group of the ISO pattern itself, on every value that pattern matches.
+    from analysis.clean.dates import _ISO_RE, _ISO_WITH_ZONE_RE
+
+    values = pd.Series(cells, dtype="str")
+    iso = values.str.fullmatch(_ISO_RE).to_numpy(dtype=bool, na_value=False)
+    group = values.str.extract(_ISO_RE)["tz"].notna().to_numpy()
+    required = values.str.fullmatch(_ISO_WITH_ZONE_RE).to_numpy(dtype=bool, na_value=False)
+    assert (group & iso).tolist() == (required & iso).tolist()
+
+
+def test_iso_values_with_and_without_offsets_parse_as_before() -> None:
+    result = parse_dates(pd.Series(["2023-02-06T10:00:00+07:00", "2023-02-06T10:00:00", "2023-02-06 10:00Z"]))
+    assert result.status.tolist() == ["ok", "ok", "ok"]
+    assert result.value.tolist() == [
+        pd.Timestamp("2023-02-06 03:00", tz="UTC"),
+        pd.Timestamp("2023-02-06 10:00", tz="UTC"),
+        pd.Timestamp("2023-02-06 10:00", tz="UTC"),
+    ]

@@ -277,3 +277,29 @@ def test_values_against_a_set_style_or_a_mixed_column_are_ambiguous() -> None:
     assert money.ambiguous.tolist() == [False, False, True]
     mixed = column_style(pd.Series(["4.314.000", "1.5", "687.000", "12"]), style="plain", style_set=False)
     assert mixed.ambiguous.tolist() == [True, True, True, False] and "mixes" in mixed.note
+
+
+def _shapes_value_by_value(values: list[str]) -> list[str]:
+    """number_shapes as first written: every value through _number_core, then the patterns."""
+    from analysis.clean import money
+
+    cores = pd.Series([money._number_core(str(v)) for v in values], dtype="str")
+    comma_three = cores.str.fullmatch(money._SHAPE_COMMA_THREE_RE).to_numpy(dtype=bool, na_value=False)
+    shape = np.full(len(cores), "", dtype=object)
+    for name, pattern in (
+        ("plain", money._SHAPE_PLAIN_RE),
+        ("id", money._SHAPE_ID_RE),
+        ("three", money._SHAPE_THREE_RE),
+    ):
+        shape[cores.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False) & ~comma_three] = name
+    return shape.tolist()
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789.,- Rpjutarb\u00a0", max_size=14), min_size=1, max_size=30))
+def test_number_shapes_of_a_text_column_equal_those_found_value_by_value(cells: list[str]) -> None:
+    # A text column takes a vectorized path (a bare number is its own core); every value must
+    # get the shape that the per-value core gives it.
+    expected = _shapes_value_by_value(cells)
+    assert number_shapes(pd.Series(cells, dtype="str")).tolist() == expected
+    assert number_shapes(pd.Series(cells, dtype=object)).tolist() == expected

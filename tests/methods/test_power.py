@@ -202,3 +202,15 @@ def test_icc_anova_equals_reml_on_balanced_data_and_is_the_moment_formula() -> N
     # No between-cluster variance: 0, not a negative number.
     flat = np.tile(np.arange(10.0), 5)
     assert icc(flat, np.repeat(np.arange(5), 10), method="anova") == 0.0
+
+
+def test_icc_is_the_same_for_text_labels_a_categorical_and_a_plain_list() -> None:
+    rng = np.random.default_rng(5)
+    groups = rng.integers(0, 30, 900)
+    y = rng.normal(size=30)[groups] + rng.normal(size=900)
+    text = pd.Series([f"v{g:02d}" for g in groups], dtype="str")
+    expected = icc(y, list(text), method="anova")
+    assert icc(y, text, method="anova") == expected
+    assert icc(y, text.astype("category"), method="anova") == expected
+    with pytest.raises(EstimationError, match="missing"):
+        icc(y, text.astype("category").where(text != "v03"), method="anova")

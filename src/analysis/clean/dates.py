@@ -39,11 +39,14 @@ EARLIEST = pd.Timestamp("1950-01-01")
 LATEST = pd.Timestamp("2100-12-31")
 
 _SERIAL_RE = r"[0-9]{1,6}(?:\.[0-9]+)?"
-_ISO_RE = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
-    r"(?P<tz>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
-)
+_ISO_DATE_TIME_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+_ISO_ZONE_RE = r"(?P<tz>Z|[+-][0-9]{2}(?::?[0-9]{2})?)"
+_ISO_RE = _ISO_DATE_TIME_RE + _ISO_ZONE_RE + "?"
+# An ISO value with an offset: the same pattern with the offset required. On a value that
+# matches _ISO_RE whole, matching this is the same as _ISO_RE giving the `tz` group (every
+# optional part is greedy and none can take the offset's characters), and it runs in pyarrow
+# instead of one Python regex call per value.
+_ISO_WITH_ZONE_RE = _ISO_DATE_TIME_RE + _ISO_ZONE_RE
 _NUMERIC_RE = (
     r"(?P<a>[0-9]{1,2})(?P<sep>[/.-])(?P<b>[0-9]{1,2})(?P=sep)(?P<y>[0-9]{4}|[0-9]{2})"
     r"(?:[ T](?P<time>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?))?"
@@ -256,7 +259,7 @@ def _parse_auto(
     # ISO 8601, with or without an offset.
     iso = rest & values.str.fullmatch(_ISO_RE).to_numpy(dtype=bool, na_value=False)
     if iso.any():
-        zone = values.str.extract(_ISO_RE)["tz"].notna().to_numpy() & iso
+        zone = values.str.fullmatch(_ISO_WITH_ZONE_RE).to_numpy(dtype=bool, na_value=False) & iso
         timed[iso] = values[iso].str.len().to_numpy() > 10
         for mask, utc in ((zone, True), (iso & ~zone, False)):
             idx = np.flatnonzero(mask)

@@ -455,11 +455,15 @@ def screen_round(
 
     duplicates = duplicates.copy()
     if len(duplicates):
+        # Only an id written in a reason can be replaced there: hashing every id of a national
+        # round for a handful of reasons took seconds. An id not in the text is never looked up.
+        reasons = duplicates["reason"] if "reason" in duplicates.columns else pd.Series(dtype=object)
+        written = "\n".join(r for r in reasons.to_numpy(dtype=object) if isinstance(r, str))
         ids: list[object] = []
         for frame in identified:
             for variable in codebook.by_role("household_id"):
                 if variable.name in frame.columns:
-                    ids += frame[variable.name].dropna().astype(str).tolist()
+                    ids += [i for i in frame[variable.name].dropna().astype(str).tolist() if i in written]
         pseudonyms = id_pseudonyms(ids, key=key)
         if "values" in duplicates.columns:
             duplicates["values"] = mask_personal_series(duplicates["values"], names=names)[0]

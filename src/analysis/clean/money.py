@@ -360,6 +360,8 @@ _SHAPE_PLAIN_RE = (
 # "1,500" (one comma, three digits) is English 1500 or Indonesian 1,5; it stays ambiguous in
 # both readings, so it is no evidence either way (parse_number marks it).
 _SHAPE_COMMA_THREE_RE = r"[1-9][0-9]{0,2},[0-9]{3}"
+# Digits and separators only, a digit at each end: :func:`_number_core` returns it unchanged.
+_BARE_NUMBER_RE = r"[0-9](?:[0-9.,]*[0-9])?"
 
 
 def _number_core(text: str) -> str:
@@ -403,7 +405,17 @@ def number_shapes(values: pd.Series) -> np.ndarray:
     >>> number_shapes(pd.Series(["4.314.000", "1.5", "687.000", "1500", "1,5 juta"])).tolist()
     ['id', 'plain', 'three', '', '']
     """
-    cores = pd.Series([_number_core(str(v)) for v in values], dtype="str")
+    if isinstance(values.dtype, pd.StringDtype) and not values.isna().any():
+        text = values.reset_index(drop=True)  # already the text of every value
+    else:
+        text = pd.Series([str(v) for v in values], dtype="str")
+    # A value of ASCII digits and separators only, starting and ending with a digit, is its own
+    # core (no sign, currency, suffix or multiplier word to take off): most values of a large
+    # column, kept out of the per-value Python function.
+    plain = text.str.fullmatch(_BARE_NUMBER_RE).to_numpy(dtype=bool, na_value=False)
+    found = text.to_numpy(dtype=object)
+    found[~plain] = [_number_core(v) for v in found[~plain]]
+    cores = pd.Series(found, dtype="str")
     comma_three = cores.str.fullmatch(_SHAPE_COMMA_THREE_RE).to_numpy(dtype=bool, na_value=False)
     shape = np.full(len(cores), "", dtype=object)
     for name, pattern in (("plain", _SHAPE_PLAIN_RE), ("id", _SHAPE_ID_RE), ("three", _SHAPE_THREE_RE)):

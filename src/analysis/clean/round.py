@@ -344,7 +344,11 @@ class _Distinct:
     def __init__(self, raw: pd.Series) -> None:
         codes, uniques = raw.factorize(use_na_sentinel=True)
         self.codes = np.where(codes < 0, len(uniques), codes)
-        self.values = pd.Series(np.append(np.asarray(uniques, dtype=object), ""), dtype=object)
+        values = np.append(np.asarray(uniques, dtype=object), "")
+        # A text column stays text: normalizing and comparing it then runs in pyarrow rather
+        # than once per value in Python (an id column has as many values as rows).
+        text = isinstance(raw.dtype, pd.StringDtype)
+        self.values = pd.Series(values, dtype=raw.dtype if text else object)
 
     def rows(self, per_value: pd.Series | np.ndarray) -> np.ndarray:
         """Per-value results as one entry per row."""
@@ -378,14 +382,16 @@ def _convert(
         changed, name, distinct.rows(u_raw.to_numpy(dtype=object)), text, "whitespace_removed", pii=pii
     )
     reason = distinct.rows(u_reason).copy()
-    coded = reason != ""
+    # Masks from the distinct values, spread to the rows: comparing the rows' text again
+    # (hundreds of thousands of cells, for every variable) cost more than the conversion.
+    coded = distinct.rows(u_reason != "")
     log.change(coded, name, text, reason, "missing_code", pii=pii)
     blank = distinct.rows(u_blank)
     not_asked = _not_asked(variable, ~blank & ~coded, not_asked_versions)
     log.change(not_asked & ~blank & ~coded, name, text, np.full(n, "", dtype=object), _NOT_ASKED, pii=pii)
     reason[not_asked] = _NOT_ASKED
-    reason[blank & (reason == "")] = _SKIPPED
-    usable = reason == ""
+    reason[blank & ~coded & ~not_asked] = _SKIPPED
+    usable = ~(coded | not_asked | blank)  # no reason: neither a code, nor not asked, nor blank
     # Distinct values worth parsing: not blank and not a missing code.
     u_usable_text = u_text.where((u_reason == "") & ~u_blank, "")
     columns: dict[str, pd.Series] = {}
@@ -476,9 +482,13 @@ def _convert(
         values[~usable] = pd.NaT
         serial = usable & distinct.rows(parsed_dates.serial)
         reformatted = usable & distinct.rows(parsed_dates.reformatted)
-        iso = distinct.rows(parsed_dates.value.astype(str).to_numpy(dtype=object))
-        log.change(serial, name, text, iso, "excel_serial_date", pii=pii)
-        log.change(reformatted & ~serial, name, text, iso, "date_parsed", pii=pii)
+        if serial.any() or reformatted.any():
+            # The dates as text only when a change is logged (writing out 200,000 timestamps
+            # took most of a national-scale date column); the whole column is written, since
+            # pandas chooses the format (time, fractions) from all of its values.
+            iso = distinct.rows(parsed_dates.value.astype(str).to_numpy(dtype=object))
+            log.change(serial, name, text, iso, "excel_serial_date", pii=pii)
+            log.change(reformatted & ~serial, name, text, iso, "date_parsed", pii=pii)
         ctx.notes.extend(f"{source}: {note}" for note in parsed_dates.notes)
         columns[name] = values
         if reformatted.any():
@@ -804,7 +814,7 @@ def clean_round(
         counts = pd.Series(reason[reason != ""]).value_counts()
         for why, count in counts.items():
             log.missing.append((variable.name, str(why), int(count)))
-        if (~np.isin(reason, ("", _SKIPPED))).any():
+        if any(why != _SKIPPED for why in counts.index):  # a reason other than a plain skip
             # Why a value is missing matters when it is not a plain skip (refused, don't know,
             # not asked in this form version): the reason is kept per cell.
             converted[f"{variable.name}_missing"] = pd.Series(reason, dtype=object)

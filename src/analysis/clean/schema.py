@@ -61,7 +61,11 @@ def is_meta(column: str) -> bool:
 
 def infer_kind(values: pd.Series) -> str:
     """The narrowest kind 95 % of the distinct filled values fit: integer, number, date, text; or empty."""
-    sample = pd.Series(values.unique(), dtype=object).astype(str).str.strip()
+    distinct = values.unique()
+    if isinstance(values.dtype, pd.StringDtype):
+        sample = pd.Series(distinct, dtype=values.dtype).str.strip()  # text already: no round trip
+    else:
+        sample = pd.Series(distinct, dtype=object).astype(str).str.strip()
     sample = sample[sample != ""]
     if sample.empty:
         return "empty"

@@ -253,13 +253,19 @@ def id_forms(ids: pd.Series, *, key: PseudonymKey) -> pd.DataFrame:
     """
     distinct = pd.Series(ids.dropna().astype(str).unique(), dtype=object)
     forms = [canonical_id(text) for text in distinct]
-    canonical = pd.Series([f"canonical-id\0{form}" for form, _, _, _ in forms], dtype=object)
+    # HMAC-SHA256 under the key, from a copy of the keyed state rather than keying it again for
+    # each of a national round's 200,000 ids (the same digests).
+    keyed = hmac.new(key.secret, digestmod=hashlib.sha256)
+
+    def canonical_hash(form: str) -> str:
+        digest = keyed.copy()
+        digest.update(f"canonical-id\0{form}".encode())
+        return digest.hexdigest()[:16]
+
     return pd.DataFrame(
         {
             "hh": pseudonymize(distinct, key=key),
-            "canonical": canonical.map(
-                lambda text: hmac.new(key.secret, text.encode(), hashlib.sha256).hexdigest()[:16]
-            ).astype(object),
+            "canonical": pd.Series([canonical_hash(form) for form, _, _, _ in forms], dtype=object),
             "digits": pd.Series([written for _, written, _, _ in forms], dtype="int64"),
             "leading_zeros": pd.Series([zeros for _, _, _, zeros in forms], dtype=bool),
             "point_zero": pd.Series([point for _, _, point, _ in forms], dtype=bool),
@@ -524,14 +530,28 @@ def build_panel(
     else:
         not_in_baseline = _no_rows()
 
-    # The arm is a property of the household, taken from baseline when present there.
-    treat = base.set_index("hh")["treatment"].combine_first(follow.set_index("hh")["treatment"])
-    village = base.set_index("hh")["village"].combine_first(follow.set_index("hh")["village"])
-
     data = pd.concat([base, follow], ignore_index=True, sort=False)
-    data["linkage"] = data["hh"].map(linkage).astype(object)
-    data["treatment"] = pd.to_numeric(data["hh"].map(treat), errors="coerce")
-    data["village"] = data["hh"].map(village)
+    # Households as integer codes (missing ids included, as a lookup by id would treat them):
+    # looking 400,000 text ids up in an index of 200,000 took most of the stage at national
+    # scale; the same lookups by code give the same values.
+    codes = pd.Series(pd.factorize(data["hh"], use_na_sentinel=False)[0], index=data.index)
+    base_codes, follow_codes = codes.iloc[: len(base)].to_numpy(), codes.iloc[len(base) :].to_numpy()
+
+    def by_household(column: str) -> pd.Series:
+        """The household's value of ``column``: baseline's when present there, else follow-up's."""
+        first = pd.Series(base[column].to_numpy(), index=base_codes)
+        return first.combine_first(pd.Series(follow[column].to_numpy(), index=follow_codes))
+
+    # Linkage by code: in both rounds, baseline only or follow-up only, as the merge above found.
+    in_base = np.zeros(len(data), dtype=bool)
+    in_base[base_codes] = True
+    in_follow = np.zeros(len(data), dtype=bool)
+    in_follow[follow_codes] = True
+    status = np.where(in_base & in_follow, "panel", np.where(in_base, "baseline_only", "followup_only"))
+    data["linkage"] = pd.Series(status.astype(object)[codes.to_numpy()], index=data.index, dtype=object)
+    # The arm is a property of the household, taken from baseline when present there.
+    data["treatment"] = pd.to_numeric(codes.map(by_household("treatment")), errors="coerce")
+    data["village"] = codes.map(by_household("village"))
     if "village_name" in data.columns:
         # Names from the value labels of a .dta/.sav village code (clean stage): one per village,
         # also on a row whose own round was unlabelled; a village list's names replace them below.
@@ -570,8 +590,7 @@ def build_panel(
     data["in_sample"] = reason == ""
 
     ordered = list(STANDARD) + [c for c in data.columns if c not in STANDARD]
-    data = data[ordered].sort_values(["round", "village", "hh"], kind="stable", na_position="last")
-    data = data.reset_index(drop=True)
+    data = data[ordered].take(_sort_order(data, ["round", "village", "hh"])).reset_index(drop=True)
 
     first = data.drop_duplicates("hh")
     summary = (
@@ -596,6 +615,19 @@ def build_panel(
         not_in_baseline=not_in_baseline,
         warnings=tuple(warnings),
     )
+
+
+def _sort_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Row positions of ``frame.sort_values(columns, kind="stable", na_position="last")``.
+
+    Each column is sorted as integer codes of its sorted values (missing last), which is how
+    pandas orders several columns, without comparing 400,000 text ids again and again.
+    """
+    keys = []
+    for column in reversed(columns):  # np.lexsort: the last key is the primary one
+        codes, uniques = pd.factorize(frame[column], sort=True)
+        keys.append(np.where(codes < 0, len(uniques), codes))
+    return np.lexsort(keys)
 
 
 def _unlinked(base: pd.DataFrame, follow: pd.DataFrame, linkage: pd.Series) -> pd.DataFrame:

@@ -83,7 +83,9 @@ def weighted_mean_sd(values: pd.Series, weights: pd.Series | None = None) -> tup
 def _variable_row(
     frame: pd.DataFrame, variable: str, *, clustered: bool, vcov: VcovChoice, strata_fe: bool
 ) -> dict[str, object]:
-    data = frame.dropna(subset=[variable, "treatment"])
+    # Only the columns this row uses: the frame holds every variable of the table.
+    used = frame[["treatment", "cluster", "strata", "weight", variable]]
+    data = used.dropna(subset=[variable, "treatment"])
     row: dict[str, object] = {c: np.nan for c in BALANCE_COLUMNS}
     row.update(row_type="variable", variable=variable, note="")
     weights = data["weight"] if data["weight"].nunique() > 1 else None

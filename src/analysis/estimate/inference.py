@@ -99,6 +99,13 @@ def _weights(design: Design) -> pd.Series | None:
     return w if w is not None and w.nunique() > 1 else None
 
 
+def _distinct_labels(clusters: pd.Series) -> pd.Index:
+    """``pd.Index(clusters.astype(str).unique())``; a categorical's labels are not rebuilt per row."""
+    if isinstance(clusters.dtype, pd.CategoricalDtype):
+        return pd.Index(pd.Series(clusters.unique()).astype(str))
+    return pd.Index(clusters.astype(str).unique())
+
+
 def _transformed(design: Design) -> tuple[np.ndarray, pd.DataFrame]:
     """Return y and X multiplied by the square root of the weights (WLS as OLS)."""
     w = _weights(design)
@@ -190,7 +197,7 @@ def impact_inference(
     if clustered:
         for design in tested:
             if design.clusters is not None and not design.empty:
-                labels = labels.union(pd.Index(design.clusters.astype(str).unique()))
+                labels = labels.union(_distinct_labels(design.clusters))
     n_clusters = len(labels)
     want_wild = clustered and n_clusters >= 2 and (n_clusters < options.wild_below or options.romano_wolf)
     draws = (

@@ -64,17 +64,30 @@ _GAP_NOTES = {
 }
 
 
-def _round_values(panel: pd.DataFrame, outcome: OutcomeSpec, round_name: str) -> pd.DataFrame:
+def _round_values(
+    panel: pd.DataFrame, outcome: OutcomeSpec, round_name: str, *, rows: _RoundRows | None = None
+) -> pd.DataFrame:
+    """In-sample rows of one round with the outcome as ``y`` (rows without it or an arm dropped).
+
+    ``rows`` is :func:`_round_rows` of the round, when the caller has it already.
+    """
     column = outcome.columns.get(round_name)
     if column is None or column not in panel.columns:
         return pd.DataFrame(columns=["hh", "cluster", "treatment", "y"])
-    # Only the columns used: copying every panel column per outcome dominated at scale.
-    rows = panel.loc[
-        panel["in_sample"] & (panel["round"] == round_name), ["hh", "cluster", "treatment", column]
-    ]
-    out = rows[["hh", "cluster", "treatment"]].copy()
-    out["y"] = pd.to_numeric(rows[column], errors="coerce")
+    mask, design = _round_rows(panel, round_name) if rows is None else rows
+    out = design.copy()
+    out["y"] = pd.to_numeric(panel.loc[mask, column], errors="coerce")
     return out.dropna(subset=["y", "treatment"])
+
+
+#: The rows of one round in the sample, and their household, cluster and arm.
+_RoundRows = tuple[pd.Series, pd.DataFrame]
+
+
+def _round_rows(panel: pd.DataFrame, round_name: str) -> _RoundRows:
+    """The in-sample rows of one round, selected once for every outcome."""
+    mask = panel["in_sample"] & (panel["round"] == round_name)
+    return mask, panel.loc[mask, ["hh", "cluster", "treatment"]]
 
 
 def _squared_correlation(a: pd.Series, b: pd.Series) -> float:
@@ -114,11 +127,12 @@ def mde_table(
         Columns :data:`MDE_COLUMNS`, rows ``followup_diff`` and ``ancova`` per outcome.
     """
     rows: list[dict[str, object]] = []
+    by_round = {r: _round_rows(panel, r) for r in ("baseline", "followup")}
     for outcome in outcomes:
         if not (measured_in(panel, outcome, "baseline") and measured_in(panel, outcome, "followup")):
             continue
-        base = _round_values(panel, outcome, "baseline")
-        follow = _round_values(panel, outcome, "followup")
+        base = _round_values(panel, outcome, "baseline", rows=by_round["baseline"])
+        follow = _round_values(panel, outcome, "followup", rows=by_round["followup"])
         if clustered:
             n_clusters = int(follow["cluster"].nunique())
             size = len(follow) / max(n_clusters, 1)
@@ -133,7 +147,11 @@ def mde_table(
                 ]
                 continue
             try:
-                rho = estimate_icc(base["y"], base["cluster"].astype(str), method="anova")
+                # Text labels; a categorical of them (analysis.estimate.tables) is used as it is.
+                labels = base["cluster"]
+                if not isinstance(labels.dtype, pd.CategoricalDtype):
+                    labels = labels.astype(str)
+                rho = estimate_icc(base["y"], labels, method="anova")
             except EstimationError as exc:
                 rows.append({"outcome": outcome.name, "design": "followup_diff", "note": f"ICC: {exc}"})
                 continue

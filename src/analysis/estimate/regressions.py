@@ -43,7 +43,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from analysis.config import ESTIMATORS, IMPACT_COLUMNS
+from analysis.config import ESTIMATORS, IMPACT_COLUMNS, ROUNDS
 from analysis.errors import EstimationError
 from analysis.inputs.study import DidForm, OutcomeSpec, VcovChoice
 from analysis.methods.few_clusters import inference_gap
@@ -120,35 +120,54 @@ def fit_ols(
         raise ValueError(f"se is {se!r}; expecting one of auto, CR1, HC1, iid")
     if se == "CR1" and clusters is None:
         raise EstimationError("CR1 standard errors need a cluster column")
-    weighted = weights is not None and weights.nunique() > 1
+    # statsmodels is given numpy arrays and integer cluster codes, and the names are put back
+    # on its results here: with pandas objects it aligns, validates and re-labels every input
+    # of every fit, which at national scale cost more than the regressions.
+    w = None if weights is None else weights.to_numpy(dtype=float)
+    weighted = w is not None and varies(w)
+    values = y.to_numpy(dtype=float)
     n_absorbed = 0
     if absorb is not None and absorb.notna().any() and absorb.nunique() > 1:
         # The same levels as `_design`'s dummies: a missing stratum is a level of its own.
-        codes = pd.factorize(absorb.astype(str))[0]
+        text_like = isinstance(absorb.dtype, (pd.CategoricalDtype, pd.StringDtype))
+        codes = pd.factorize(absorb if text_like else absorb.astype(str))[0]
         n_absorbed = int(codes.max()) + 1
-        w = weights.to_numpy(dtype=float) if weighted and weights is not None else None
-        y = pd.Series(_demean(y.to_numpy(dtype=float)[:, None], codes, w)[:, 0], index=y.index, name=y.name)
         X = X.drop(columns="const")
-        X = pd.DataFrame(_demean(X.to_numpy(dtype=float), codes, w), index=X.index, columns=X.columns)
-    if np.linalg.matrix_rank(X.to_numpy(dtype=float)) < X.shape[1]:
+        # y and X in one pass, so the level totals are counted once.
+        both = _demean(np.column_stack([values, X.to_numpy(dtype=float)]), codes, w if weighted else None)
+        values, matrix = np.ascontiguousarray(both[:, 0]), np.ascontiguousarray(both[:, 1:])
+    else:
+        matrix = X.to_numpy(dtype=float)
+    names = pd.Index(X.columns)
+    if np.linalg.matrix_rank(matrix) < matrix.shape[1]:
         raise EstimationError(
             "the regressors are collinear (is there variation in treatment in this sample?)"
         )
-    model = sm.WLS(y, X, weights=weights) if weighted else sm.OLS(y, X)
+    # The constant is the `const` column when there is one (`_design` leaves no other constant
+    # column); telling statsmodels spares it a search that only feeds R² and information criteria.
+    hasconst = "const" in names
+    model = (
+        sm.WLS(values, matrix, weights=w, hasconst=hasconst)
+        if weighted
+        else sm.OLS(values, matrix, hasconst=hasconst)
+    )
     use_cluster = clusters is not None and se in ("auto", "CR1")
     gap = inference_gap(clusters, arms)[1] if use_cluster else ""
     if gap:
         assert clusters is not None
-        return _without_inference(model, n_clusters=int(clusters.nunique()), note=gap)
+        return _without_inference(model, names, n_clusters=int(clusters.nunique()), note=gap)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         if use_cluster:
             assert clusters is not None
-            groups = pd.factorize(clusters, sort=True)[0]
-            # use_t=True is essential: statsmodels otherwise reports normal p-values
-            # (docs/methods.md §2.1); with it, inference uses t(G − 1) like Stata.
-            result = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
-            n_clusters: int | None = int(len(np.unique(groups)))
+            groups, n_groups = cluster_codes(clusters)
+            if len(values) >= OWN_CR1_ROWS and groups.dtype == np.int32:
+                result = cr1_fit(model, groups, n_groups)
+            else:
+                # use_t=True is essential: statsmodels otherwise reports normal p-values
+                # (docs/methods.md §2.1); with it, inference uses t(G − 1) like Stata.
+                result = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+            n_clusters: int | None = n_groups
             se_type = "CR1"
         elif se == "iid":
             result = model.fit(use_t=True)
@@ -157,36 +176,36 @@ def fit_ols(
             result = model.fit(cov_type="HC1", use_t=True)
             n_clusters, se_type = None, "HC1"
     df = float(getattr(result, "df_resid_inference", None) or result.df_resid)
+    params = pd.Series(result.params, index=names)
     if not n_absorbed:
         return Fit(
-            params=result.params,
-            bse=result.bse,
-            pvalues=result.pvalues,
-            conf_int=result.conf_int(alpha=alpha),
+            params=params,
+            bse=pd.Series(result.bse, index=names),
+            pvalues=pd.Series(result.pvalues, index=names),
+            conf_int=pd.DataFrame(result.conf_int(alpha=alpha), index=names),
             nobs=int(result.nobs),
             n_clusters=n_clusters,
             se_type=se_type,
             df_inference=df,
-            cov_params=result.cov_params(),
+            cov_params=pd.DataFrame(result.cov_params(), index=names, columns=names),
         )
     # statsmodels saw K = X's columns; the full regression has the absorbed levels as well (the
     # constant and levels − 1 dummies). Its CR1, HC1 and classical covariances all carry the
     # factor 1 / (N − K), so rescaling by (N − K) / (N − K_full) gives the full regression's;
     # and t(N − K_full) replaces t(N − K) when there are no clusters.
-    n_obs, k = int(result.nobs), X.shape[1]
+    n_obs, k = int(result.nobs), matrix.shape[1]
     k_full = k + n_absorbed
     if n_obs <= k_full:
         raise EstimationError("more parameters than observations once the strata are counted")
-    cov = result.cov_params() * ((n_obs - k) / (n_obs - k_full))
+    cov = pd.DataFrame(result.cov_params(), index=names, columns=names) * ((n_obs - k) / (n_obs - k_full))
     if n_clusters is None:
         df = float(n_obs - k_full)
-    params = result.params
-    bse = pd.Series(np.sqrt(np.diag(cov.to_numpy())), index=params.index)
+    bse = pd.Series(np.sqrt(np.diag(cov.to_numpy())), index=names)
     t_crit = float(stats.t.ppf(1 - alpha / 2, df))
     return Fit(
         params=params,
         bse=bse,
-        pvalues=pd.Series(2 * stats.t.sf(np.abs(params / bse), df), index=params.index),
+        pvalues=pd.Series(2 * stats.t.sf(np.abs(params / bse), df), index=names),
         conf_int=pd.DataFrame({0: params - t_crit * bse, 1: params + t_crit * bse}),
         nobs=n_obs,
         n_clusters=n_clusters,
@@ -196,9 +215,93 @@ def fit_ols(
     )
 
 
-def _without_inference(model: sm.WLS, *, n_clusters: int, note: str) -> Fit:
+#: From this many rows a clustered fit takes its CR1 covariance from :func:`cr1_fit`; smaller
+#: samples (every published and worked example) take it from statsmodels itself.
+OWN_CR1_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class CR1Result:
+    """What :func:`fit_ols` reads of statsmodels' ``fit(cov_type="cluster", use_t=True)``."""
+
+    params: np.ndarray
+    cov: np.ndarray
+    nobs: float
+    df_resid: float
+    df_resid_inference: float
+
+    @property
+    def bse(self) -> np.ndarray:
+        """Standard errors: the square roots of the covariance's diagonal."""
+        return np.sqrt(np.diag(self.cov))
+
+    @property
+    def pvalues(self) -> np.ndarray:
+        """Two-sided p-values from t(G − 1)."""
+        return np.asarray(stats.t.sf(np.abs(self.params / self.bse), self.df_resid_inference) * 2)
+
+    def conf_int(self, alpha: float = 0.05) -> np.ndarray:
+        """Intervals at level 1 − ``alpha`` from t(G − 1), one row per coefficient."""
+        q = stats.t.ppf(1 - alpha / 2, self.df_resid_inference)
+        return np.column_stack([self.params - q * self.bse, self.params + q * self.bse])
+
+    def cov_params(self) -> np.ndarray:
+        """The CR1 covariance matrix."""
+        return self.cov
+
+
+def cr1_fit(model: sm.WLS, groups: np.ndarray, n_groups: int) -> CR1Result:
+    """Fit with statsmodels and compute its CR1 covariance here, step for step as statsmodels does.
+
+    The coefficients, residuals and (X'X)⁻¹ are statsmodels' own (``model.fit()``); the
+    covariance repeats what ``fit(cov_type="cluster", use_t=True)`` does with them
+    (``sandwich_covariance.cov_cluster``: score sums per cluster by ``np.bincount``, the
+    sandwich, the factor G/(G − 1)·(N − 1)/(N − K)), and the tests and intervals use t(G − 1).
+    Only the counting of the clusters is left out: statsmodels counts them twice per fit with
+    ``np.unique`` on every row, which at national scale cost more than the regression. The
+    numbers are statsmodels' (tests/estimate/test_estimation_panel.py holds them to it).
+
+    ``groups`` are the codes 0 … G − 1 of :func:`cluster_codes`, every one present.
+    """
+    fitted = model.fit()
+    scores = model.wexog * fitted.wresid[:, None]
+    sums = np.array([np.bincount(groups, weights=scores[:, col]) for col in range(scores.shape[1])]).T
+    bread = fitted.normalized_cov_params
+    cov = np.dot(np.dot(bread, np.dot(sums.T, sums)), bread.T)
+    nobs, k = scores.shape
+    cov *= n_groups / (n_groups - 1.0) * ((nobs - 1.0) / float(nobs - k))
+    return CR1Result(
+        params=np.asarray(fitted.params),
+        cov=cov,
+        nobs=float(fitted.nobs),
+        df_resid=float(fitted.df_resid),
+        df_resid_inference=float(n_groups - 1),
+    )
+
+
+def varies(values: np.ndarray) -> bool:
+    """Whether ``values`` holds two different non-missing numbers (``nunique() > 1``, without hashing)."""
+    present = values[~np.isnan(values)]
+    return bool(len(present)) and bool((present != present[0]).any())
+
+
+def cluster_codes(clusters: pd.Series) -> tuple[np.ndarray, int]:
+    """The cluster of each row as an integer code in label order, and the number of clusters.
+
+    These are the ``groups`` statsmodels is given. Codes of ``pd.factorize(sort=True)``, as
+    32-bit integers when no label is missing: statsmodels counts the distinct groups twice per
+    fit with ``np.unique``, which is several times faster on them than on 64-bit integers (same
+    groups, same order, so the same covariance).
+    """
+    codes = pd.factorize(clusters, sort=True)[0]
+    if len(codes) and codes.min() >= 0 and codes.max() < np.iinfo(np.int32).max:
+        return codes.astype(np.int32), int(codes.max()) + 1
+    return codes, len(np.unique(codes))
+
+
+def _without_inference(model: sm.WLS, names: pd.Index, *, n_clusters: int, note: str) -> Fit:
     """Coefficients only: the clustered covariance cannot be trusted (see :func:`inference_gap`)."""
-    params = model.fit().params
+    params = pd.Series(model.fit().params, index=names)
     missing = pd.Series(np.nan, index=params.index)
     return Fit(
         params=params,
@@ -216,10 +319,16 @@ def _without_inference(model: sm.WLS, *, n_clusters: int, note: str) -> Fit:
 
 def _demean(values: np.ndarray, codes: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     """Columns of ``values`` minus their (weighted) mean within each level of ``codes``."""
-    w = np.ones(len(codes)) if weights is None else weights
-    totals = np.bincount(codes, weights=w)
+    # Without weights the sums are taken of the values themselves (1.0 * x is x, so the means
+    # are those of weights all 1, without multiplying every column by them).
+    totals = np.bincount(codes).astype(float) if weights is None else np.bincount(codes, weights=weights)
     means = (
-        np.column_stack([np.bincount(codes, weights=w * column) / totals for column in values.T])
+        np.column_stack(
+            [
+                np.bincount(codes, weights=column if weights is None else weights * column) / totals
+                for column in values.T
+            ]
+        )
         if values.shape[1]
         else np.zeros((len(totals), 0))
     )
@@ -308,39 +417,79 @@ def redundant_column(frame: pd.DataFrame, *, tolerance: float = 1e-9) -> str | N
     return str(complete.columns[int(np.argmax(involved))])
 
 
+#: Columns of :func:`outcome_frame` that describe the household rather than the outcome.
+DESIGN_COLUMNS: tuple[str, ...] = ("hh", "treatment", "cluster", "strata", "weight", "village")
+
+
+@dataclass(frozen=True)
+class HouseholdSample:
+    """The estimation sample arranged by household, once for every outcome.
+
+    Every outcome's :func:`outcome_frame` has the same households in the same order; only the
+    outcome's columns differ. Finding the households (factorizing the ids of some 400,000
+    household-rounds at national scale) is done here once instead of once per outcome.
+    """
+
+    positions: np.ndarray  # panel row of each in-sample row
+    codes: np.ndarray  # household code of each in-sample row
+    rounds: dict[str, np.ndarray]  # per round: which in-sample rows are of that round
+    last: np.ndarray  # in-sample position of each household's last row (the order of `wide`)
+    n_households: int
+    wide: pd.DataFrame  # DESIGN_COLUMNS, one row per household
+
+    @classmethod
+    def of(cls, panel: pd.DataFrame) -> HouseholdSample:
+        """The in-sample households of ``panel``, in the order of their last row."""
+        used = [*DESIGN_COLUMNS, "round"]
+        sample = panel.loc[panel["in_sample"], [c for c in used if c in panel.columns]]
+        # Households as integer codes, so that each round's values are placed by position rather
+        # than by looking up text ids (which cost more than the regressions at national scale).
+        codes, ids = pd.factorize(sample["hh"])
+        last = np.flatnonzero(~pd.Series(codes).duplicated(keep="last").to_numpy())
+        rounds = sample["round"].to_numpy()
+        return cls(
+            positions=np.flatnonzero(panel["in_sample"].to_numpy(dtype=bool)),
+            codes=codes,
+            rounds={r: rounds == r for r in ROUNDS},
+            last=last,
+            n_households=len(ids),
+            wide=sample.iloc[last][list(DESIGN_COLUMNS)].reset_index(drop=True),
+        )
+
+    def by_household(self, panel: pd.DataFrame, column: str, round_name: str) -> np.ndarray:
+        """The value of ``column`` in each household's ``round_name`` row (NaN without one)."""
+        in_round = self.rounds[round_name]
+        values = np.full(self.n_households, np.nan)
+        numbers = pd.to_numeric(panel[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values[self.codes[in_round]] = numbers[self.positions][in_round]
+        return values[self.codes[self.last]]
+
+
 def outcome_frame(
-    panel: pd.DataFrame, outcome: OutcomeSpec, *, covariates: Sequence[str] = ()
+    panel: pd.DataFrame,
+    outcome: OutcomeSpec,
+    *,
+    covariates: Sequence[str] = (),
+    households: HouseholdSample | None = None,
 ) -> pd.DataFrame:
     """One row per household: ``y0``, ``y1``, the design columns and baseline covariates.
 
     Only rows in the estimation sample (``in_sample``) are used; a round in which the outcome
     was not measured gives an all-missing column. Each covariate ``c`` becomes ``cov_<c>``, the
     household's baseline value (missing for households without a baseline interview).
+    ``households`` is ``HouseholdSample.of(panel)``, when the caller has it already.
     """
-    design = ["hh", "treatment", "cluster", "strata", "weight", "village"]
-    # Take only the columns used here before filtering rows: copying the whole panel (dozens of
-    # columns, some of them text) for every outcome dominated the stage at national scale.
-    used = [*design, "round", *dict.fromkeys(outcome.columns.values()), *covariates]
-    sample = panel.loc[panel["in_sample"], [c for c in dict.fromkeys(used) if c in panel.columns]]
-    # Households as integer codes, so that each round's values are placed by position rather
-    # than by looking up text ids (which cost more than the regressions at national scale).
-    codes, ids = pd.factorize(sample["hh"])
-    last = np.flatnonzero(~pd.Series(codes).duplicated(keep="last").to_numpy())
-    wide = sample.iloc[last][design].reset_index(drop=True)
-    rounds = sample["round"].to_numpy()
-
-    def by_household(column: str, round_name: str) -> np.ndarray:
-        in_round = rounds == round_name
-        values = np.full(len(ids), np.nan)
-        numbers = pd.to_numeric(sample[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        values[codes[in_round]] = numbers[in_round]
-        return values[codes[last]]
-
+    households = HouseholdSample.of(panel) if households is None else households
+    wide = households.wide.copy()
     for short, round_name in (("y0", "baseline"), ("y1", "followup")):
         column = outcome.columns.get(round_name)
-        wide[short] = by_household(column, round_name) if column and column in sample.columns else np.nan
+        if column is not None and column in panel.columns:
+            wide[short] = households.by_household(panel, column, round_name)
+        else:
+            wide[short] = np.nan
     for name in covariates:
-        wide[f"cov_{name}"] = by_household(name, "baseline") if name in sample.columns else np.nan
+        present = name in panel.columns
+        wide[f"cov_{name}"] = households.by_household(panel, name, "baseline") if present else np.nan
     return wide
 
 
@@ -518,6 +667,7 @@ def designs_for(
     strata_fe: bool = True,
     covariates: Sequence[str] = (),
     did_form: DidForm = "household",
+    households: HouseholdSample | None = None,
 ) -> list[Design]:
     """The regressions of every applicable estimator for one outcome.
 
@@ -539,6 +689,8 @@ def designs_for(
     did_form
         ``household`` (first differences, equal to household fixed effects) or ``none``
         (pooled T, Post, T×Post on the long panel).
+    households
+        ``HouseholdSample.of(panel)``, shared by the outcomes of one panel (built when None).
 
     Returns
     -------
@@ -547,10 +699,18 @@ def designs_for(
     """
     if did_form not in ("household", "none"):
         raise ValueError(f"did_form is {did_form!r}; expecting household or none")
-    wide = outcome_frame(panel, outcome, covariates=covariates)
+    wide = outcome_frame(panel, outcome, covariates=covariates, households=households)
     both_rounds = measured_in(panel, outcome, "baseline") and measured_in(panel, outcome, "followup")
     estimators = ESTIMATORS if both_rounds else ("followup_diff",)
     designs = []
+    twice: list[pd.DataFrame] = []
+
+    def measured_twice() -> pd.DataFrame:
+        """Households with the outcome in both rounds: the sample of did and ancova, taken once."""
+        if not twice:
+            twice.append(wide.dropna(subset=["y0", "y1", "treatment"]))
+        return twice[0]
+
     for estimator in estimators:
         controls: Sequence[str] = covariates
         if estimator == "did" and did_form == "none":
@@ -564,10 +724,10 @@ def designs_for(
             sample = wide.dropna(subset=["y1", "treatment"])
             y, terms = sample["y1"], ["treatment"]
         elif estimator == "ancova":
-            sample = wide.dropna(subset=["y0", "y1", "treatment"])
+            sample = measured_twice()
             y, terms = sample["y1"], ["treatment", "y0"]
         elif estimator == "did":
-            sample = wide.dropna(subset=["y0", "y1", "treatment"])
+            sample = measured_twice()
             y, terms = sample["y1"] - sample["y0"], ["treatment"]
         else:  # before_after: programme households only, so there is no comparison term
             sample = wide.dropna(subset=["y0", "y1"]).loc[lambda f: f["treatment"] == 1]

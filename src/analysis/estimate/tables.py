@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
+from pandas.api.types import is_string_dtype
 
 from analysis.errors import EstimationError, StudyError
 from analysis.estimate.attrition import attrition_table, lee_bounds_table
@@ -22,7 +23,13 @@ from analysis.estimate.deprivation import deprivation_table
 from analysis.estimate.family_indices import WEIGHT_COLUMNS, build_family_indices
 from analysis.estimate.inference import InferenceOptions, impact_inference
 from analysis.estimate.mde import mde_table
-from analysis.estimate.regressions import Design, designs_for, estimate_designs, measured_in
+from analysis.estimate.regressions import (
+    Design,
+    HouseholdSample,
+    designs_for,
+    estimate_designs,
+    measured_in,
+)
 from analysis.estimate.women import women_outcomes
 from analysis.inputs.study import OutcomeSpec, Study
 from analysis.methods.few_clusters import inference_gap
@@ -198,6 +205,47 @@ def cluster_warnings(panel: pd.DataFrame, study: Study, *, clustered: bool) -> l
     ]
 
 
+#: Text columns coded once as categoricals: the household, cluster, stratum and village ids, the
+#: round and the linkage status.
+CODED_COLUMNS: tuple[str, ...] = ("hh", "cluster", "strata", "village", "round", "linkage")
+
+
+def text_columns_read(study: Study, *, sex_column: str | None = None) -> set[str]:
+    """The panel's text columns that an estimate may read (every other column is a number).
+
+    The coded columns, the outcomes' columns (an outcome may be stored as text and read as a
+    number), the covariates and the respondent's sex.
+    """
+    keep = {*CODED_COLUMNS, *study.covariates}
+    keep |= {column for outcome in study.outcomes for column in outcome.columns.values()}
+    if sex_column is not None:
+        keep.add(sex_column)
+    return keep
+
+
+def estimation_panel(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None) -> pd.DataFrame:
+    """The panel as the estimators read it: the text columns they use, the ids coded once.
+
+    At national scale the panel has hundreds of thousands of rows and dozens of text columns
+    (raw answers, missing-value reasons, names) that no estimate reads, and every row selection
+    copied them all, for each of some 250 regressions. Those columns are left out (numeric
+    columns are kept: they are cheap and any may be an outcome). The ids, the round and the
+    linkage status (:data:`CODED_COLUMNS`) become categoricals whose categories are the sorted
+    labels, so selecting rows moves integer codes instead of text and comparing, grouping or
+    factorizing them is immediate; their labels, order and missing values are those of the text.
+    """
+    keep = text_columns_read(study, sex_column=sex_column)
+    columns = [
+        c for c in panel.columns if c in keep or not (is_string_dtype(panel[c]) or panel[c].dtype == object)
+    ]
+    slim = panel[columns]  # a copy on write: the caller's panel is never changed
+    for name in CODED_COLUMNS:
+        if name in slim.columns and is_string_dtype(slim[name]):
+            codes, labels = pd.factorize(slim[name], sort=True)
+            slim[name] = pd.Categorical.from_codes(codes, categories=labels)
+    return slim
+
+
 def analyse(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None) -> ImpactTables:
     """Compute every table of the estimate stage.
 
@@ -231,6 +279,7 @@ def analyse(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None)
     covariates = tuple(study.covariates)
     check_both_arms(panel, study)
     warnings = cluster_warnings(panel, study, clustered=clustered)
+    panel = estimation_panel(panel, study, sex_column=sex_column)
 
     women_cols = pd.DataFrame(index=panel.index)
     women_specs: tuple[OutcomeSpec, ...] = ()
@@ -245,9 +294,15 @@ def analyse(panel: pd.DataFrame, study: Study, *, sex_column: str | None = None)
     all_outcomes = (*base_outcomes, *index_specs)
 
     designs: list[Design] = []
+    households = HouseholdSample.of(work)
     for outcome in all_outcomes:
         designs += designs_for(
-            work, outcome, clustered=clustered, covariates=covariates, did_form=study.did_fixed_effects
+            work,
+            outcome,
+            clustered=clustered,
+            covariates=covariates,
+            did_form=study.did_fixed_effects,
+            households=households,
         )
     impact = estimate_designs(designs, vcov=study.vcov)
 

@@ -87,8 +87,9 @@ def inference_gap(clusters: pd.Series | None, arms: pd.Series | None = None) -> 
     if arms is None:
         return "", ""
     values = arms.to_numpy(dtype=float)
-    treated = len(np.unique(codes[(values == 1) & (codes >= 0)]))
-    control = len(np.unique(codes[(values == 0) & (codes >= 0)]))
+    # Distinct clusters per arm by counting codes (np.unique would sort or hash every row).
+    treated = int(np.count_nonzero(np.bincount(codes[(values == 1) & (codes >= 0)], minlength=n_clusters)))
+    control = int(np.count_nonzero(np.bincount(codes[(values == 0) & (codes >= 0)], minlength=n_clusters)))
     for code, arm, count in (
         ("one_treated_cluster", "treated", treated),
         ("one_control_cluster", "comparison", control),

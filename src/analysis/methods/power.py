@@ -387,16 +387,17 @@ def icc(
     import statsmodels.api as sm
 
     y = np.asarray(values, dtype=float).reshape(-1)
-    groups = np.asarray(clusters).reshape(-1)
-    if len(y) != len(groups):
-        raise ValueError(f"values and clusters must have the same length, got {len(y)} and {len(groups)}")
-    if not np.isfinite(y).all() or pd.isna(groups).any():
+    # A Series is used as it is (a categorical is counted and coded without its text labels).
+    labels = clusters if isinstance(clusters, pd.Series) else pd.Series(np.asarray(clusters).reshape(-1))
+    if len(y) != len(labels):
+        raise ValueError(f"values and clusters must have the same length, got {len(y)} and {len(labels)}")
+    if not np.isfinite(y).all() or labels.isna().any():
         raise EstimationError("values and clusters must not contain missing values")
-    if pd.Series(groups).nunique() < 2:  # hashing, not np.unique's sort of text labels
+    if labels.nunique() < 2:  # hashing, not np.unique's sort of text labels
         raise EstimationError("need at least 2 clusters to estimate an ICC")
     _check_choice("method", method, get_args(IccMethod))
     if method == "anova":
-        codes, _ = pd.factorize(pd.Series(groups))
+        codes, _ = pd.factorize(labels)
         sizes = np.bincount(codes).astype(float)
         n_obs, n_groups = float(len(y)), len(sizes)
         if n_obs - n_groups < 1:
@@ -407,7 +408,7 @@ def icc(
         n0 = (n_obs - np.sum(sizes**2) / n_obs) / (n_groups - 1)
         between = max((msb - msw) / n0, 0.0)
         return between / (between + msw) if between + msw > 0 else 0.0
-    model = sm.MixedLM(y, np.ones((len(y), 1)), groups=groups)
+    model = sm.MixedLM(y, np.ones((len(y), 1)), groups=np.asarray(labels))
     # Boundary and convergence warnings are turned into the checks below instead of noise.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

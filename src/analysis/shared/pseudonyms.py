@@ -28,13 +28,17 @@ def pseudonymize(ids: pd.Series, *, key: PseudonymKey) -> pd.Series:
     Missing ids stay missing. The same id always gives the same pseudonym under one key.
     """
     cache: dict[str, str] = {}
+    # Copies of the keyed state: keying HMAC anew for each of a national round's ids cost more.
+    keyed = hmac.new(key.secret, digestmod=hashlib.sha256)
 
     def one(value: object) -> object:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return None
         text = str(value)
         if text not in cache:
-            cache[text] = hmac.new(key.secret, text.encode(), hashlib.sha256).hexdigest()[:16]
+            digest = keyed.copy()
+            digest.update(text.encode())
+            cache[text] = digest.hexdigest()[:16]
         return cache[text]
 
     return ids.map(one).astype(object)

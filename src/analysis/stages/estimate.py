@@ -12,16 +12,28 @@ Reads ``panel.parquet`` (and the row states for the accounting table) and comput
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from threadpoolctl import threadpool_limits
 
 from analysis.config import IMPACT_COLUMNS, ROUNDS
+from analysis.construct.indicators import CONSTRUCTED
 from analysis.construct.panel import linkage_by_village
 from analysis.errors import BerdayaError
-from analysis.estimate.latex import attrition_latex, balance_latex, impact_latex, indices_latex
-from analysis.estimate.tables import analyse, respondent_sex_column
+from analysis.estimate.latex import (
+    attrition_latex,
+    balance_latex,
+    impact_latex,
+    indices_latex,
+    is_money,
+    outcome_labels,
+)
+from analysis.estimate.tables import analyse, respondent_sex_column, text_columns_read
+from analysis.inputs.codebook import load_codebook
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.disclosure import (
@@ -46,12 +58,31 @@ def internal_dir(processed: str | Path) -> Path:
     return Path(processed) / layout.INTERNAL_DIR
 
 
+def read_panel(processed: Path, study: Study, *, sex_column: str | None = None) -> pd.DataFrame:
+    """``panel.parquet`` without the text columns this stage never reads.
+
+    Raw answers, missing-value reasons and other text make up most of a national panel's
+    bytes; the estimates read the text columns of :func:`analysis.estimate.tables.text_columns_read`
+    and the village tables the village names. Every other column is read.
+    """
+    path = processed / layout.PANEL_PARQUET
+    keep = text_columns_read(study, sex_column=sex_column) | {"village_name"}
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+    columns = [
+        field.name
+        for field in pq.read_schema(path)
+        if field.name in keep or not any(is_text(field.type) for is_text in text)
+    ]
+    return pd.read_parquet(path, columns=columns)
+
+
 def row_accounting(processed: Path) -> pd.DataFrame:
     """Raw rows per round by final state; ``n_raw = clean + quarantined + excluded`` is checked."""
     rows = []
     for round_name in ROUNDS:
         path = processed / layout.row_states_csv(round_name)
-        states = read_csv(path, dtype=str, keep_default_na=False)
+        # Only the state is counted: parsing the other columns of 400,000 rows took seconds.
+        states = read_csv(path, dtype=str, keep_default_na=False, usecols=["state"])
         counts = states["state"].value_counts()
         record: dict[str, object] = {
             "round": round_name,
@@ -180,8 +211,13 @@ def estimate_stage(
     """
     study = load_study(study_path)
     processed, tables = Path(processed), Path(tables)
-    panel = pd.read_parquet(processed / layout.PANEL_PARQUET)
-    result = analyse(panel, study, sex_column=respondent_sex_column(study))
+    sex_column = respondent_sex_column(study)
+    panel = read_panel(processed, study, sex_column=sex_column)
+    # One BLAS thread: the regressions are tall and thin (hundreds of thousands of rows, a few
+    # columns), where a second OpenBLAS thread gains nothing and its spinning competes with the
+    # work itself; at national scale the stage took twice as long with two threads.
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = analyse(panel, study, sex_column=sex_column)
     # berdaya's reader: linkage.csv is written again, and its codes must not be guarded twice.
     linkage = read_csv(processed / layout.PANEL_LINKAGE_CSV)
     kept: dict[str, pd.DataFrame] = {
@@ -216,9 +252,15 @@ def estimate_stage(
         "hidden number (docs/disclosure.md)."
     )
     notes = {name: [note] for name in published if _hides(published[name], kept[name])}
-    write_tier(published, tables, main=main, warnings=warnings, notes=notes)
+    # The LaTeX tables name outcomes by their labels and write rupiah without decimals.
+    codebook = load_codebook(study)
+    names = [*result.impact["outcome"].astype(str), *result.balance["variable"].dropna().astype(str)]
+    constructed = {name: spec["label_en"] for name, spec in CONSTRUCTED.items()}
+    labels = outcome_labels(dict.fromkeys(names), study=study, codebook=codebook, constructed=constructed)
+    money = {name for name in labels if is_money(name, codebook)}
+    write_tier(published, tables, main=main, warnings=warnings, notes=notes, labels=labels, money=money)
     if internal:
-        write_tier(kept, internal_dir(processed), main=main, warnings=warnings)
+        write_tier(kept, internal_dir(processed), main=main, warnings=warnings, labels=labels, money=money)
     return published[layout.IMPACT_DETAIL_CSV]
 
 
@@ -234,11 +276,14 @@ def write_tier(
     main: list[str],
     warnings: list[RunWarning],
     notes: Mapping[str, list[str]] | None = None,
+    labels: Mapping[str, str] | None = None,
+    money: Collection[str] = (),
 ) -> None:
     """Write one tier: every table, its LaTeX versions and the run's warnings.
 
     ``notes`` (by CSV file name) go below the LaTeX tables made from that file: the public
-    tier's note that empty cells are hidden.
+    tier's note that empty cells are hidden. ``labels`` name the outcomes in the LaTeX tables,
+    and outcomes in ``money`` are written there without decimals.
     """
     notes = notes or {}
     for name, frame in frames.items():
@@ -246,12 +291,16 @@ def write_tier(
     impact, inference = frames[layout.IMPACT_DETAIL_CSV], frames[layout.IMPACT_INFERENCE_CSV]
     on_impact = notes.get(layout.IMPACT_DETAIL_CSV, [])
     write_text_atomic(
-        folder / layout.IMPACT_TEX, impact_latex(impact, inference, outcomes=main, notes=on_impact)
+        folder / layout.IMPACT_TEX,
+        impact_latex(impact, inference, outcomes=main, notes=on_impact, labels=labels, money=money),
     )
-    write_text_atomic(folder / layout.INDICES_TEX, indices_latex(impact, inference, notes=on_impact))
+    write_text_atomic(
+        folder / layout.INDICES_TEX, indices_latex(impact, inference, notes=on_impact, labels=labels)
+    )
     balance, attrition = frames[layout.BALANCE_CSV], frames[layout.ATTRITION_CSV]
     write_text_atomic(
-        folder / layout.BALANCE_TEX, balance_latex(balance, notes=notes.get(layout.BALANCE_CSV, []))
+        folder / layout.BALANCE_TEX,
+        balance_latex(balance, notes=notes.get(layout.BALANCE_CSV, []), labels=labels, money=money),
     )
     write_text_atomic(
         folder / layout.ATTRITION_TEX, attrition_latex(attrition, notes=notes.get(layout.ATTRITION_CSV, []))
