@@ -33,6 +33,7 @@ from analysis.inputs.codebook import (
     looks_personal,
 )
 from analysis.inputs.readers import read_table
+from analysis.inputs.readers.workbook import sheet_names
 
 #: Prefix of the optional analysis columns a form may carry.
 BERDAYA_PREFIX = "berdaya::"
@@ -215,29 +216,13 @@ def _sheet(path: Path, name: str, sheets: Sequence[str]) -> pd.DataFrame | None:
     return frame
 
 
-def _sheet_names(path: Path) -> list[str]:
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:  # noqa: BLE001 - corrupt zips raise many unrelated types
-        raise InputError(
-            f"cannot be opened as an .xlsx workbook ({type(exc).__name__}); save the form as .xlsx",
-            file=path,
-        ) from None
-    try:
-        return [str(s) for s in workbook.sheetnames]
-    finally:
-        workbook.close()
-
-
 def is_xlsform(path: str | Path) -> bool:
     """Whether ``path`` is an ``.xlsx`` workbook with a ``survey`` sheet."""
     path = Path(path)
     if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
         return False
     try:
-        return any(s.strip().casefold() == "survey" for s in _sheet_names(path))
+        return any(s.strip().casefold() == "survey" for s in sheet_names(path))
     except InputError:
         return False
 
@@ -341,7 +326,7 @@ def read_xlsform(path: str | Path) -> XLSForm:
     path = Path(path)
     if not path.is_file():
         raise InputError("the XLSForm does not exist", file=path)
-    sheets = _sheet_names(path)
+    sheets = sheet_names(path)
     survey = _sheet(path, "survey", sheets)
     if survey is None:
         raise InputError(

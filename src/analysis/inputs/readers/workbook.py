@@ -20,16 +20,36 @@ from analysis.inputs.readers.base import (
 )
 
 
-def _read_xlsx(path: Path, *, sheet: str | None) -> RawTable:
+def open_workbook(path: Path) -> Any:
+    """An openpyxl workbook, read-only with cached values; a file that is not one is one line.
+
+    Raises
+    ------
+    InputError
+        Naming the file, when it cannot be opened as an ``.xlsx`` workbook.
+    """
     import openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - corrupt zips raise many unrelated types
         raise InputError(
             f"cannot be opened as an .xlsx workbook ({type(exc).__name__}) – re-save it from Excel as .xlsx",
             file=path,
         ) from None
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The names of a workbook's sheets, in order."""
+    workbook = open_workbook(path)
+    try:
+        return [str(s) for s in workbook.sheetnames]
+    finally:
+        workbook.close()
+
+
+def _read_xlsx(path: Path, *, sheet: str | None) -> RawTable:
+    workbook = open_workbook(path)
     try:
         sheets = workbook.sheetnames
         if sheet is None:
