@@ -10,7 +10,7 @@ OUT    ?= reports
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help report test test-fast lint typecheck pytest lab lock browser bench clean-reports demo-data
+.PHONY: help report test test-fast bytecode lint typecheck pytest lab lock browser bench clean-reports demo-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -31,14 +31,21 @@ $(STAMP): pyproject.toml requirements.lock
 report: $(STAMP) ## create .venv and run the whole pipeline on the demo survey into reports/
 	$(BIN)/berdaya run $(STUDY) --out $(OUT)
 
-test: $(STAMP) browser ## create or refresh .venv, then ruff, the import contracts, mypy on src/ and pytest
+test: $(STAMP) browser bytecode ## create or refresh .venv, then ruff, the import contracts, mypy on src/ and pytest
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## pytest without the end-to-end tier (pipeline runs, notebooks, browser): the inner loop
+test-fast: $(STAMP) bytecode ## pytest without the end-to-end tier (pipeline runs, notebooks, browser): the inner loop
 	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+
+# Every kernel, worker and command of a run imports pandas, matplotlib, statsmodels and nbconvert
+# afresh: compiled once, each start costs half the CPU. Python writes these files itself unless
+# PYTHONDONTWRITEBYTECODE is set (as in some containers); compileall writes them regardless, and
+# only recompiles what changed (a second call takes about 3 s).
+bytecode: $(STAMP) ## compile .venv and src/ to bytecode (__pycache__), so kernels and commands start fast
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib src
 
 lint: $(STAMP) ## ruff and the import contracts of .importlinter (one-way layers, no cycles)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

@@ -13,10 +13,11 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 BERDAYA = [sys.executable, "-m", "analysis.run.cli"]
 
-_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING: set[subprocess.Popen[Any]] = set()
 _LOCK = threading.Lock()
 
 
@@ -58,6 +59,19 @@ def berdaya(
     return run([*BERDAYA, *args], env=environment, cwd=cwd, timeout=timeout)
 
 
+def register(process: subprocess.Popen[Any]) -> None:
+    """Have :func:`stop_all` end ``process`` (started in a session of its own) with its children."""
+    with _LOCK:
+        _RUNNING.add(process)
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """End a registered ``process`` now, with its children."""
+    _kill(process)
+    with _LOCK:
+        _RUNNING.discard(process)
+
+
 def stop_all() -> None:
     """End every command still running, with its children."""
     with _LOCK:
@@ -66,7 +80,7 @@ def stop_all() -> None:
         _kill(process)
 
 
-def _kill(process: subprocess.Popen[str]) -> None:
+def _kill(process: subprocess.Popen[Any]) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

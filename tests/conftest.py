@@ -9,21 +9,35 @@ End-to-end runs, through the real ``berdaya`` command (kernels, nbconvert, the v
   two-worker batch of its six village reports (tests/e2e_builds.py);
 - ``safety_demo`` and ``safety_without_a_village``: the run-safety tests' key-less study and its
   rerun after a village left the data;
-- ``checkouts``: one study built in two fresh checkouts of the project (test_reproducible).
+- ``checkouts``: one study built in two fresh checkouts of the project (test_reproducible);
+- ``one_cluster_pilot``: the pipeline, notebooks included, on a study with one programme village
+  (test_one_treated_cluster; tests/jobs.py);
+- ``stage_notebook_runs``: each stage notebook through papermill's command line, from the project
+  root and from notebooks/, on copies of ``demo_stages`` (test_notebook_params);
+- ``tutorial_runs``: both tutorials through papermill on ``demo_run``'s study (tests/jobs.py).
 
-In-process runs of the data stages (no notebooks):
+In-process runs of the data stages and commands, run one after another in one background
+process (jobs, tests/background.py; not end to end, so ``make test-fast`` runs them too):
 
+- ``demo_stages``: the bundled demo (data/raw/demo) through clean, construct and estimate;
 - ``tiers_run``: the shrunk study of the disclosure tests (tests/tiers_demo.py);
-- ``demo_stages``: the bundled demo (data/raw/demo) through clean, construct and estimate.
+- ``one_cluster_stages``: the stages on the one-programme and one-comparison-village studies;
+- ``replication_packages``: ``berdaya package`` with and without ``--include-raw``, and
+  ``berdaya verify`` on the package and on a copy with one value changed (``main``);
+- ``scale_run``: the demo at 5,000 households through the stages (test_scale_correctness);
+- ``layout_stages`` and ``user_text_stages``: the small studies of tests/shared/test_layout.py
+  and test_user_text.py through the stages;
+- ``monte_carlo_small``: the 20 + 20 draws of tests/methods/test_monte_carlo.py
+  (tests/monte_carlo.py). Its module runs last, so the draws have the whole session to finish.
 
 Every run writes into a ``tmp_path_factory`` folder, processed data included, and is shared
 read-only: a test that changes files copies them first (``shutil.copytree``).
 
-The end-to-end builds only start processes, so the session starts those its selected tests need
-in one background thread, in the order the tests need them, when the first test starts: they
-use the second core while the in-process tests run on the first. A fixture waits for its build
-(or builds it then, if it was not started). Commands still running when the session ends are
-stopped with their workers and kernels.
+The end-to-end builds and the background jobs only start processes, so the session starts those
+its selected tests need in one background thread, in the order the tests need them, when the
+first test starts: they use the second core while the in-process tests run on the first. A
+fixture waits for its build (or builds it then, if it was not started). Commands still running
+when the session ends are stopped with their workers and kernels.
 
 Tiers: a test that uses an end-to-end fixture is marked ``e2e`` here, whatever its module says,
 so that ``make test-fast`` (``-m "not slow and not e2e"``) never builds one.
@@ -35,27 +49,27 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import commands
+import pandas as pd
 import pytest
+from background import JobServer
 from e2e_builds import (
     BatchStudy,
+    NotebookRun,
     SafetyDemo,
     build_batch_local_run,
     build_batch_stages,
     build_checkouts,
     build_safety_demo,
+    build_stage_notebook_runs,
     build_without_a_village,
 )
+from jobs import DemoStages, OneClusterStages, Packages
 from report_demo import DemoRun, build_demo, build_hostile
-from tiers_demo import Run, build_tiers
-
-from analysis.config import DEMO_DIR, DEMO_STUDY
-from analysis.shared.files import sha256_file
-from analysis.stages import clean_stage, construct_stage, estimate_stage
+from tiers_demo import Run
 
 #: The end-to-end builds, in the order to start them when several are first needed by one test:
 #: a build's dependencies come before it.
@@ -67,21 +81,53 @@ E2E_BUILDS = (
     "safety_demo",
     "safety_without_a_village",
     "checkouts",
+    "one_cluster_pilot",
+    "stage_notebook_runs",
+    "tutorial_runs",
 )
 E2E_FIXTURES = frozenset(E2E_BUILDS)
+#: In-process work, each run as ``module.function(folder)`` in the session's job process
+#: (tests/background.py): not end to end, so ``make test-fast`` runs it too.
+JOBS = {
+    "demo_stages": ("jobs", "build_demo_stages"),
+    "tiers_run": ("tiers_demo", "build_tiers"),
+    "one_cluster_stages": ("jobs", "build_one_cluster_stages"),
+    "replication_packages": ("jobs", "build_packages"),
+    "scale_run": ("jobs", "build_scale_run"),
+    "layout_stages": ("jobs", "build_layout_stages"),
+    "user_text_stages": ("jobs", "build_user_text_stages"),
+    "monte_carlo_small": ("monte_carlo", "draws"),
+}
+BACKGROUND = E2E_BUILDS + tuple(JOBS)
+#: Background results whose modules run after all the others: they take long on one core.
+LATE = frozenset({"monte_carlo_small"})
 #: The build each of these copies and runs again.
-DEPENDS = {"batch_local_run": "batch_stages", "safety_without_a_village": "safety_demo"}
+DEPENDS = {
+    "batch_local_run": "batch_stages",
+    "safety_without_a_village": "safety_demo",
+    "stage_notebook_runs": "demo_stages",
+    "tutorial_runs": "demo_run",
+}
+#: Draws of the always-run Monte Carlo, with the effect and without.
+MONTE_CARLO_DRAWS = 20
+
+
+def _fixtures(item: pytest.Item) -> set[str]:
+    return set(getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses an end-to-end fixture ``e2e``."""
+    """Mark every test that uses an end-to-end fixture ``e2e``; run the LATE modules last."""
     for item in items:
-        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if E2E_FIXTURES & _fixtures(item):
             item.add_marker(pytest.mark.e2e)
+    # Whole modules move (in their own order), so module-scoped fixtures are still set up once.
+    late = {item.module for item in items if LATE & _fixtures(item) and hasattr(item, "module")}
+    items.sort(key=lambda item: getattr(item, "module", None) in late)
 
 
 class Builds:
-    """The end-to-end builds of this session, each run once in one background thread."""
+    """The end-to-end builds and background jobs of this session, each run once in one background thread."""
 
     def __init__(self, factory: pytest.TempPathFactory, env: Mapping[str, str]) -> None:
         self._factory = factory
@@ -90,10 +136,12 @@ class Builds:
         self._env = dict(env)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e2e-build")
         self._futures: dict[str, Future[Any]] = {}
+        # One process for the in-process jobs, started by the first: the imports are paid once.
+        self._jobs = JobServer(factory.mktemp("jobs") / "jobs.log", env=self._env)
 
     def _recipe(self, name: str) -> Callable[[], Any]:
         """What building ``name`` does, its folders made now (in the calling thread)."""
-        env, mktemp = self._env, self._factory.mktemp
+        env, mktemp, jobs = self._env, self._factory.mktemp, self._jobs
         if name == "demo_run":
             folder = mktemp("demo")
             return lambda: build_demo(folder, env=env)
@@ -115,6 +163,26 @@ class Builds:
         if name == "checkouts":
             folder = mktemp("checkouts")
             return lambda: build_checkouts(folder, env=env)
+        if name == "stage_notebook_runs":
+            stages, folder = self._futures["demo_stages"], mktemp("papermill")
+
+            def notebooks() -> dict[tuple[str, str], NotebookRun]:
+                done = stages.result()
+                return build_stage_notebook_runs(done.processed, done.tables, folder, env=env)
+
+            return notebooks
+        if name == "tutorial_runs":
+            demo, folder = self._futures["demo_run"], mktemp("tutorials")
+            return lambda: jobs.run("jobs", "run_tutorials", demo.result().study, folder)
+        if name == "one_cluster_pilot":
+            folder = mktemp("pilot")
+            return lambda: jobs.run("jobs", "build_one_cluster_pilot", folder)
+        if name == "monte_carlo_small":
+            return lambda: jobs.run("monte_carlo", "draws", MONTE_CARLO_DRAWS)
+        if name in JOBS:
+            module, function = JOBS[name]
+            folder = mktemp(name)
+            return lambda: jobs.run(module, function, folder)
         raise KeyError(name)
 
     def start(self, name: str) -> None:
@@ -144,17 +212,18 @@ class Builds:
             commands.stop_all()  # again: a build may have started its next command meanwhile
             wait(self._futures.values(), timeout=0.5)
         self._pool.shutdown(wait=True)
+        self._jobs.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def e2e_builds(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
-    """Start the end-to-end builds the selected tests need, in the order they need them."""
+    """Start the builds and jobs the selected tests need, in the order they need them."""
     builds = Builds(tmp_path_factory, os.environ)
     first_use: dict[str, int] = {}
     for index, item in enumerate(request.session.items):
-        for name in E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+        for name in set(BACKGROUND) & _fixtures(item):
             first_use.setdefault(name, index)
-    for name in sorted(first_use, key=lambda n: (first_use[n], E2E_BUILDS.index(n))):
+    for name in sorted(first_use, key=lambda n: (first_use[n], BACKGROUND.index(n))):
         builds.start(name)
     try:
         yield builds
@@ -205,28 +274,66 @@ def checkouts(e2e_builds: Builds) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def tiers_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """The disclosure tests' study: a programme village of one household, a comparison one of three."""
-    return build_tiers(tmp_path_factory.mktemp("tiers"))
-
-
-@dataclass(frozen=True)
-class DemoStages:
-    """The bundled demo after the data stages, and the SHA-256 of its raw folder before them."""
-
-    processed: Path
-    tables: Path
-    raw_before: dict[str, str]
+def monte_carlo_small(e2e_builds: Builds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Monte Carlo's 20 draws with the programme effect and 20 without (tests/monte_carlo.py)."""
+    return e2e_builds.result("monte_carlo_small")
 
 
 @pytest.fixture(scope="session")
-def demo_stages(tmp_path_factory: pytest.TempPathFactory) -> DemoStages:
-    """data/raw/demo/study.yml through clean, construct and estimate, in-process."""
-    before = {p.name: sha256_file(p) for p in sorted(DEMO_DIR.iterdir())}
-    out = tmp_path_factory.mktemp("demo_stages")
-    processed, tables = out / "processed", out / "tables"
-    for round_name in ("baseline", "followup"):
-        clean_stage(DEMO_STUDY, round_name, processed)
-    construct_stage(DEMO_STUDY, processed)
-    estimate_stage(DEMO_STUDY, processed, tables)
-    return DemoStages(processed, tables, before)
+def one_cluster_pilot(e2e_builds: Builds) -> tuple[Path, Path, Path, Path, int]:
+    """The pipeline on one programme village: study, processed, tables, output folder, exit code."""
+    return e2e_builds.result("one_cluster_pilot")
+
+
+@pytest.fixture(scope="session")
+def stage_notebook_runs(e2e_builds: Builds, demo_stages: DemoStages) -> dict[tuple[str, str], NotebookRun]:
+    """Each stage notebook run by papermill from the root and from notebooks/, by (notebook, where)."""
+    return e2e_builds.result("stage_notebook_runs")
+
+
+@pytest.fixture(scope="session")
+def tutorial_runs(e2e_builds: Builds, demo_run: DemoRun) -> dict[str, tuple[Path, Path, str]]:
+    """Both tutorials executed on ``demo_run``'s study: by name, the notebook, its work folder, its error."""
+    return e2e_builds.result("tutorial_runs")
+
+
+@pytest.fixture(scope="session")
+def tiers_run(e2e_builds: Builds) -> Run:
+    """The disclosure tests' study: a programme village of one household, a comparison one of three."""
+    return e2e_builds.result("tiers_run")
+
+
+@pytest.fixture(scope="session")
+def demo_stages(e2e_builds: Builds) -> DemoStages:
+    """data/raw/demo/study.yml through clean, construct and estimate, in-process (tests/jobs.py)."""
+    return e2e_builds.result("demo_stages")
+
+
+@pytest.fixture(scope="session")
+def one_cluster_stages(e2e_builds: Builds) -> OneClusterStages:
+    """The data stages on a study with one programme village and on one with one comparison village."""
+    return e2e_builds.result("one_cluster_stages")
+
+
+@pytest.fixture(scope="session")
+def replication_packages(e2e_builds: Builds) -> Packages:
+    """The replication tests' study and its package, without and with the raw exports."""
+    return e2e_builds.result("replication_packages")
+
+
+@pytest.fixture(scope="session")
+def layout_stages(e2e_builds: Builds) -> tuple[Path, Path]:
+    """A small demo through the stages, for the file names they write: (processed, tables)."""
+    return e2e_builds.result("layout_stages")
+
+
+@pytest.fixture(scope="session")
+def user_text_stages(e2e_builds: Builds) -> tuple[Path, Path, Path]:
+    """The demo with formula-like village codes and bidi controls: (study, processed, tables)."""
+    return e2e_builds.result("user_text_stages")
+
+
+@pytest.fixture(scope="session")
+def scale_run(e2e_builds: Builds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The demo at 50 villages × 100 households through the stages: its panel and impact table."""
+    return e2e_builds.result("scale_run")

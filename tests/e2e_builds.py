@@ -189,3 +189,55 @@ def build_checkouts(folder: Path, *, env: Mapping[str, str] | None = None) -> di
         result = future.result()
         assert result.returncode == 0, (name, result.stderr[-3000:])
     return {name: code / "out" for name, (_, _, code) in started.items()}
+
+
+# --- the stage notebooks through papermill's command line (tests/run/test_notebook_params.py) ---
+
+#: Each stage notebook with what a student adds on the command line (the rest are its defaults:
+#: the bundled demo study, found from the project root). Output folders go to a copy of the
+#: session's ``demo_stages``, so the repository's data/ and reports/ stay untouched.
+STAGE_NOTEBOOKS: dict[str, list[str]] = {
+    "01_clean_round.ipynb": ["-p", "round_name", "followup"],
+    "02_construct_panel.ipynb": [],
+    "03_estimate_impacts.ipynb": ["-p", "tables_dir", "{tables}"],
+    "04_programme_report.ipynb": ["-p", "tables_dir", "{tables}"],
+    # papermill's command line reads 0101 as the number 101.
+    "05_village_report.ipynb": ["-p", "tables_dir", "{tables}", "-p", "village", "0101"],
+}
+WHERE = ("root", "notebooks")
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """One stage notebook run by ``papermill`` from one folder, into its own copy of the stages."""
+
+    processed: Path
+    tables: Path
+    before: dict[Path, int]  # the copies' files and their mtimes before the run
+    out: Path  # the executed notebook
+    result: subprocess.CompletedProcess[str]
+
+
+def build_stage_notebook_runs(
+    processed: Path, tables: Path, folder: Path, *, env: Mapping[str, str] | None = None
+) -> dict[tuple[str, str], NotebookRun]:
+    """Every stage notebook through ``papermill`` from the project root and from notebooks/."""
+    from analysis.config import NOTEBOOKS_DIR
+    from analysis.run.execute import kernel_name
+
+    papermill = Path(sys.executable).with_name("papermill")
+    runs = {}
+    for notebook, extra in STAGE_NOTEBOOKS.items():
+        for where in WHERE:
+            work = folder / f"{Path(notebook).stem}-{where}"
+            copied, copied_tables = work / "processed", work / "tables"
+            shutil.copytree(processed, copied)
+            shutil.copytree(tables, copied_tables)
+            before = {p: p.stat().st_mtime_ns for p in (*copied.iterdir(), *copied_tables.iterdir())}
+            cwd, source = (PROJECT_ROOT, f"notebooks/{notebook}") if where == "root" else (NOTEBOOKS_DIR, notebook)
+            out = work / "executed.ipynb"
+            command = [str(papermill), source, str(out), "-k", kernel_name(), "-p", "processed_dir", str(copied)]
+            command += [a.replace("{tables}", str(copied_tables)) for a in extra]
+            result = run(command, env=env, cwd=cwd)
+            runs[notebook, where] = NotebookRun(copied, copied_tables, before, out, result)
+    return runs

@@ -15,16 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from jobs import OneClusterStages
 from panel_data import make_panel
 
-from analysis.demo.survey import write_demo
 from analysis.errors import BerdayaError, EstimationError
 from analysis.estimate.attrition import attrition_table, lee_bounds_table
 from analysis.estimate.balance import balance_table
 from analysis.estimate.mde import mde_table
 from analysis.estimate.regressions import fit_ols
 from analysis.estimate.tables import analyse
-from analysis.inputs.study import OutcomeSpec, RoundSpec, Study, load_study
+from analysis.inputs.study import OutcomeSpec, RoundSpec, Study
 from analysis.methods.few_clusters import (
     INFERENCE_GAPS,
     crv3_se,
@@ -38,63 +38,29 @@ from analysis.methods.lee_bounds import lee_bounds
 from analysis.report import programme as pr
 from analysis.report import village as village_report
 from analysis.report.text import WITHHELD_CODES
-from analysis.run.pipeline import run_study
 from analysis.shared.run_warnings import read_warnings_table
-from analysis.stages.clean import clean_stage
-from analysis.stages.construct import construct_stage
-from analysis.stages.estimate import estimate_stage
-from analysis.stages.folders import processed_dir_for
 
 TESTED = ("followup_diff", "did", "ancova")
-SMALL = "\nwild_bootstrap_reps: 99\nlee_bounds_reps: 49\ndesign_test_reps: 49\n"
 
 
-def demo_study(folder: Path, arms: list[str], *, language: str = "en") -> Path:
-    """The demo survey with 4 villages × 15 households and the given village arms."""
-    write_demo(folder, villages=4, households=15, seed=3)
-    villages = pd.read_csv(folder / "villages.csv", dtype=str)
-    villages["treat"] = arms
-    villages.to_csv(folder / "villages.csv", index=False)
-    study = folder / "study.yml"
-    text = study.read_text(encoding="utf-8").replace("language: id", f"language: {language}")
-    study.write_text(text + SMALL + "vcov_extra: [CRV3, RI]\n", encoding="utf-8")
-    return study
-
-
-def run_stages(study: Path, out: Path) -> tuple[Path, Path]:
-    processed, tables = out / "processed", out / "tables"
-    for round_name in ("baseline", "followup"):
-        clean_stage(study, round_name, processed)
-    construct_stage(study, processed)
-    estimate_stage(study, processed, tables)
-    return processed, tables
-
-
-@pytest.fixture(scope="module")
-def pilot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path, int]:
+# The demo survey with 4 villages × 15 households and one village in an arm
+# (jobs.one_cluster_study), built in background processes from the session's start.
+@pytest.fixture
+def pilot(one_cluster_pilot: tuple[Path, Path, Path, Path, int]) -> tuple[Path, Path, Path, Path, int]:
     """The whole pipeline (notebooks included) on a study with one programme village (e2e)."""
-    folder = tmp_path_factory.mktemp("pilot")
-    study = demo_study(folder / "raw", ["1", "0", "0", "0"])
-    out = folder / "out"
-    code = run_study(study, out=out, village_reports=False, progress=False, log=lambda _: None)
-    processed = processed_dir_for(load_study(study), out)
-    return study, processed, out / "tables", out, code
+    return one_cluster_pilot
 
 
-@pytest.fixture(scope="module")
-def pilot_stages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+@pytest.fixture
+def pilot_stages(one_cluster_stages: OneClusterStages) -> tuple[Path, Path, Path]:
     """The data stages in-process on the same study with one programme village."""
-    folder = tmp_path_factory.mktemp("pilot_stages")
-    study = demo_study(folder / "raw", ["1", "0", "0", "0"])
-    return (study, *run_stages(study, folder / "out"))
+    return one_cluster_stages.pilot
 
 
-@pytest.fixture(scope="module")
-def one_comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+@pytest.fixture
+def one_comparison(one_cluster_stages: OneClusterStages) -> tuple[Path, Path]:
     """The data stages in-process on a study with one comparison village."""
-    folder = tmp_path_factory.mktemp("one_comparison")
-    study = demo_study(folder / "raw", ["1", "1", "1", "0"])
-    return run_stages(study, folder / "out")
+    return one_cluster_stages.one_comparison
 
 
 def study_for(tmp_path: Path, **options: object) -> Study:

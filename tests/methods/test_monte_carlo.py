@@ -1,8 +1,9 @@
 """Monte Carlo: coverage of the CR1 intervals and size of the CR1 and wild bootstrap tests.
 
-Each draw generates the demo survey (analysis.demo.survey.generate_demo through write_demo, 30
-villages of 40 households) with its own seed, runs the real stages in-process (clean, construct)
-and estimates DiD and ANCOVA with the estimator functions directly (no notebooks):
+Each draw (tests/monte_carlo.py) generates the demo survey (analysis.demo.survey.generate_demo
+through write_demo, 30 villages of 40 households) with its own seed, runs the real stages
+in-process (clean, construct) and estimates DiD and ANCOVA with the estimator functions directly
+(no notebooks):
 
 - effect_scale = 1: the 95 % CR1 interval should cover the true effect (truth.json) 92–98 %
   of the time;
@@ -13,89 +14,35 @@ Rates are pooled over seven outcomes of different kinds (income, a score, yes/no
 Likert item) and reported per estimator. The full version (200 + 200 draws) takes several
 minutes on the 2-core machine and is marked ``slow`` (``pytest -m slow tests/methods/test_monte_carlo.py``);
 the always-run version uses 20 + 20 draws with bands wide enough for that number (it catches
-gross miscalibration, not a 2-point error).
+gross miscalibration, not a 2-point error). Its draws are computed in a background process from
+the start of the session (``monte_carlo_small`` in tests/conftest.py), on the core the other
+tests leave free, and this module runs last.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from monte_carlo import EFFECT_SEED, ESTIMATORS, NULL_SEED, OUTCOMES, simulate
 
 from analysis.demo.survey import write_demo
-from analysis.estimate.regressions import designs_for, fit_design
-from analysis.inputs.study import load_study
-from analysis.methods.few_clusters import wcr_bootstrap
-from analysis.stages import clean_stage, construct_stage
-
-OUTCOMES = (
-    "income_pc",
-    "participation_score",
-    "bumdes_active",
-    "owns_umkm",
-    "improved_sanitation",
-    "food_secure",
-    "trust_neighbours",
-)
-ESTIMATORS = ("did", "ancova")
-WILD_REPS = 999
-
-
-def one_draw(seed: int, effect_scale: float) -> list[dict[str, object]]:
-    """Generate, clean and construct one demo survey; test DiD and ANCOVA of every outcome."""
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        write_demo(folder / "raw", villages=30, households=40, seed=seed, effect_scale=effect_scale)
-        study_path = folder / "raw" / "study.yml"
-        for round_name in ("baseline", "followup"):
-            clean_stage(study_path, round_name, folder / "processed")
-        construct_stage(study_path, folder / "processed")
-        panel = pd.read_parquet(folder / "processed" / "panel.parquet")
-        truth = json.loads((folder / "raw" / "truth.json").read_text())
-        study = load_study(study_path)
-    rows: list[dict[str, object]] = []
-    for outcome in (o for o in study.outcomes if o.name in OUTCOMES):
-        for design in designs_for(panel, outcome, clustered=True):
-            if design.estimator not in ESTIMATORS:
-                continue
-            fit = fit_design(design)
-            low, high = fit.conf_int.loc[design.term]
-            record: dict[str, object] = {
-                "seed": seed,
-                "outcome": outcome.name,
-                "estimator": design.estimator,
-                "covers": bool(low <= truth[outcome.name] <= high),
-                "reject_cr1": bool(fit.pvalues[design.term] <= 0.05),
-            }
-            if effect_scale == 0.0:
-                wild = wcr_bootstrap(
-                    design.y, design.X, design.clusters, param=design.term, reps=WILD_REPS, seed=seed
-                )
-                record["reject_wild"] = wild.p_value <= 0.05
-            rows.append(record)
-    return rows
-
-
-def simulate(seeds: range, effect_scale: float) -> pd.DataFrame:
-    """Run the draws on both cores (each draw is seeded on its own, so order does not matter)."""
-    workers = min(2, os.cpu_count() or 1)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(one_draw, seeds, [effect_scale] * len(seeds)))
-    return pd.DataFrame([row for rows in results for row in rows])
 
 
 def rates(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame.groupby("estimator")[column].mean()
 
 
-def check(n_draws: int, *, coverage: tuple[float, float], size: tuple[float, float]) -> None:
-    effect = simulate(range(10_000, 10_000 + n_draws), 1.0)
-    null = simulate(range(20_000, 20_000 + n_draws), 0.0)
+def check(
+    effect: pd.DataFrame,
+    null: pd.DataFrame,
+    n_draws: int,
+    *,
+    coverage: tuple[float, float],
+    size: tuple[float, float],
+) -> None:
     assert len(effect) == len(null) == n_draws * len(OUTCOMES) * len(ESTIMATORS)
     summary = pd.DataFrame(
         {
@@ -113,17 +60,23 @@ def check(n_draws: int, *, coverage: tuple[float, float], size: tuple[float, flo
             assert size[0] <= summary.loc[estimator, column] <= size[1], summary
 
 
-def test_monte_carlo_small() -> None:
+def test_monte_carlo_small(monte_carlo_small: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     # 20 draws x 7 outcomes = 140 intervals per estimator: a binomial SD of about 1.8 points
     # at 95 % (more with the correlation between outcomes of one draw), so these bands sit about
     # 4 SD from the nominal rates. They catch a broken estimator, not a small miscalibration.
-    check(20, coverage=(0.88, 1.0), size=(0.0, 0.12))
+    # The draws run in a background process from the session's start (tests/conftest.py).
+    effect, null = monte_carlo_small
+    assert sorted(set(effect["seed"])) == list(range(EFFECT_SEED, EFFECT_SEED + 20))
+    assert sorted(set(null["seed"])) == list(range(NULL_SEED, NULL_SEED + 20))
+    check(effect, null, 20, coverage=(0.88, 1.0), size=(0.0, 0.12))
 
 
 @pytest.mark.slow
 def test_monte_carlo_full() -> None:
     # 200 draws x 7 outcomes = 1,400 per estimator (binomial SD 0.6 points at 95 %).
-    check(200, coverage=(0.92, 0.98), size=(0.02, 0.08))
+    effect = simulate(range(EFFECT_SEED, EFFECT_SEED + 200), 1.0)
+    null = simulate(range(NULL_SEED, NULL_SEED + 200), 0.0)
+    check(effect, null, 200, coverage=(0.92, 0.98), size=(0.02, 0.08))
 
 
 def test_effect_scale_zero_removes_every_effect(tmp_path: Path) -> None:

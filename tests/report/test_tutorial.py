@@ -1,7 +1,8 @@
 """The tutorial runs top to bottom through papermill, in English and Indonesian.
 
 It runs on the session's small demo study (``demo_run`` in tests/conftest.py; the same generator as
-the bundled demo, fewer villages), so that its stages take seconds.
+the bundled demo, fewer villages), so that its stages take seconds. Both runs are made in the
+background, once the demo is built (``tutorial_runs``, tests/jobs.py).
 """
 
 from __future__ import annotations
@@ -10,25 +11,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from report_demo import DemoRun
+from jobs import TUTORIALS
 
 from analysis.config import NOTEBOOKS_DIR
-from analysis.run.execute import execute
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize(("name", "language"), [("tutorial.ipynb", "en"), ("tutorial_id.ipynb", "id")])
+@pytest.mark.parametrize(("name", "language"), TUTORIALS)
 def test_tutorial_runs_and_its_numbers_come_from_the_pipeline(
-    demo_run: DemoRun, tmp_path: Path, name: str, language: str
+    tutorial_runs: dict[str, tuple[Path, Path, str]], name: str, language: str
 ) -> None:
-    work = tmp_path / "work"
-    nb = execute(
-        NOTEBOOKS_DIR / name,
-        tmp_path / name,
-        parameters={"study_path": str(demo_run.study), "work_dir": str(work), "language": language},
-        cwd=NOTEBOOKS_DIR,
-    )
+    executed, work, error = tutorial_runs[name]
+    assert not error, error
+    nb = nbformat.read(executed, as_version=4)
     assert (work / "tables" / "impact.csv").is_file()
     text = "\n".join(
         str(o.get("data", {}).get("text/markdown", ""))

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
-import commands
 import nbformat
 import pandas as pd
 import pytest
+from e2e_builds import STAGE_NOTEBOOKS, WHERE, NotebookRun
 
-from analysis.config import DEMO_DIR, DEMO_STUDY, NOTEBOOKS_DIR, PROJECT_ROOT
+from analysis.config import DEMO_DIR, DEMO_STUDY
 from analysis.errors import BerdayaError
 from analysis.inputs.study import load_study
-from analysis.run.execute import kernel_name
 from analysis.run.notebook_params import match_village, project_path, village_code
 
 # ---------------------------------------------------------------------------------------------
@@ -184,36 +181,17 @@ def _outputs(nb: nbformat.NotebookNode) -> str:
     return "\n".join(texts)
 
 
-#: Each stage notebook with what a student adds on the command line (the rest are its defaults:
-#: the bundled demo study, found from the project root). Output folders go to the test's copy of
-#: the session's demo, so the repository's data/ and reports/ stay untouched.
-STAGE_NOTEBOOKS: dict[str, list[str]] = {
-    "01_clean_round.ipynb": ["-p", "round_name", "followup"],
-    "02_construct_panel.ipynb": [],
-    "03_estimate_impacts.ipynb": ["-p", "tables_dir", "{tables}"],
-    "04_programme_report.ipynb": ["-p", "tables_dir", "{tables}"],
-    # papermill's command line reads 0101 as the number 101.
-    "05_village_report.ipynb": ["-p", "tables_dir", "{tables}", "-p", "village", "0101"],
-}
-
-
+# The ten runs are made by the session in the background, one after another, on copies of the
+# session's demo stages (``stage_notebook_runs`` in tests/conftest.py, tests/e2e_builds.py).
 @pytest.mark.e2e
-@pytest.mark.parametrize("where", ["root", "notebooks"])
+@pytest.mark.parametrize("where", WHERE)
 @pytest.mark.parametrize("notebook", list(STAGE_NOTEBOOKS))
 def test_stage_notebook_runs_with_papermill_from_the_root_and_from_notebooks(
-    demo_stages, tmp_path: Path, notebook: str, where: str
+    demo_stages, stage_notebook_runs: dict[tuple[str, str], NotebookRun], notebook: str, where: str
 ) -> None:
-    processed, tables = tmp_path / "processed", tmp_path / "tables"
-    shutil.copytree(demo_stages.processed, processed)
-    shutil.copytree(demo_stages.tables, tables)
-    before = {p: p.stat().st_mtime_ns for p in (*processed.iterdir(), *tables.iterdir())}
-    cwd, source = (PROJECT_ROOT, f"notebooks/{notebook}") if where == "root" else (NOTEBOOKS_DIR, notebook)
-    extra = [a.replace("{tables}", str(tables)) for a in STAGE_NOTEBOOKS[notebook]]
-    out = tmp_path / "executed.ipynb"
-    papermill = Path(sys.executable).with_name("papermill")
-    command = [str(papermill), source, str(out), "-k", kernel_name(), "-p", "processed_dir", str(processed)]
-    result = commands.run([*command, *extra], cwd=cwd)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run = stage_notebook_runs[notebook, where]
+    processed, tables, before, out = run.processed, run.tables, run.before, run.out
+    assert run.result.returncode == 0, run.result.stderr[-3000:]
 
     def rewritten(folder: Path, name: str) -> pd.DataFrame:
         path = folder / name

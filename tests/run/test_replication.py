@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
-from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from jobs import Packages, Run, Verified
 
 import analysis.run.replication
-from analysis.demo.survey import write_demo
 from analysis.errors import BerdayaError
 from analysis.run.cli import main
 from analysis.run.replication import Difference, Verification, verify_package
@@ -21,73 +17,49 @@ from analysis.run.replication import Difference, Verification, verify_package
 RAW_FILES = ("baseline_2023.csv", "followup_2025.csv")
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
+# The study and both packages are built once per session, in a background process, through the
+# command line's `main` as before (``replication_packages`` in tests/conftest.py, tests/jobs.py):
+# the ordinary package through `berdaya package` (which calls build_package) and one with
+# --include-raw. The study has few bootstrap draws: every build and verify reruns the estimate
+# stage, and the package checks do not depend on the number of draws.
+@pytest.fixture
+def study(replication_packages: Packages) -> Path:
+    return replication_packages.study
 
 
-def _berdaya(*argv: str) -> Run:
-    # capsys is function-scoped; the module-scoped builds below capture output themselves.
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return Run(code, out.getvalue(), err.getvalue())
+@pytest.fixture
+def packaged(replication_packages: Packages) -> tuple[Path, Run]:
+    return replication_packages.package, replication_packages.run
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("study")
-    write_demo(folder, villages=6, households=20, seed=11)
-    # Few bootstrap draws: every build and verify reruns the estimate stage, and the package
-    # checks do not depend on the number of draws.
-    study = folder / "study.yml"
-    study.write_text(study.read_text() + "wild_bootstrap_reps: 99\nlee_bounds_reps: 49\ndesign_test_reps: 49\n")
-    return study
-
-
-# Each build runs the pipeline (seconds); there are two, built once per module: the ordinary
-# package through `berdaya package` (which calls build_package) and one with --include-raw.
-@pytest.fixture(scope="module")
-def packaged(study: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
-    out = tmp_path_factory.mktemp("replication") / "package"
-    return out, _berdaya("package", str(study), "--out", str(out))
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def package(packaged: tuple[Path, Run]) -> Path:
     out, run = packaged
     assert run.code == 0, run.err
     return out
 
 
-@pytest.fixture(scope="module")
-def raw_packaged(study: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
-    out = tmp_path_factory.mktemp("replication_raw") / "package"
-    return out, _berdaya("package", str(study), "--out", str(out), "--include-raw")
+@pytest.fixture
+def raw_packaged(replication_packages: Packages) -> tuple[Path, Run]:
+    return replication_packages.raw_package, replication_packages.raw_run
 
 
-@pytest.fixture(scope="module")
-def altered(package: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def altered(package: Path, replication_packages: Packages) -> Path:
     """A copy of the package with one household's wage income raised in the processed data."""
-    copy = tmp_path_factory.mktemp("altered") / "package"
-    shutil.copytree(package, copy)
-    path = copy / "data" / "processed" / "followup_clean.parquet"
-    frame = pd.read_parquet(path)
-    # a household whose income total is defined (every source answered), so the change counts
-    sources = [
-        "income_wage",
-        "income_farm",
-        "income_business",
-        "income_transfer",
-        "income_remittance",
-        "income_other",
-    ]
-    first = frame.index[frame[sources].notna().all(axis=1) & (frame["household_size"] > 0)][0]
-    frame.loc[first, "income_wage"] = frame.loc[first, "income_wage"] + 5_000_000
-    frame.to_parquet(path, index=False)
-    return copy
+    return replication_packages.altered
+
+
+# `berdaya verify` on each package, run once in the job process (it rebuilds the tables): the
+# tests of the command and those of verify_package read the same run (jobs.verify_command).
+@pytest.fixture
+def verified(package: Path, replication_packages: Packages) -> Verified:
+    return replication_packages.verified
+
+
+@pytest.fixture
+def verified_altered(altered: Path, replication_packages: Packages) -> Verified:
+    return replication_packages.verified_altered
 
 
 def test_package_holds_what_the_aea_template_asks_for(package: Path) -> None:
@@ -128,13 +100,12 @@ def test_package_holds_what_the_aea_template_asks_for(package: Path) -> None:
     assert not list(code.rglob("__pycache__"))
 
 
-def test_verify_passes_on_an_untouched_package(package: Path) -> None:
-    before = sorted(str(p.relative_to(package)) for p in package.rglob("*"))
-    result = verify_package(package)
+def test_verify_passes_on_an_untouched_package(verified: Verified) -> None:
+    result = verified.result
     assert result.ok, [d.describe() for d in result.differences]
     assert "impact.csv" in result.tables
     # It rebuilds elsewhere: a package on read-only media verifies too.
-    assert sorted(str(p.relative_to(package)) for p in package.rglob("*")) == before
+    assert verified.after == verified.before
 
 
 def test_verify_refuses_a_damaged_manifest_in_one_line(tmp_path: Path, capsys) -> None:
@@ -146,8 +117,8 @@ def test_verify_refuses_a_damaged_manifest_in_one_line(tmp_path: Path, capsys) -
     assert err.startswith("error:") and "Traceback" not in err
 
 
-def test_verify_names_the_table_and_cell_that_changed(altered: Path) -> None:
-    result = verify_package(altered)
+def test_verify_names_the_table_and_cell_that_changed(altered: Path, verified_altered: Verified) -> None:
+    result = verified_altered.result
     assert not result.ok
     cells = {(d.table, d.column) for d in result.differences}
     assert ("impact.csv", "estimate") in cells
@@ -202,17 +173,19 @@ def test_package_command_refuses_a_folder_that_is_not_empty(package: Path, study
     assert sorted(p.relative_to(package) for p in package.rglob("*")) == before
 
 
-def test_verify_command_reports_every_table_matching(package: Path, capsys) -> None:
-    assert main(["verify", str(package)]) == 0
-    lines = capsys.readouterr().out.splitlines()
+def test_verify_command_reports_every_table_matching(package: Path, verified: Verified) -> None:
+    assert verified.code == 0
+    lines = verified.out.splitlines()
     tables = sorted(p.name for p in (package / "expected" / "tables").glob("*.csv"))
     assert sorted(line.removesuffix(": matches") for line in lines[:-1]) == tables
     assert lines[-1] == f"all {len(tables)} tables match the expected outputs"
 
 
-def test_verify_command_names_the_table_row_and_column_that_changed(altered: Path, capsys) -> None:
-    assert main(["verify", str(altered)]) == 1
-    out = capsys.readouterr().out
+def test_verify_command_names_the_table_row_and_column_that_changed(
+    altered: Path, verified_altered: Verified
+) -> None:
+    assert verified_altered.code == 1
+    out = verified_altered.out
     lines = out.splitlines()
     impact = pd.read_csv(altered / "expected" / "tables" / "impact.csv", dtype=str, keep_default_na=False)
     # rows are numbered as in the file (the header is line 1), so a user can open it there

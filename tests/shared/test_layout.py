@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from analysis.config import ROUNDS
-from analysis.demo.survey import write_demo
 from analysis.shared import layout
-from analysis.stages import clean_stage, construct_stage, estimate_stage
 
 PACKAGE = Path(layout.__file__).resolve().parents[1]
 
@@ -124,19 +122,11 @@ def test_no_module_spells_a_file_name_of_the_layout() -> None:
     assert offenders == []
 
 
-@pytest.fixture(scope="module")
-def stages_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("layout")
-    write_demo(folder / "study", villages=10, households=20, seed=5)
-    study = folder / "study" / "study.yml"
-    # Few resamples: only the file names matter here.
-    study.write_text(study.read_text() + "wild_bootstrap_reps: 99\nlee_bounds_reps: 49\ndesign_test_reps: 49\n")
-    processed, tables = folder / "processed", folder / "tables"
-    for round_name in ROUNDS:
-        clean_stage(study, round_name, processed)
-    construct_stage(study, processed)
-    estimate_stage(study, processed, tables)
-    return processed, tables
+@pytest.fixture
+def stages_run(layout_stages: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The demo (10 villages × 20 households, seed 5, few resamples: only the file names matter
+    here) through the stages, in the session's job process (tests/jobs.py)."""
+    return layout_stages
 
 
 def test_the_stages_write_exactly_the_names_of_the_layout(stages_run: tuple[Path, Path]) -> None:

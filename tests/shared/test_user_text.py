@@ -19,8 +19,8 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from jobs import ARABIC, CODES, HOSTILE_NAME, RLO
 
-from analysis.demo.survey import write_demo
 from analysis.inputs.study import load_study
 from analysis.report import programme as programme_report
 from analysis.report import summaries
@@ -31,11 +31,9 @@ from analysis.report.index_page import index_page
 from analysis.report.text import esc, join, render
 from analysis.shared.files import neutralize_formulas, read_csv, restore_formulas, write_csv
 from analysis.shared.text import BIDI_CONTROLS, BIDI_EMBEDDINGS, html_attribute, html_text, show_bidi_controls
-from analysis.stages import clean_stage, construct_stage, estimate_stage, villages_of
+from analysis.stages import villages_of
 
-RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
 RLM = "\u200f"  # RIGHT-TO-LEFT MARK
-ARABIC = "مسجد النور"
 
 
 def _no_bidi_controls(text: str) -> bool:
@@ -162,42 +160,11 @@ def test_read_csv_gives_back_what_write_csv_wrote(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # A study with formula-like village codes and bidi controls in its names and labels
 
-CODES = {"0101": "=X", "0102": "+62", "0201": "-1", "0202": "@a"}
-HOSTILE_NAME = f"Mekar{RLO}agung"
-STUDY_NAME = f"Studi {RLO}uji"
-INCOME_LABEL = f"Pendapatan {RLO}per orang"
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    data = tmp_path_factory.mktemp("user-text")
-    write_demo(data, villages=4, households=12, seed=7)
-    for name in ("baseline_2023.csv", "followup_2025.csv"):
-        path = data / name
-        text = path.read_text(encoding="utf-8")
-        for old, new in CODES.items():
-            assert f'"{old}"' in text
-            text = text.replace(f'"{old}"', f'"{new}"')
-        path.write_text(text, encoding="utf-8")
-    villages = pd.read_csv(data / "villages.csv", dtype=str, keep_default_na=False)
-    villages.loc[villages["village"] == "0101", "village_name"] = HOSTILE_NAME
-    villages.loc[villages["village"] == "0102", "village_name"] = ARABIC
-    villages["village"] = villages["village"].replace(CODES)
-    villages.to_csv(data / "villages.csv", index=False)
-    study = (data / "study.yml").read_text(encoding="utf-8")
-    study = re.sub(r'^name: ".*"$', 'name: "Studi \\\\u202Euji"', study, count=1, flags=re.MULTILINE)
-    study = study.replace(
-        "- {name: income_pc, family: income}",
-        '- {name: income_pc, family: income, label: "Pendapatan \\u202Eper orang"}',
-    )
-    (data / "study.yml").write_text(study, encoding="utf-8")
-    assert load_study(data / "study.yml").name == STUDY_NAME
-    processed, tables = data / "out" / "processed", data / "out" / "tables"
-    for round_name in ("baseline", "followup"):
-        clean_stage(data / "study.yml", round_name, processed)
-    construct_stage(data / "study.yml", processed)
-    estimate_stage(data / "study.yml", processed, tables)
-    return data / "study.yml", processed, tables
+# Built in the session's job process (``user_text_stages`` in tests/conftest.py, tests/jobs.py).
+@pytest.fixture
+def run(user_text_stages: tuple[Path, Path, Path]) -> tuple[Path, Path, Path]:
+    """The small demo with formula-like village codes and bidi controls, after its stages."""
+    return user_text_stages
 
 
 def test_villages_coded_like_formulas_get_their_reports(run: tuple[Path, Path, Path]) -> None:

@@ -6,22 +6,12 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from analysis.demo.survey import write_demo
-from analysis.stages import clean_stage, construct_stage, estimate_stage
 
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
-    folder = tmp_path_factory.mktemp("scale")
-    write_demo(folder / "study", villages=50, households=100, seed=7)
-    study = folder / "study" / "study.yml"
-    for round_name in ("baseline", "followup"):
-        clean_stage(study, round_name, folder / "processed")
-    construct_stage(study, folder / "processed")
-    estimate_stage(study, folder / "processed", folder / "tables")
-    return pd.read_parquet(folder / "processed" / "panel.parquet"), pd.read_csv(
-        folder / "tables" / "impact.csv"
-    )
+@pytest.fixture
+def run(scale_run: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The demo at 50 villages × 100 households (seed 7) through clean, construct and estimate,
+    in-process in a background process (``scale_run`` in tests/conftest.py, tests/jobs.py)."""
+    return scale_run
 
 
 @pytest.mark.parametrize("outcome", ["income_pc", "participation_score"])

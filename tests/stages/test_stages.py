@@ -85,8 +85,28 @@ def test_processed_data_carry_no_personal_data(demo: tuple[Path, Path, dict[str,
             text += pd.read_parquet(path).to_csv()
         else:
             text += path.read_text()
-    leaked = [v for v in values if v in text]
+    leaked = occurring(values, text)
     assert not leaked, f"{len(leaked)} personal values reached data/processed, e.g. {leaked[:1]}"
+
+
+def occurring(values: set[str], text: str, n: int = 8) -> list[str]:
+    """``[v for v in values if v in text]``, in a fraction of a second rather than ten.
+
+    A value of ``n`` or more characters can only occur where each of its ``n``-character pieces
+    occurs, so only the values whose pieces all occur are searched for in full.
+    """
+    pieces = {text[i : i + n] for i in range(len(text) - n + 1)}
+    return [
+        v
+        for v in values
+        if (len(v) < n or all(v[i : i + n] in pieces for i in range(len(v) - n + 1))) and v in text
+    ]
+
+
+def test_the_fast_search_finds_what_the_plain_one_finds() -> None:
+    text = "hh,name\n1,Siti Aminah binti Yusuf\n2,081234567890\n"
+    values = {"Siti Aminah", "Aminah binti", "081234567890", "0812345678901", "Yusuf", "Budi", "Siti Rahma"}
+    assert sorted(occurring(values, text)) == sorted(v for v in values if v in text)
 
 
 # ------------------------------------------------------------------ the tables of issue #4
