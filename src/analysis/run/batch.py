@@ -233,18 +233,6 @@ def _relative(text: str, out: Path) -> str:
     return text.replace(f"{out}{os.sep}", "").replace(str(out), ".")
 
 
-def _write_notebook_atomic(nb: Any, path: Path) -> None:
-    import nbformat
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        nbformat.write(nb, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _remove_file(path: Path) -> None:
     try:
         if path.is_file() or path.is_symlink():
@@ -270,7 +258,12 @@ def run_village(job: VillageJob) -> VillageResult:
 
     This is the function local workers and Dask workers run.
     """
-    from analysis.run.kernels import ExecutionFailure, kernel_for_thread, process_peak_rss
+    from analysis.run.kernels import (
+        ExecutionFailure,
+        kernel_for_thread,
+        process_peak_rss,
+        write_notebook_atomic,
+    )
     from analysis.shared.files import sha256_file
 
     start = time.perf_counter()
@@ -293,7 +286,7 @@ def run_village(job: VillageJob) -> VillageResult:
         if nb is None:
             return "", ""
         try:
-            _write_notebook_atomic(nb, job.failed)
+            write_notebook_atomic(nb, job.failed)
         except OSError as exc:
             return "", f" (the failed notebook could not be written either: {exc.strerror or exc})"
         return job.failed.relative_to(out).as_posix(), ""
@@ -323,7 +316,7 @@ def run_village(job: VillageJob) -> VillageResult:
         for target in (job.executed, job.report):
             try:
                 if target == job.executed:
-                    _write_notebook_atomic(nb, target)
+                    write_notebook_atomic(nb, target)
                 else:
                     export_html(nb, target, title=job.title or job.village, language=job.language)
             except OSError as exc:

@@ -39,6 +39,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from analysis.run.execute import KERNEL_ARGUMENTS, STARTUP_ATTEMPTS, check_parameters
+from analysis.shared.files import write_text_atomic
 
 if TYPE_CHECKING:
     import nbformat
@@ -623,18 +624,19 @@ def execute_in(
 
 def _write_notebook(nb: nbformat.NotebookNode, output: Path) -> None:
     """Write ``nb`` to ``output`` through a temporary file: never a half-written notebook."""
-    import nbformat
-
     # papermill records where it wrote the notebook; the warm engine wrote nowhere yet.
     metadata = nb.metadata.get("papermill")
     if isinstance(metadata, dict):
         metadata["output_path"] = str(output)
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.running.ipynb")
-    try:
-        nbformat.write(nb, str(tmp))
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_notebook_atomic(nb, output)
+
+
+def write_notebook_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write ``nb`` to ``path`` as nbformat writes it, never half-written (a temporary file)."""
+    import nbformat
+
+    text = nbformat.writes(nb)
+    write_text_atomic(path, text if text.endswith("\n") else text + "\n")
 
 
 _KERNELS: dict[int, WarmKernel] = {}
