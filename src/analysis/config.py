@@ -34,6 +34,12 @@ TESTED_ESTIMATORS: Final[tuple[str, ...]] = ("followup_diff", "did", "ancova")
 #: villages) is descriptive, never tested, and comes last.
 ESTIMATORS: Final[tuple[str, ...]] = (*TESTED_ESTIMATORS, "before_after")
 
+#: Estimators of a study with more than two rounds (analysis.estimate.staggered), in the order
+#: tables show them: ``twfe`` (unit and round fixed effects, biased under staggered timing with
+#: heterogeneous effects) and ``cs_att`` (Callaway–Sant'Anna). They are not in ESTIMATORS:
+#: every two-round design is built for each of those, and these need more than two rounds.
+STAGGERED_ESTIMATORS: Final[tuple[str, ...]] = ("twfe", "cs_att")
+
 #: Columns of ``tables/impact.csv`` (the public contract).
 IMPACT_COLUMNS: Final[tuple[str, ...]] = (
     "outcome",
@@ -46,6 +52,20 @@ IMPACT_COLUMNS: Final[tuple[str, ...]] = (
     "n_obs",
     "n_clusters",
     "se_type",
+)
+
+#: Columns of ``tables/event_study.csv`` (the public contract): one row per outcome ×
+#: estimator × event time; event time −1 is the reference (estimate 0, no standard error).
+EVENT_STUDY_COLUMNS: Final[tuple[str, ...]] = (
+    "outcome",
+    "estimator",
+    "event_time",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "n_obs",
+    "n_clusters",
 )
 
 #: Outcome families: the six empowerment goals plus the participation ladder.

@@ -120,6 +120,9 @@ TABLES_DIR: Final = "tables"
 IMPACT_CSV: Final = "impact.csv"
 #: impact.csv plus notes: estimate writes; the reports read it.
 IMPACT_DETAIL_CSV: Final = "impact_detail.csv"
+#: Event-study coefficients of a study with more than two rounds (exactly
+#: config.EVENT_STUDY_COLUMNS): estimate writes; the programme report reads it.
+EVENT_STUDY_CSV: Final = "event_study.csv"
 #: Few-cluster p-values and q-values: estimate writes; the reports read it.
 IMPACT_INFERENCE_CSV: Final = "impact_inference.csv"
 #: Index weights of the family indices: estimate writes; the programme report reads it.
