@@ -148,17 +148,31 @@ def profile_top(path: Path, n: int) -> list[tuple[str, float, float]]:
 
 
 def measure(
-    households: int, *, work: Path, seed: int = 20231, command: bool = True, profile: int = 0
+    households: int,
+    *,
+    work: Path,
+    seed: int = 20231,
+    command: bool = True,
+    profile: int = 0,
+    reuse: bool = False,
 ) -> dict[str, Any]:
-    """Generate a study of ``households`` households; time the floor, the stages and the command."""
+    """Generate a study of ``households`` households; time the floor, the stages and the command.
+
+    With ``reuse``, a study of that size already in ``work`` (from ``--keep``) is timed again
+    rather than generated anew; its outputs are written afresh.
+    """
     from analysis.demo.survey import write_demo
 
     villages = max(2, households // HOUSEHOLDS_PER_VILLAGE)
     folder = work / f"h{households}"
     started = time.perf_counter()
-    write_demo(folder / "study", villages=villages, households=HOUSEHOLDS_PER_VILLAGE, seed=seed)
-    generation = time.perf_counter() - started
     study = folder / "study" / "study.yml"
+    if reuse and study.is_file():
+        for previous in ("floor", "out", "cli", "profiled"):
+            shutil.rmtree(folder / previous, ignore_errors=True)
+    else:
+        write_demo(folder / "study", villages=villages, households=HOUSEHOLDS_PER_VILLAGE, seed=seed)
+    generation = time.perf_counter() - started
     floor = _child("floor", study, folder / "floor")
     stages = _child("stages", study, folder / "out")
     impact = (folder / "out" / "tables" / "impact.csv").read_text()
@@ -223,6 +237,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="print the top N functions of a cProfile run"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the studies already in the --keep folder again instead of generating them",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="berdaya-scale-"))
@@ -231,7 +250,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         for size in sizes:
             result = measure(
-                size, work=work, seed=args.seed, command=not args.no_command, profile=args.profile
+                size,
+                work=work,
+                seed=args.seed,
+                command=not args.no_command,
+                profile=args.profile,
+                reuse=args.reuse,
             )
             results.append(result)
             print(

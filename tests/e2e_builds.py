@@ -24,6 +24,9 @@ from analysis.demo.survey import write_demo
 
 #: Few bootstrap draws: the runs test the machinery, not the inference.
 FEW_DRAWS = "wild_bootstrap_reps: 99\nlee_bounds_reps: 49\ndesign_test_reps: 49\n"
+#: The batch and run-safety tests test the runs, not printing (tests/report/test_pdf.py does):
+#: set in their study files, so that every run of those studies leaves PDFs out alike.
+NO_PDF = "pdf: false\n"
 
 # --- the village batch (tests/run/test_batch.py) ------------------------------------------------
 
@@ -49,6 +52,8 @@ def build_batch_stages(folder: Path, *, env: Mapping[str, str] | None = None) ->
     assert made.returncode == 0, made.stderr
     out = folder / "stages"
     study = folder / "data" / "study.yml"
+    with study.open("a", encoding="utf-8") as file:
+        file.write(NO_PDF)
     done = berdaya("run", str(study), "--out", str(out), "--no-village-reports", env=env, cwd=folder)
     assert done.returncode == 0, done.stderr[-3000:]
     return BatchStudy(study=study, out=out)
@@ -95,7 +100,7 @@ def build_safety_demo(folder: Path, *, env: Mapping[str, str] | None = None) -> 
     write_demo(data, villages=6, households=12, seed=3)
     text = (data / "study.yml").read_text()
     text = "\n".join(line for line in text.splitlines() if not line.startswith("pseudonym_key"))
-    (data / "study.yml").write_text(text + "\n" + FEW_DRAWS)
+    (data / "study.yml").write_text(text + "\n" + FEW_DRAWS + NO_PDF)
     home = folder / "home"
     home.mkdir()
     out = folder / "reports"

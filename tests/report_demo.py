@@ -2,9 +2,10 @@
 
 Both runs go through the real command line (papermill kernels, nbconvert, the batch engine):
 
-- :func:`build_demo` — the demo survey (4 villages × 20 households, seed 5) in the study's
-  language (Indonesian), plus one village report and the programme report executed again in
-  English into ``villages_en/`` and ``programme_en.html``;
+- :func:`build_demo` — the demo survey (4 villages × 20 households, seed 5) in Indonesian and
+  English in one run (``berdaya run --language id,en``): ``villages/0101.html`` and
+  ``villages/0101.en.html``, ``programme.html`` and ``programme.en.html``, ``index.html`` and
+  ``index.en.html``;
 - :func:`build_hostile` — the same generator with two villages renamed to hostile strings:
   code ``../../etc/passwd`` named ``<script>alert(1)</script>``, and code
   ``<img src=x onerror=alert(2)>``.
@@ -16,19 +17,21 @@ session fixtures ``demo_run`` and ``hostile_run`` build each once per pytest pro
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from commands import berdaya, run
+from commands import berdaya
 
 HOSTILE_CODE = "../../etc/passwd"
 HOSTILE_NAME = "<script>alert(1)</script>"
 HOSTILE_CODE_2 = "<img src=x onerror=alert(2)>"
 ENGLISH_VILLAGE = "0102"
 DEMO_VILLAGES = ["0101", "0102", "0201", "0202"]
+#: The demo's English pages, relative to its output folder (the run's second language).
+ENGLISH_VILLAGE_PAGE = f"villages/{ENGLISH_VILLAGE}.en.html"
+ENGLISH_PROGRAMME = "programme.en.html"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,14 @@ class DemoRun:
 
 
 def _run(
-    folder: Path, *, villages: int, households: int, seed: int, hostile: bool, env: Mapping[str, str] | None
+    folder: Path,
+    *,
+    villages: int,
+    households: int,
+    seed: int,
+    hostile: bool,
+    env: Mapping[str, str] | None,
+    options: tuple[str, ...] = (),
 ) -> DemoRun:
     data, out = folder / "data", folder / "out"
     made = berdaya(
@@ -62,7 +72,9 @@ def _run(
     assert made.returncode == 0, made.stderr
     if hostile:
         _make_hostile(data)
-    done = berdaya("run", str(data / "study.yml"), "--out", str(out), "--workers", "2", env=env, cwd=folder)
+    done = berdaya(
+        "run", str(data / "study.yml"), "--out", str(out), "--workers", "2", *options, env=env, cwd=folder
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return DemoRun(folder, done)
 
@@ -83,42 +95,11 @@ def _make_hostile(data: Path) -> None:
     villages.to_csv(data / "villages.csv", index=False)
 
 
-def english_reports(demo: DemoRun) -> None:
-    """Execute one village report and the programme report again, in English (papermill)."""
-    from analysis.config import NOTEBOOKS_DIR
-    from analysis.report.html_export import export_html
-    from analysis.run.execute import execute
-
-    out = demo.out
-    common = {
-        "study_path": str(demo.study),
-        "processed_dir": str(out / "processed"),
-        "tables_dir": str(out / "tables"),
-        "language": "en",
-    }
-    village = execute(
-        NOTEBOOKS_DIR / "05_village_report.ipynb",
-        out / "notebooks" / "en" / f"{ENGLISH_VILLAGE}.ipynb",
-        parameters={**common, "village": ENGLISH_VILLAGE},
-        cwd=NOTEBOOKS_DIR,
-    )
-    export_html(village, out / "villages_en" / f"{ENGLISH_VILLAGE}.html", title="", language="en")
-    programme = execute(
-        NOTEBOOKS_DIR / "04_programme_report.ipynb",
-        out / "notebooks" / "en" / "programme.ipynb",
-        parameters=common,
-        cwd=NOTEBOOKS_DIR,
-    )
-    export_html(programme, out / "programme_en.html", title="", language="en")
-
-
 def build_demo(folder: Path, *, env: Mapping[str, str] | None = None) -> DemoRun:
-    """The demo's reports (Indonesian), with one village and the programme also in English."""
-    demo = _run(folder, villages=4, households=20, seed=5, hostile=False, env=env)
-    # The English pages in a process of their own: papermill is then never driven from a thread.
-    english = run([sys.executable, __file__, str(folder)], env=env, cwd=folder)
-    assert english.returncode == 0, english.stderr[-4000:]
-    return demo
+    """The demo's reports in Indonesian and English, written by one run."""
+    return _run(
+        folder, villages=4, households=20, seed=5, hostile=False, env=env, options=("--language", "id,en")
+    )
 
 
 def build_hostile(folder: Path, *, env: Mapping[str, str] | None = None) -> DemoRun:
@@ -142,7 +123,3 @@ def personal_values(data: Path) -> list[str]:
         for column in columns:
             values |= {v.strip() for v in raw[column] if len(v.strip()) >= 4}
     return sorted(values)
-
-
-if __name__ == "__main__":  # python tests/report_demo.py FOLDER: the English pages of a demo run
-    english_reports(DemoRun(Path(sys.argv[1]), subprocess.CompletedProcess([], 0)))

@@ -417,5 +417,5 @@ def test_village_report_makes_no_significance_claim_with_one_programme_village(
     assert ctx.withheld == "one_treated_cluster"
     sentence = str(village_report.programme_wide_sentence(ctx, "income_pc", money=True))
     assert sentence.startswith("Across all programme villages")
-    assert "distinguishable" not in sentence and "confidence interval –" not in sentence
-    assert "no confidence interval or p-value: with a single programme village" in sentence
+    assert "distinguishable" not in sentence and "chance alone" not in sentence and "range –" not in sentence
+    assert "With only one programme village, there is no telling yet" in sentence

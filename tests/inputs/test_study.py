@@ -62,13 +62,13 @@ def test_cluster_defaults_to_village_and_can_be_absent(folder: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.replace("id: hhid\n", ""), "`id` is required"),
+        (lambda t: t.replace("treatment: treat\n", ""), r"`treatment` is required \(or `rollout`\)"),
         (lambda t: t.replace("baseline.csv", "nope.csv"), "nope.csv, which does not exist"),
         (lambda t: t + "min_cell: 3\n", "may not be below 5"),
         (lambda t: t + "language: fr\n", "expecting one of id, en"),
         (
-            lambda t: t.replace("followup: followup.csv", "endline: followup.csv"),
-            "exactly baseline and followup",
+            lambda t: t.replace("followup: followup.csv", "follow-up: followup.csv"),
+            "did you mean `rounds.followup`",
         ),
         (lambda t: t + "  - {name: income}\n", "outcome names repeat: income"),
         (lambda t: t + "outcomes: [\n", "line"),

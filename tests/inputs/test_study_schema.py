@@ -11,7 +11,15 @@ import yaml
 
 from analysis import config
 from analysis.errors import StudyError
-from analysis.inputs.study import FLAG_KINDS, SCHEMA, GpsRule, NewHouseholds, QualityOptions, load_study
+from analysis.inputs.study import (
+    _ROUND,
+    FLAG_KINDS,
+    SCHEMA,
+    GpsRule,
+    NewHouseholds,
+    QualityOptions,
+    load_study,
+)
 from analysis.run import cli
 
 MINIMAL = """\
@@ -182,8 +190,8 @@ def test_a_study_file_that_is_not_utf8_is_one_line(folder: Path) -> None:
         ),
         (
             lambda t: t.replace("followup: followup.csv", "folowup: followup.csv"),
-            "`rounds.folowup` is not a round (did you mean `rounds.followup`?): "
-            "`rounds` must name exactly baseline and followup",
+            "`rounds.folowup` is not a round (did you mean `rounds.followup`?): name the rounds "
+            "baseline and followup, list every round in order",
         ),
         (
             lambda t: t.replace("{name: income, family: income}", "{name: income, familly: income}"),
@@ -322,7 +330,7 @@ def every_leaf_misspelt() -> tuple[dict[str, Any], list[tuple[str, str]]]:
     study: dict[str, Any] = {}
     for name, spec in SCHEMA.fields.items():
         if name == "rounds":
-            baseline = section("rounds.baseline.", spec.fields["baseline"].fields)
+            baseline = section("rounds.baseline.", _ROUND.fields)
             study["rounds"] = {"baseline": baseline, misspell("followup"): "followup.csv"}
             misspelt.append(("rounds.followupp", "rounds.followup"))
         elif name == "outcomes":
@@ -349,7 +357,11 @@ def test_every_misspelt_key_is_reported_at_once(folder: Path) -> None:
 
 
 def test_every_misspelt_section_is_reported_at_once(folder: Path) -> None:
-    sections = [name for name in SCHEMA.fields if nested(name) or name in ("outcomes", "labels")]
+    sections = [
+        name
+        for name in SCHEMA.fields
+        if nested(name) or name in ("outcomes", "labels", "rounds", "fieldwork")
+    ]
     study = {"id": "hhid", "treatment": "treat", **{misspell(name): {} for name in sections}}
     message = problem(folder, yaml.safe_dump(study))
     assert message.startswith(f"study.yml: {len(sections)} problems: ")

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_demo import DEMO_VILLAGES, ENGLISH_VILLAGE, HOSTILE_NAME, DemoRun
+from report_demo import (
+    DEMO_VILLAGES,
+    ENGLISH_PROGRAMME,
+    ENGLISH_VILLAGE,
+    ENGLISH_VILLAGE_PAGE,
+    HOSTILE_NAME,
+    DemoRun,
+)
 
 from analysis.config import PROJECT_ROOT
 from analysis.report.html_export import find_chromium
@@ -104,9 +111,9 @@ def _screenshot(page: Any, name: str) -> None:
     ("relative", "language", "min_images", "shot"),
     [
         (f"villages/{ENGLISH_VILLAGE}.html", "id", 4, "village-id.png"),
-        (f"villages_en/{ENGLISH_VILLAGE}.html", "en", 4, "village-en.png"),
+        (ENGLISH_VILLAGE_PAGE, "en", 4, "village-en.png"),
         ("programme.html", "id", 1, "programme-id.png"),
-        ("programme_en.html", "en", 1, "programme-en.png"),
+        (ENGLISH_PROGRAMME, "en", 1, "programme-en.png"),
     ],
 )
 def test_report_loads_every_image_without_errors_or_network(
@@ -135,7 +142,7 @@ def test_index_sorts_and_filters_offline(browser: Any, demo_run: DemoRun) -> Non
             )
 
         headers = page.locator("#villages thead tr:last-child th")
-        headers.nth(3).click()  # households at baseline
+        headers.nth(3).click()  # the change in income (a number)
         ascending = [float(v) for v in column(3) if v]
         assert ascending == sorted(ascending)
         assert page.get_attribute("#villages thead tr:last-child th:nth-child(4)", "aria-sort") == "ascending"

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from analysis.errors import ReportError
 from analysis.report.html_export import (
     clean_report_html,
     content_security_policy,
     export_html,
-    export_pdf,
-    find_chromium,
     first_heading,
     notebook_body,
     page,
@@ -82,24 +77,3 @@ def test_title_comes_from_the_report_heading(tmp_path: Path) -> None:
     out = export_html(_notebook(), tmp_path / "r.html", title="fallback", language="en")
     assert "<title>Village report: &lt;b&gt;</title>" in out.read_text()
     assert first_heading("<p>no heading</p>") is None
-
-
-def test_pdf_export_says_what_is_missing_without_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("BERDAYA_CHROMIUM", raising=False)
-    assert find_chromium() is None
-    (tmp_path / "r.html").write_text(page("R", "<p>x</p>"))
-    with pytest.raises(ReportError, match="needs chromium"):
-        export_pdf(tmp_path / "r.html", tmp_path / "r.pdf")
-
-
-@pytest.mark.browser
-def test_pdf_export_prints_the_whole_report(tmp_path: Path) -> None:
-    if find_chromium() is None:
-        pytest.skip("chromium is not installed (Debian package `chromium`; `make test` installs it)")
-    html = tmp_path / "r.html"
-    html.write_text(page("Report", "<h1>Laporan</h1>" + "<p>baris</p>" * 200, language="id"))
-    pdf = export_pdf(html, tmp_path / "out" / "r.pdf")
-    data = pdf.read_bytes()
-    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) >= 2
-    assert not list((tmp_path / "out").glob(".*partial"))

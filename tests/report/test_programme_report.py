@@ -8,7 +8,7 @@ comparison mean and N on every row, numbered tables and figures, the design read
 fixed effects and wild bootstrap, and the summary's choice of outcomes, its follow-up-only
 fallback and its count by the p-value it quotes. Expected values are computed here from the
 estimate stage's tables and the panel, not taken from the report's code. The last test reads
-the demo's exported ``programme_en.html`` (``demo_run``, end to end).
+the demo's exported ``programme.en.html`` (``demo_run``, end to end).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from report_demo import DemoRun
+from report_demo import ENGLISH_PROGRAMME, DemoRun
 
 from analysis.config import DEMO_STUDY
 from analysis.report import programme as pr
@@ -439,7 +439,7 @@ def test_the_exported_page_shows_the_randomization_p_of_balance_csv(demo_run: De
     out: Path = demo_run.out
     balance = pd.read_csv(out / "tables" / "balance.csv")
     joint = balance.loc[(balance["row_type"] == "joint_test") & (balance["sample"] == "baseline")].iloc[0]
-    page = _text((out / "programme_en.html").read_text(encoding="utf-8"))
+    page = _text((out / ENGLISH_PROGRAMME).read_text(encoding="utf-8"))
     shown = re.search(r"Joint test of all variables \(surveyed at baseline\), by randomization inference "
                       r"\([\d,]+ re-drawn assignments\): p (= \d+\.\d+|< 0\.001)", page)  # fmt: skip
     assert shown is not None

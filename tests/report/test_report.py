@@ -11,6 +11,7 @@ import pytest
 
 from analysis.inputs.study import OutcomeSpec, Study
 from analysis.report import figures, summaries
+from analysis.report import village as village_report
 from analysis.report.blocks import (
     Column,
     GroupRow,
@@ -20,10 +21,12 @@ from analysis.report.blocks import (
     element,
     figure_image,
     latex_escape,
+    plain_text,
     provenance_block,
     void_element,
 )
-from analysis.report.text import Safe
+from analysis.report.text import TEXT, Safe
+from analysis.shared.run_warnings import RunWarning
 
 
 def _panel(seed: int = 1) -> pd.DataFrame:
@@ -98,7 +101,9 @@ def test_elements_escape_attributes() -> None:
 
 def test_latex_escapes_data_strings() -> None:
     assert latex_escape(r"50% of $x_1 & {y}\ ") == r"50\% of \$x\_1 \& \{y\}\textbackslash{} "
-    table = Table([Column("Outcome", "left"), Column("n")], [GroupRow("Income"), ["\\input{/etc/passwd}", "12"]])
+    table = Table(
+        [Column("Outcome", "left"), Column("n")], [GroupRow("Income"), ["\\input{/etc/passwd}", "12"]]
+    )
     latex = table.to_latex(label="tab:x")
     assert "\\input{" not in latex and "\\textbackslash{}input\\{" in latex
     assert "\\multicolumn{2}{l}{\\textit{Income}}" in latex and "\\toprule" in latex
@@ -139,7 +144,12 @@ def test_figures_render_to_png_with_alt_text() -> None:
         ),
         figures.goals_profile(
             pd.DataFrame(
-                {"goal": ["Income"], "village_baseline": [0.1], "village_followup": [0.3], "programme_followup": [0.2]}
+                {
+                    "goal": ["Income"],
+                    "village_baseline": [0.1],
+                    "village_followup": [0.3],
+                    "programme_followup": [0.2],
+                }
             ),
             language="en",
         ),
@@ -171,10 +181,24 @@ def test_empty_figures_are_none() -> None:
 def test_village_change_is_deterministic_and_brackets_the_change() -> None:
     panel = _panel()
     first = summaries.village_change(
-        panel, village="A", column="income_pc", statistic="median", relative=True, min_cell=10, seed=3, reps=199
+        panel,
+        village="A",
+        column="income_pc",
+        statistic="median",
+        relative=True,
+        min_cell=10,
+        seed=3,
+        reps=199,
     )
     second = summaries.village_change(
-        panel, village="A", column="income_pc", statistic="median", relative=True, min_cell=10, seed=3, reps=199
+        panel,
+        village="A",
+        column="income_pc",
+        statistic="median",
+        relative=True,
+        min_cell=10,
+        seed=3,
+        reps=199,
     )
     assert first.village.change == second.village.change and first.difference_low == second.difference_low
     assert first.village.change == pytest.approx(0.2)  # every household's income rose by 20%
@@ -188,7 +212,14 @@ def test_village_change_is_hidden_below_min_cell() -> None:
     panel = _panel()
     small = panel.loc[~((panel["village"] == "A") & (panel["hh"].str[1:].astype(int) >= 9))]
     change = summaries.village_change(
-        small, village="A", column="income_pc", statistic="median", relative=True, min_cell=10, seed=3, reps=99
+        small,
+        village="A",
+        column="income_pc",
+        statistic="median",
+        relative=True,
+        min_cell=10,
+        seed=3,
+        reps=99,
     )
     assert not change.village.available and np.isnan(change.difference)
 
@@ -197,7 +228,14 @@ def test_a_comparison_village_is_compared_with_the_other_comparison_villages() -
     panel = _panel()
     panel.loc[(panel["village"] == "C") & (panel["round"] == "followup"), "income_pc"] *= 2
     change = summaries.village_change(
-        panel, village="C", column="income_pc", statistic="median", relative=True, min_cell=10, seed=1, reps=99
+        panel,
+        village="C",
+        column="income_pc",
+        statistic="median",
+        relative=True,
+        min_cell=10,
+        seed=1,
+        reps=99,
     )
     assert change.comparison is not None and change.comparison.change == pytest.approx(0.05)
 
@@ -236,5 +274,102 @@ def test_goal_profile_is_in_comparison_baseline_sd_units(tmp_path) -> None:
 def test_goal_profile_hides_small_groups(tmp_path) -> None:
     panel = _panel()
     panel = panel.loc[~((panel["village"] == "A") & (panel["hh"].str[1:].astype(int) >= 5))]
-    profile = summaries.goal_profile(panel, village="A", study=_study(tmp_path), goals=["income"], min_cell=10)
+    profile = summaries.goal_profile(
+        panel, village="A", study=_study(tmp_path), goals=["income"], min_cell=10
+    )
     assert np.isnan(profile.loc[0, "village_baseline"]) and np.isfinite(profile.loc[0, "programme_followup"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The village report's words: plain, consistent with its own figures
+
+
+def _village(tmp_path, panel: pd.DataFrame, **values) -> village_report.VillageContext:  # type: ignore[no-untyped-def]
+    fields = {
+        "study": _study(tmp_path),
+        "codebook": None,
+        "village": "A",
+        "village_name": "A",
+        "treatment": 1.0,
+        "panel": panel,
+        "impact": pd.DataFrame(columns=["outcome", "estimator", "estimate", "p_value", "ci_low", "ci_high"]),
+        "inference": None,
+        "processed_dir": tmp_path,
+        "tables_dir": tmp_path,
+        "language": "id",
+    }
+    return village_report.VillageContext(**(fields | values))
+
+
+def _impact(p: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"outcome": "income_pc", "estimator": "ancova", "estimate": 85_000.0, "p_value": p,
+          "ci_low": -10_000.0, "ci_high": 180_000.0}]
+    )  # fmt: skip
+
+
+def test_the_programme_wide_sentence_says_what_it_compares_not_which_estimator(tmp_path) -> None:
+    panel = _panel()
+    ctx = _village(tmp_path, panel, impact=_impact(0.2))
+    text = plain_text(village_report.programme_wide_sentence(ctx, "income_pc", money=True))
+    assert "+Rp\u00a085.000" in text and "−Rp\u00a010.000 sampai +Rp\u00a0180.000" in text
+    assert TEXT["how_ancova"]["id"] in text and TEXT["chance_not_significant"]["id"] in text
+    assert "ANCOVA" not in text and "galat baku" not in text and "bootstrap" not in text
+    english = _village(tmp_path, panel, impact=_impact(0.01), language="en")
+    text = plain_text(village_report.programme_wide_sentence(english, "income_pc", money=True))
+    assert "+Rp\u00a085,000" in text and TEXT["chance_significant"]["en"] in text
+    withheld = _village(
+        tmp_path, panel, impact=_impact(0.01), warnings=(RunWarning("estimate", "one_treated_cluster", "x"),)
+    )
+    text = plain_text(village_report.programme_wide_sentence(withheld, "income_pc", money=True))
+    assert TEXT["chance_withheld_one_treated_cluster"]["id"] in text and "kisaran" not in text
+
+
+def test_the_difference_is_computed_from_the_changes_as_printed(tmp_path) -> None:
+    def change(value: float) -> summaries.Change:
+        return summaries.Change(1.0, 1.0 + value, 20, 20, value, value - 1, value + 1, np.array([]))
+
+    # The page prints +0,6 (0.56) and 0,0 (0.04): the difference it gives is +0,6, not +0,5.
+    shown = summaries.VillageChange(change(0.56), change(0.04), 0.52, -0.3, 1.2)
+    text = plain_text(village_report._difference_text(_village(tmp_path, _panel()), shown, unit="rungs"))
+    assert text.startswith("+0,6 anak tangga; kisaran −0,3 sampai +1,2")
+    # Percentages: +33% and +5% make +28 points.
+    shown = summaries.VillageChange(change(0.334), change(0.054), 0.28, 0.1, 0.5)
+    text = plain_text(village_report._difference_text(_village(tmp_path, _panel()), shown, unit="pp"))
+    assert text.startswith("+28 poin persen")
+
+
+def _income_panel(top_followup: float) -> pd.DataFrame:
+    """Village A's median income rises (100 → 110); its mean follows the top household."""
+    panel = _panel()
+    here = panel["village"] == "A"
+    base = (panel["round"] == "baseline") & here
+    follow = (panel["round"] == "followup") & here
+    panel.loc[base, "income_pc"] = [100.0] * 29 + [5_000_000.0]
+    panel.loc[follow, "income_pc"] = [110.0] * 29 + [top_followup]
+    return panel
+
+
+def test_the_goals_chart_says_why_its_income_moves_against_the_median(tmp_path) -> None:
+    panel = _income_panel(top_followup=1_000_000.0)  # the mean falls, the median rises
+    ctx = _village(tmp_path, panel)
+    profile = summaries.goal_profile(panel, village="A", study=ctx.study, goals=["income"], min_cell=10)
+    text = plain_text(village_report._income_differs(ctx, profile))
+    assert "Pendapatan desa ini turun" in text and "median pendapatan di bagian Pendapatan naik" in text
+    rising = _income_panel(top_followup=9_000_000.0)  # both rise: nothing to explain
+    profile = summaries.goal_profile(rising, village="A", study=ctx.study, goals=["income"], min_cell=10)
+    assert village_report._income_differs(_village(tmp_path, rising), profile) == ""
+
+
+def test_a_comparison_village_is_told_what_the_programme_average_is_not(tmp_path) -> None:
+    panel = _panel()
+    comparison = _village(tmp_path, panel, village="C", village_name="C", treatment=0.0)
+    page = " ".join(
+        plain_text(str(part)) for part in village_report.goals_section(comparison) if isinstance(part, Html)
+    )
+    assert TEXT["goals_comparison_village"]["id"] in page
+    programme = _village(tmp_path, panel)
+    page = " ".join(
+        plain_text(str(part)) for part in village_report.goals_section(programme) if isinstance(part, Html)
+    )
+    assert TEXT["goals_comparison_village"]["id"] not in page and "Belah ketupat" in page

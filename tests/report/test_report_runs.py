@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from report_demo import (
+    ENGLISH_PROGRAMME,
     ENGLISH_VILLAGE,
+    ENGLISH_VILLAGE_PAGE,
     HOSTILE_CODE,
     HOSTILE_CODE_2,
     HOSTILE_NAME,
@@ -24,7 +26,7 @@ from analysis.report import programme as pr
 from analysis.report.text import TEXT
 from analysis.shared.disclosure import scan_html
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+\.html$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[a-z]{2})?\.(html|pdf)$")
 
 
 class _Tags(HTMLParser):
@@ -61,21 +63,21 @@ def hostile(hostile_run: DemoRun) -> Path:
 
 def test_village_reports_exist_in_both_languages(demo: Path) -> None:
     indonesian = (demo / "villages" / f"{ENGLISH_VILLAGE}.html").read_text()
-    english = (demo / "villages_en" / f"{ENGLISH_VILLAGE}.html").read_text()
+    english = (demo / ENGLISH_VILLAGE_PAGE).read_text()
     assert '<html lang="id">' in indonesian and '<html lang="en">' in english
     for key in ("village_title", "households", "income", "participation", "goals", "data_quality", "provenance"):
         assert TEXT[key]["id"] in indonesian, key
         assert TEXT[key]["en"] in english, key
     assert "Median pendapatan bulanan per orang" in indonesian
     assert "Median monthly income per person" in english
-    assert "selang 95%" in indonesian and "95% interval" in english
+    assert "kisaran" in indonesian and "(95% intervals)" in english
     # The attribution statement: the before/after change alone is not the programme's doing.
     assert "cannot be attributed to the programme" in english
 
 
 def test_programme_report_in_both_languages_has_every_section(demo: Path) -> None:
     indonesian = (demo / "programme.html").read_text()
-    english = (demo / "programme_en.html").read_text()
+    english = (demo / ENGLISH_PROGRAMME).read_text()
     for key in ("programme_title", "summary", "design", "data_quality", "attrition", "impacts", "methods"):
         assert TEXT[key]["id"] in indonesian and TEXT[key]["en"] in english, key
     assert "McKenzie 2012" in english and "ANCOVA is the primary estimator" in english
@@ -121,7 +123,7 @@ def test_scan_finds_no_personal_data_and_no_cell_under_min_cell(demo: Path) -> N
 
 
 def test_provenance_block_ends_every_report(demo: Path) -> None:
-    for page in [demo / "programme.html", demo / "programme_en.html", *sorted((demo / "villages").glob("*.html"))]:
+    for page in [demo / "programme.html", demo / ENGLISH_PROGRAMME, *sorted((demo / "villages").glob("*.html"))]:
         html = page.read_text()
         block = html[html.index('class="provenance"') :]
         for name in ("study.yml", "baseline_2023.csv", "followup_2025.csv", "codebook.csv", "villages.csv"):

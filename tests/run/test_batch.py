@@ -292,6 +292,9 @@ def test_each_fault_is_isolated_reported_and_retried(demo: Study, tmp_path: Path
         assert (out / "villages" / f"{village}.html").is_file()
     index = (out / "index.html").read_text()
     assert "took longer than 5 s" in index and "cannot write villages/0202.html" in index
+    # The index opens with the run's summary: 2 of 6 reports available, 4 failed (issue 14).
+    summary = re.search(r'<p class="run-summary failed" id="run-summary">([^<]*)<', index)
+    assert summary is not None and re.findall(r"\d+", summary.group(1)) == ["2", "6", "4"]
     # The index names the failing cell and the error, each labelled (in the study's language),
     # and links the kept notebook relative to itself.
     row = index_row(index, "0101")

@@ -2,7 +2,8 @@
 
 The run is the session's ``demo_run`` (tests/conftest.py): the real command line (papermill
 kernels, nbconvert HTML, village reports) on a small demo. Every file it wrote is searched:
-processed data and logs, tables, HTML reports, executed notebooks and the run record.
+processed data and logs, tables, HTML reports, their PDFs (as text), executed notebooks and the
+run record.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from pypdf import PdfReader
 from report_demo import DEMO_VILLAGES, DemoRun
 
 ROUNDS = {"baseline": "baseline_2023.csv", "followup": "followup_2025.csv"}
@@ -34,19 +36,28 @@ def personal_values(data: Path) -> set[str]:
     return values
 
 
+def _text_of(path: Path) -> str:
+    """What a reader of the file sees: a table's cells, a PDF's page text (its streams are compressed)."""
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path).to_csv()
+    if path.suffix == ".pdf":
+        return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    return path.read_text(errors="replace")
+
+
 def test_no_personal_value_reaches_processed_data_or_reports(demo_run: DemoRun) -> None:
     data, out = demo_run.data, demo_run.out
     values = personal_values(data)
     assert len(values) > 300, "the demo should carry personal data to test against"
     files = sorted(p for p in out.rglob("*") if p.is_file())
     kinds = {p.suffix for p in files}
-    assert {".parquet", ".csv", ".json", ".html", ".ipynb"} <= kinds
-    assert len(list((out / "villages").glob("*.html"))) == len(DEMO_VILLAGES)  # scanned too
+    assert {".parquet", ".csv", ".json", ".html", ".ipynb", ".pdf"} <= kinds
+    # Scanned too: each village in Indonesian and in English, and each page printed to PDF.
+    assert len(list((out / "villages").glob("*.html"))) == 2 * len(DEMO_VILLAGES)
+    assert len(list((out / "villages").glob("*.pdf"))) == 2 * len(DEMO_VILLAGES)
     leaks = {}
     for path in files:
-        text = (
-            pd.read_parquet(path).to_csv() if path.suffix == ".parquet" else path.read_text(errors="replace")
-        )
+        text = _text_of(path)
         found = [v for v in values if v in text]
         if found:
             leaks[str(path.relative_to(out))] = len(found)

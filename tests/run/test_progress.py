@@ -73,7 +73,7 @@ def test_berdaya_run_to_a_file_shows_each_stage_time_and_the_batch_progress(demo
         assert f"{stage} ..." in lines
         assert any(re.fullmatch(rf"{stage}: done in \d+\.\d s", line) for line in lines), stage
     progress = [m for m in map(LINE.match, lines) if m]
-    total = len(DEMO_VILLAGES)
+    total = 2 * len(DEMO_VILLAGES)  # the demo run writes each village in Indonesian and English: one batch
     assert [(int(m.group(1)), int(m.group(2))) for m in progress] == [(k, total) for k in range(1, total + 1)]
     assert not any("\r" in line or "elapsed," in line for line in lines)  # no progress bar redrawn
     assert re.fullmatch(r"done: .+ \(\d+ s in all\)", lines[-1])

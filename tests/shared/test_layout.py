@@ -78,8 +78,13 @@ def layout_names() -> set[str]:
             names.add(value)
         elif name.isupper() and isinstance(value, dict):
             names |= {v for v in value.values() if isinstance(v, str)}
-        elif inspect.isfunction(value) and value.__module__ == layout.__name__:
+        elif (
+            inspect.isfunction(value)
+            and value.__module__ == layout.__name__
+            and len(inspect.signature(value).parameters) == 1
+        ):
             # A marker where the argument goes leaves the parts the function adds around it.
+            # (Functions of more arguments, such as in_language, rename a name; they add none.)
             names |= {part for part in value("\0").split("\0") if "." in part or len(part) > 3}
     return names
 

@@ -68,14 +68,14 @@ def test_escaping_isolates_each_value_in_a_sentence() -> None:
         "effect": "+1",
         "low": "0",
         "high": "2",
-        "estimator": "ANCOVA",
-        "significance": "p = 0.04",
+        "how": "It compares households.",
+        "chance": "A difference this large rarely arises by chance alone.",
     }
     hostile = render("programme_wide", "en", outcome=f"Income {RLO}per person", **values)
     plain = render("programme_wide", "en", outcome="Income per person", **values)
     assert hostile == plain
     arabic = render("programme_wide", "en", outcome=ARABIC, **values)
-    assert f"on <bdi>{ARABIC}</bdi> is +1 (95% confidence interval 0 to 2" in arabic
+    assert f"on <bdi>{ARABIC}</bdi> is +1 (range 0 to 2" in arabic
     assert join(["Village report: ", f"{RLO}Desa"]) == "Village report: Desa"
     assert esc(f"{RLO}x") == "x"
 

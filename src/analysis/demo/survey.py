@@ -1348,6 +1348,22 @@ def generate_demo(
     )
 
 
+def write_files(out_dir: Path, files: Mapping[str, bytes]) -> tuple[Path, ...]:
+    """Write a demo's files into ``out_dir`` (created), each beside its target and then renamed.
+
+    A reader never sees half a file. Returns the paths written, in the order given.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in files.items():
+        path = out_dir / name
+        partial = path.with_name(f".{name}.partial")
+        partial.write_bytes(content)
+        partial.replace(path)
+        written.append(path)
+    return tuple(written)
+
+
 def write_demo(
     out_dir: Path,
     *,
@@ -1377,18 +1393,9 @@ def write_demo(
     """
     demo = generate_demo(villages=villages, households=households, seed=seed, effect_scale=effect_scale)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, content in demo.files().items():
-        path = out_dir / name
-        # Write beside the target, then rename: a reader never sees half a file.
-        partial = path.with_name(f".{name}.partial")
-        partial.write_bytes(content)
-        partial.replace(path)
-        written.append(path)
     return DemoManifest(
         out_dir=out_dir,
-        files=tuple(written),
+        files=write_files(out_dir, demo.files()),
         seed=seed,
         villages=villages,
         households=households,

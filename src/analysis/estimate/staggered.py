@@ -117,6 +117,27 @@ class StaggeredEstimate:
     gap: str = ""
     note: str = ""
 
+    @classmethod
+    def from_fit(
+        cls, fit: Fit, term: str, *, outcome: str, estimator: str, gap: str, note: str
+    ) -> StaggeredEstimate:
+        """The estimate of ``term`` in a statsmodels fit (:func:`analysis.estimate.regressions.fit_ols`)."""
+        low, high = fit.conf_int.loc[term].to_numpy(dtype=float)
+        return cls(
+            outcome=outcome,
+            estimator=estimator,
+            estimate=float(fit.params[term]),
+            std_error=float(fit.bse[term]),
+            p_value=float(fit.pvalues[term]),
+            ci_low=float(low),
+            ci_high=float(high),
+            n_obs=fit.nobs,
+            n_clusters=fit.n_clusters,
+            se_type=fit.se_type,
+            gap=gap,
+            note=note,
+        )
+
     def impact_row(self) -> dict[str, object]:
         """The row of ``tables/impact.csv`` (its columns plus ``note``).
 
@@ -384,18 +405,11 @@ def twfe(
         raise EstimationError(f"no unit is treated in a round where {outcome} is measured")
     fit = _fit_twfe(panel, frame[["treated"]])
     code, why = _gap(frame)
-    low, high = fit.conf_int.loc["treated"].to_numpy(dtype=float)
-    return StaggeredEstimate(
+    return StaggeredEstimate.from_fit(
+        fit,
+        "treated",
         outcome=outcome,
         estimator="twfe",
-        estimate=float(fit.params["treated"]),
-        std_error=float(fit.bse["treated"]),
-        p_value=float(fit.pvalues["treated"]),
-        ci_low=float(low),
-        ci_high=float(high),
-        n_obs=fit.nobs,
-        n_clusters=fit.n_clusters,
-        se_type=fit.se_type,
         gap=code,
         note=_join(TWFE_NOTE, why),
     )
@@ -779,18 +793,11 @@ def pooled_did(
     clusters = frame[cluster] if cluster else None
     fit = fit_ols(frame[outcome].astype(float), X, clusters=clusters, se=vcov)
     code, why = ("", "") if clusters is None or vcov not in ("auto", "CR1") else inference_gap(clusters, g)
-    low, high = fit.conf_int.loc["group_x_post"].to_numpy(dtype=float)
-    return StaggeredEstimate(
+    return StaggeredEstimate.from_fit(
+        fit,
+        "group_x_post",
         outcome=outcome,
         estimator="did",
-        estimate=float(fit.params["group_x_post"]),
-        std_error=float(fit.bse["group_x_post"]),
-        p_value=float(fit.pvalues["group_x_post"]),
-        ci_low=float(low),
-        ci_high=float(high),
-        n_obs=fit.nobs,
-        n_clusters=fit.n_clusters,
-        se_type=fit.se_type,
         gap=code,
         note=why,
     )

@@ -24,11 +24,12 @@ in one pass and nothing runs on a half-understood study.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import math
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -38,7 +39,7 @@ import yaml
 
 from analysis import config
 from analysis.config import DEFAULT_SEED, ROUNDS
-from analysis.errors import StudyError
+from analysis.errors import InputError, StudyError
 
 Language = Literal["id", "en"]
 NumberStyle = Literal["id", "plain"]
@@ -114,6 +115,11 @@ class OutcomeSpec:
         Optional display label overriding the codebook's.
     index
         Whether the outcome is a component of its family's summary indices (default true).
+    column
+        The one variable that names the outcome in every round (``column`` written as one
+        name, or left to default to ``name``); None when ``column`` maps rounds to variables.
+        For one long file without ``rounds.order`` the rounds, and so ``columns``, are known
+        only from the data (:func:`with_round_order`).
     """
 
     name: str
@@ -122,6 +128,7 @@ class OutcomeSpec:
     direction: int = 1
     label: str | None = None
     index: bool = True
+    column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,74 @@ class QualityOptions:
     escalate: tuple[FlagKind, ...] = ()
 
 
+#: The shapes of data a study file describes (docs/study-file.md, issue 13).
+RoundsDesign = Literal["two_round_panel", "panel", "repeated_cross_section"]
+#: The comparison units of ``cs_att`` (``rollout.controls``); the same as
+#: ``analysis.estimate.staggered.ControlGroup`` (which imports this module, so the list cannot be
+#: imported from there; tests/inputs/test_study_rounds.py keeps them equal).
+RolloutControls = Literal["never_treated", "not_yet_treated"]
+#: The keys of the one-file form of ``rounds``; no round may be called by one of them.
+LONG_ROUNDS_KEYS: tuple[str, ...] = ("file", "column", "order", "sheet")
+
+
+@dataclass(frozen=True)
+class RoundDesign:
+    """How the rounds of a study fit together (``rounds``, ``id`` and ``rollout`` keys).
+
+    Attributes
+    ----------
+    kind
+        ``two_round_panel``: rounds ``baseline`` and ``followup``, each in its own file, linked
+        by ``id``, the arm in ``treatment`` (the design ``berdaya run`` analyses today);
+        ``panel``: any other study with an ``id`` (more rounds, one long file, rollout timing);
+        ``repeated_cross_section``: a study without ``id`` (new households every round).
+    round_order
+        The round names in time order: the ``rounds`` keys as written, or for one long file
+        ``rounds.order``. Empty for a long file without ``order``, whose rounds are known only
+        from its data (:func:`order_long_rounds`, then :func:`with_round_order`).
+    reference_round
+        The pre-programme round later rounds are compared with: the first round (None while
+        the order is unknown). With a rollout each cohort is also measured against its own last
+        round before adoption (event time −1).
+    long_file
+        The one file every round is in (``rounds: {file, column}``), else None.
+    round_column
+        The column of ``long_file`` that says which round a row belongs to.
+    rollout_column
+        ``rollout.column``: the column, in the data or the village list, holding each unit's
+        first treated round (a round name; empty means never treated; read by
+        :func:`rollout_cohorts`). None when the timing,
+        if any, comes from ``treatment`` (which may then vary by round: 1 once the programme is
+        active for the unit; ``analysis.estimate.staggered.first_treated_round`` derives the
+        cohort and refuses a unit that switches back).
+    controls
+        ``rollout.controls``: ``never_treated`` (default) or ``not_yet_treated`` units as the
+        comparison of ``cs_att``.
+    """
+
+    kind: RoundsDesign = "two_round_panel"
+    round_order: tuple[str, ...] = ROUNDS
+    reference_round: str | None = ROUNDS[0]
+    long_file: RoundSpec | None = None
+    round_column: str | None = None
+    rollout_column: str | None = None
+    controls: RolloutControls = "never_treated"
+
+    def describe(self) -> str:
+        """The design in words, for messages: ``a panel of 3 rounds (baseline, midline, endline)``."""
+        noun = "a repeated cross-section (no `id`)" if self.kind == "repeated_cross_section" else "a panel"
+        order = ", ".join(self.round_order)
+        if self.long_file is not None:
+            rounds = (
+                f" with every round in {self.long_file.file.name}, told apart by column {self.round_column} "
+                + (f"(rounds {order})" if order else "(rounds in the order of their numbers)")
+            )
+        else:
+            rounds = f" of {len(self.round_order)} rounds ({order})"
+        rollout = f", rollout timing from column {self.rollout_column}" if self.rollout_column else ""
+        return noun + rounds + rollout
+
+
 @dataclass(frozen=True)
 class Study:
     """A parsed, validated study file. Build it with :func:`load_study`.
@@ -228,6 +303,9 @@ class Study:
     pii_columns: tuple[str, ...] = ()
     keep_text_columns: tuple[str, ...] = ()
     language: Language = "id"
+    #: Every language the reports are written in, ``language`` first (``languages: [id, en]``);
+    #: empty means ``language`` alone (see :attr:`report_languages`).
+    languages: tuple[Language, ...] = ()
     number_style: NumberStyle = "plain"
     number_style_set: bool = False
     vcov: VcovChoice = "auto"
@@ -252,12 +330,16 @@ class Study:
     power_alpha: float = 0.05
     power_target: float = 0.8
     women_subsample: bool = True
+    pdf: bool = True
     income: IncomeOptions = field(default_factory=IncomeOptions)
     alkire_foster: AlkireFosterOptions = field(default_factory=AlkireFosterOptions)
     quality: QualityOptions = field(default_factory=QualityOptions)
     fieldwork: Mapping[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
     gps: GpsRule = "drop"
     new_households: NewHouseholds = "keep"
+    #: The design: which rounds, in which order, linked or not, and the rollout. ``id`` is empty
+    #: for a repeated cross-section and ``treatment`` when ``rollout`` alone gives the timing.
+    round_design: RoundDesign = field(default_factory=RoundDesign)
 
     @property
     def folder(self) -> Path:
@@ -269,9 +351,18 @@ class Study:
         """The column standard errors are clustered by (``cluster``, else ``village``)."""
         return self.cluster or self.village
 
+    @property
+    def report_languages(self) -> tuple[Language, ...]:
+        """The languages of the reports, the report language (``language``) first."""
+        rest = tuple(code for code in self.languages if code != self.language)
+        return (self.language, *rest)
+
     def input_files(self) -> list[Path]:
         """Every input file the study reads, in a fixed order (for hashing)."""
-        files = [self.path] + [r.file for r in self.rounds.values()]
+        # A long file holds every round: it is listed once.
+        long_file = self.round_design.long_file
+        rounds = [r.file for r in self.rounds.values()] + ([long_file.file] if long_file else [])
+        files = [self.path, *dict.fromkeys(rounds)]
         for extra in (self.codebook, self.decisions, self.corrections):
             if extra is not None:
                 files.append(extra)
@@ -301,6 +392,11 @@ class _Context:
     bad: set[str] = field(default_factory=set)
     #: Keys whose file may not exist yet (the codebook that ``berdaya codebook`` is to write).
     may_be_missing: frozenset[str] = frozenset()
+    #: The round names ``rounds`` gives (even when a round's file has a problem), for checking
+    #: the keys that name rounds (``rounds`` is checked first); None when ``rounds`` is missing.
+    round_names: tuple[str, ...] | None = None
+    #: Whether ``rounds`` is one long file (its round names are known only with ``order``).
+    long_rounds: bool = False
 
     def problem(self, at: str, text: str) -> _Bad:
         self.problems.append(text)
@@ -534,8 +630,11 @@ class _Fields(_Check):
     required: tuple[str, ...] = ()
     expects: str = "a mapping"
     shorthand: str | None = None
-    #: For a mapping keyed by round: an unknown key "is not a round", and what to write instead.
-    rounds_help: str | None = None
+    #: Keys checked before the others, whatever their place in the file (``rounds``, whose
+    #: round names the keys by round are checked against).
+    first: tuple[str, ...] = ()
+    #: A required key that another key can stand in for (``treatment`` or ``rollout``).
+    alternatives: Mapping[str, str] = field(default_factory=dict)
 
     def check(self, value: Any, at: str, ctx: _Context) -> Any:
         if value is None:
@@ -548,7 +647,8 @@ class _Fields(_Check):
         out: dict[str, Any] = {}
         # Keys already reported (misspelt, or with a bad value) are not also "required".
         meant: set[str] = set()
-        for key, item in value.items():
+        items = sorted(value.items(), key=lambda kv: kv[0] not in self.first)
+        for key, item in items:
             name = str(key)
             where = f"{at}.{name}" if at else name
             spec = self.fields.get(name) if isinstance(key, str) else None
@@ -565,14 +665,16 @@ class _Fields(_Check):
                 out[name] = checked
         for key in self.required:
             where = f"{at}.{key}" if at else key
+            other = self.alternatives.get(key)
+            if other is not None and (out.get(other) is not None or other in meant):
+                continue
             if out.get(key) is None and key not in meant:
-                ctx.problem(where, f"the key `{where}` is required")
+                also = f" (or `{other}`)" if other is not None else ""
+                ctx.problem(where, f"the key `{where}` is required{also}")
         return out
 
     def _unknown(self, at: str, where: str, hint: str | None) -> str:
         meant = _did_you_mean(None if hint is None else f"{at}.{hint}" if at else hint)
-        if self.rounds_help is not None:
-            return f"`{where}` is not a round{meant}: {self.rounds_help}"
         if hint is not None:
             return f"`{where}` is not a study key{meant}"
         if at:
@@ -628,7 +730,12 @@ class _File(_Check):
 
 @dataclass(frozen=True)
 class _RoundColumns(_Check):
-    """An outcome's ``column``: one name for both rounds, or ``{baseline: x, followup: y}``."""
+    """An outcome's ``column``: one name for every round, or ``{baseline: x, followup: y}``.
+
+    One name is returned as text (:func:`load_study` gives it to every round), a mapping as a
+    dict without the rounds left empty (they have no measure of the outcome); its keys must be
+    the study's rounds (:class:`_ByRound`), and a long file takes one name only.
+    """
 
     expects: str = "a column name, or {baseline: column, followup: column}"
 
@@ -636,22 +743,117 @@ class _RoundColumns(_Check):
         if value is None:
             return None
         if isinstance(value, Mapping):
-            before = len(ctx.problems)
-            columns = _ROUND_COLUMNS.check(value, at, ctx)
-            if len(ctx.problems) > before:
+            if ctx.long_rounds:
+                return ctx.problem(
+                    at, f"`{at}` names a column per round, but one file holds every round: give one column"
+                )
+            columns = _ByRound(value=_COLUMN, expects=self.expects).check(value, at, ctx)
+            if columns is _BAD:
                 return _BAD
-            # A round left empty has no measure of the outcome.
             return {r: c for r, c in columns.items() if c is not None}
         column = _COLUMN.check(value, at, ctx)
         if column is None or column is _BAD:
             return column if column is _BAD else ctx.wrong(at, value, self.expects)
-        return {r: column for r in ROUNDS}
+        return column
 
 
-_ROUND_COLUMNS = _Fields(
-    fields={r: _COLUMN for r in ROUNDS},
-    rounds_help="expecting baseline and/or followup",
-)
+@dataclass(frozen=True)
+class _ByRound(_MapOf):
+    """A mapping by round (``fieldwork``, an outcome's ``column``): every key must be a round.
+
+    The rounds are those of ``rounds``, checked first; baseline and followup when ``rounds``
+    is missing; any name for one long file without ``order``, whose rounds come from its data.
+    """
+
+    def check(self, value: Any, at: str, ctx: _Context) -> Any:
+        out = super().check(value, at, ctx)
+        if not isinstance(out, dict):
+            return out
+        rounds = ctx.round_names if ctx.round_names is not None else ROUNDS
+        if ctx.long_rounds and not rounds:
+            return out
+        before = len(ctx.problems)
+        for key in out:
+            if key not in rounds:
+                hint = _suggest(key, list(rounds))
+                ctx.problem(
+                    f"{at}.{key}",
+                    f"`{at}.{key}` is not a round{_did_you_mean(hint and f'{at}.{hint}')}: "
+                    f"the rounds are {', '.join(rounds)}",
+                )
+        return out if len(ctx.problems) == before and len(out) == len(value) else _BAD
+
+
+#: A round name: it becomes part of file names, so letters, digits, ``_`` and ``-`` only.
+_ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class _Rounds(_Check):
+    """``rounds``: every round in time order, or one long file holding them all.
+
+    The first form is ``{name: FILE or {file, sheet, year, cpi}, ...}``, the second ``{file,
+    column, order, sheet}``. Returns ``{"long": {...}}`` for the long form, else the rounds as
+    ``{name: {file, ...}}``. A misspelt ``baseline`` or ``followup`` (the other one being
+    there) is an error with a did-you-mean, not a round of its own.
+    """
+
+    expects: str = "a mapping {baseline: FILE, followup: FILE} or {file: FILE, column: COLUMN}"
+
+    def check(self, value: Any, at: str, ctx: _Context) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            return ctx.wrong(at, value, self.expects)
+        names = [str(k) for k in value]
+        if set(names) & set(LONG_ROUNDS_KEYS):
+            long = _LONG_ROUNDS.check(value, at, ctx)
+            if long is _BAD:
+                return _BAD
+            order = long.get("order") or []
+            ctx.round_names, ctx.long_rounds = tuple(order), True
+            twice = sorted({r for r in order if order.count(r) > 1})
+            if twice:
+                return ctx.problem(
+                    f"{at}.order", f"`{at}.order` lists {', '.join(twice)} twice: list each round once"
+                )
+            return {"long": long}
+        out: dict[str, Any] = {}
+        missing = [r for r in ROUNDS if r not in names]
+        typo_possible = len(missing) == 1
+        before = len(ctx.problems)
+        accepted: list[str] = []
+        for name, spec in zip(names, value.values(), strict=True):
+            where = f"{at}.{name}"
+            hint = _suggest(name, missing) if typo_possible and name not in ROUNDS else None
+            if hint is not None:
+                accepted.append(hint)  # what was meant, for the keys by round
+            hint = hint or _suggest(name, ["file", "column"])
+            if hint is not None:
+                ctx.problem(
+                    where,
+                    f"`{where}` is not a round (did you mean `{at}.{hint}`?): name the rounds "
+                    "baseline and followup, list every round in order, or give {file, column} "
+                    "for one file holding every round",
+                )
+                continue
+            if not _ROUND_NAME.match(name):
+                ctx.problem(
+                    where,
+                    f"`{where}`: a round name may hold only letters, digits, _ and - "
+                    "(it becomes part of file names)",
+                )
+                continue
+            accepted.append(name)
+            checked = _ROUND.check(spec, where, ctx)
+            if checked is not _BAD and checked is not None:
+                out[name] = checked
+        ctx.round_names = tuple(accepted)
+        if len(ctx.problems) == before and len(out) < 2:
+            return ctx.problem(
+                at, f"`{at}` names {len(out)} round{'s' * (len(out) != 1)}: a study needs at least two"
+            )
+        return out if len(ctx.problems) == before else _BAD
 
 
 @dataclass(frozen=True)
@@ -714,6 +916,21 @@ _ROUND = _Fields(
     shorthand="file",
 )
 
+_LONG_ROUNDS = _Fields(
+    fields={
+        "file": _File(),
+        "column": _COLUMN,
+        "order": _List(
+            item=_Text(expects="a round as written in the column", numbers=True),
+            expects="a list of the column's values in time order, such as [pre, mid, post]",
+            nonempty=True,
+        ),
+        "sheet": _Text(expects="a worksheet name", numbers=True),
+    },
+    required=("file", "column"),
+    expects="a mapping {file: FILE, column: COLUMN, order: [...]}",
+)
+
 _OUTCOME = _Fields(
     fields={
         "name": _Text(expects="an outcome name", numbers=True),
@@ -734,12 +951,7 @@ SCHEMA = _Fields(
     fields={
         "name": _Text(numbers=True),
         "description": _Text(numbers=True),
-        "rounds": _Fields(
-            fields={r: _ROUND for r in ROUNDS},
-            required=ROUNDS,
-            expects="a mapping {baseline: FILE, followup: FILE}",
-            rounds_help="`rounds` must name exactly baseline and followup",
-        ),
+        "rounds": _Rounds(),
         "id": _COLUMN,
         "treatment": _COLUMN,
         "village": _COLUMN,
@@ -759,6 +971,7 @@ SCHEMA = _Fields(
         "pii_columns": _List(expects="a list of column names such as [phone, address]"),
         "keep_text_columns": _List(expects="a list of column names such as [comments]"),
         "language": _choice(Language),
+        "languages": _List(item=_choice(Language), expects="a list such as [id, en]", nonempty=True),
         "number_style": _choice(NumberStyle),
         "vcov": _choice(VcovChoice),
         "wild_bootstrap_reps": _REPS,
@@ -788,6 +1001,7 @@ SCHEMA = _Fields(
             expects="a mapping such as {alpha: 0.05, power: 0.8}",
         ),
         "women_subsample": _Flag(),
+        "pdf": _Flag(),
         "income": _Fields(
             fields={
                 "poverty_line": _PovertyLine(),
@@ -826,10 +1040,14 @@ SCHEMA = _Fields(
             },
             expects="a mapping such as {min_minutes: 10, escalate: [end_before_start]}",
         ),
-        "fieldwork": _Fields(
-            fields={r: _Window() for r in ROUNDS},
-            expects="a mapping such as {baseline: [2023-02-01, 2023-03-31]}",
-            rounds_help="expecting baseline and/or followup",
+        "fieldwork": _ByRound(
+            value=_Window(), expects="a mapping such as {baseline: [2023-02-01, 2023-03-31]}"
+        ),
+        "rollout": _Fields(
+            fields={"column": _COLUMN, "controls": _choice(RolloutControls)},
+            required=("column",),
+            expects="a column name or a mapping {column, controls}",
+            shorthand="column",
         ),
         "gps": _choice(GpsRule),
         "new_households": _choice(NewHouseholds),
@@ -837,7 +1055,11 @@ SCHEMA = _Fields(
             value=_Text(expects="a label", numbers=True), expects="a mapping of names to labels"
         ),
     },
-    required=("rounds", "id", "treatment", "outcomes"),
+    # Without `id` the study is a repeated cross-section; `rollout` can give the timing instead
+    # of `treatment`.
+    required=("rounds", "treatment", "outcomes"),
+    alternatives={"treatment": "rollout"},
+    first=("rounds",),
     expects="a mapping of keys",
 )
 
@@ -917,12 +1139,13 @@ def _read_yaml(study_path: Path) -> tuple[Any, list[tuple[str, int, int]]]:
 
 
 def _check_sheets(rounds: Mapping[str, Any], ctx: _Context) -> None:
-    for name, spec in rounds.items():
+    """``sheet`` only for workbooks; ``rounds`` maps the dotted key of each file to its spec."""
+    for key, spec in rounds.items():
         file, sheet = spec.get("file"), spec.get("sheet")
         if sheet is None or not isinstance(file, Path) or file.suffix.lower() == ".xlsx":
             continue
         kind = _NO_SHEETS.get(file.suffix.lower(), f"a {file.suffix or 'suffix-less'}")
-        at = f"rounds.{name}.sheet"
+        at = f"{key}.sheet"
         ctx.problem(at, f"`{at}` is set but {file.name} is {kind} file, which has no sheets: remove `sheet`")
 
 
@@ -972,8 +1195,13 @@ def _check_names(data: Mapping[str, Any], outcomes: tuple[OutcomeSpec, ...], ctx
             )
 
 
-def _income(raw: Mapping[str, Any], year: int | None, ctx: _Context) -> IncomeOptions | None:
-    """Resolve the ``income`` key, with the BPS line of the baseline year as the default."""
+def _income(
+    raw: Mapping[str, Any], year: int | None, ctx: _Context, *, year_key: str = "rounds.baseline.year"
+) -> IncomeOptions | None:
+    """Resolve the ``income`` key, with the BPS line of the first round's year as the default.
+
+    ``year_key`` is where that year is written (``rounds.baseline.year``).
+    """
     area: PovertyArea = raw.get("poverty_area") or "national"
     quantile = raw.get("winsor_quantile") or 0.99
     line = raw.get("poverty_line", "bps")
@@ -986,10 +1214,10 @@ def _income(raw: Mapping[str, Any], year: int | None, ctx: _Context) -> IncomeOp
     # poverty on consumption, so anything built on it is labelled an income-based proxy.
     explicit = "poverty_line" in raw
     if year is None:
-        if explicit and "rounds.baseline.year" not in ctx.bad:
+        if explicit and year_key not in ctx.bad:
             ctx.problem(
                 "income.poverty_line",
-                "`income.poverty_line: bps` needs `rounds.baseline.year`: give the year or the line in Rp",
+                f"`income.poverty_line: bps` needs `{year_key}`: give the year or the line in Rp",
             )
         return IncomeOptions(None, "", area, quantile)
     from analysis.inputs.reference import poverty_lines
@@ -1083,24 +1311,45 @@ def load_study(path: str | Path, *, codebook_may_be_missing: bool = False) -> St
         ctx.problem(key, f"`{key}` is written twice (lines {first} and {second}): keep one")
     data: dict[str, Any] = SCHEMA.check(raw, "", ctx)
 
-    rounds_raw: Mapping[str, Any] = data.get("rounds") or {}
-    _check_sheets(rounds_raw, ctx)
+    rounds_given: Mapping[str, Any] = data.get("rounds") or {}
+    long_raw: Mapping[str, Any] | None = rounds_given.get("long")
+    rounds_raw: Mapping[str, Any] = {} if long_raw is not None else rounds_given
+    _check_sheets({f"rounds.{name}": spec for name, spec in rounds_raw.items()}, ctx)
+    if long_raw is not None:
+        _check_sheets({"rounds": long_raw}, ctx)
+    known = ctx.round_names if ctx.round_names is not None else ROUNDS
+    if set(known) == set(ROUNDS):
+        known = ROUNDS  # baseline first, however the file lists them
     outcomes: tuple[OutcomeSpec, ...] = tuple(
         OutcomeSpec(
             name=o["name"],
-            columns=o["column"] if o.get("column") is not None else {r: o["name"] for r in ROUNDS},
+            # One column names the outcome in every round; a mapping gives the rounds that have it.
+            columns=(
+                o["column"]
+                if isinstance(o.get("column"), dict)
+                else {r: o.get("column") or o["name"] for r in known}
+            ),
             family=o.get("family"),
             direction=o.get("direction") or 1,
             label=o.get("label"),
             index=o.get("index", True) is not False,
+            column=None if isinstance(o.get("column"), dict) else o.get("column") or o["name"],
         )
         for o in data.get("outcomes") or []
         if o.get("name") is not None
     )
     if outcomes:
         _check_names(data, outcomes, ctx)
-    baseline_year = (rounds_raw.get("baseline") or {}).get("year")
-    income = _income(data.get("income") or {}, baseline_year, ctx)
+    if data.get("rollout") is not None and data.get("treatment") is not None:
+        ctx.problem(
+            "rollout",
+            "`treatment` and `rollout` both give the programme's timing: keep `treatment` (1 in "
+            "the rounds the programme was active) or `rollout` (the first treated round)",
+        )
+    languages = _languages(data, ctx)
+    first_round = next(iter(rounds_raw), "baseline")
+    baseline_year = (rounds_raw.get(first_round) or {}).get("year")
+    income = _income(data.get("income") or {}, baseline_year, ctx, year_key=f"rounds.{first_round}.year")
     codebook = data.get("codebook")
     villages_raw = data.get("villages")
     villages = (
@@ -1116,6 +1365,7 @@ def load_study(path: str | Path, *, codebook_may_be_missing: bool = False) -> St
     processed = data.get("processed")
     if processed is not None:
         raw_files = [spec["file"] for spec in rounds_raw.values() if spec.get("file") is not None]
+        raw_files += [long_raw["file"]] if long_raw is not None else []
         raw_files += [f for f in (codebook, villages and villages.file) if f is not None]
         _check_processed(processed, raw_files, ctx)
     if ctx.problems:
@@ -1131,7 +1381,10 @@ def load_study(path: str | Path, *, codebook_may_be_missing: bool = False) -> St
         )
         for name, spec in rounds_raw.items()
     }
-    assert income is not None and set(rounds) == set(ROUNDS)
+    assert income is not None
+    round_design = _round_design(data, rounds, long_raw)
+    if long_raw is not None:
+        rounds = {r: RoundSpec(name=r, file=long_raw["file"], sheet=long_raw.get("sheet")) for r in known}
     af = data.get("alkire_foster") or {}
     power = data.get("power") or {}
     quality_raw = data.get("quality") or {}
@@ -1153,8 +1406,8 @@ def load_study(path: str | Path, *, codebook_may_be_missing: bool = False) -> St
         path=study_path,
         name=get("name", study_path.stem),
         rounds=rounds,
-        id=data["id"],
-        treatment=data["treatment"],
+        id=data.get("id") or "",
+        treatment=data.get("treatment") or "",
         outcomes=outcomes,
         village=data.get("village"),
         cluster=data.get("cluster"),
@@ -1164,7 +1417,8 @@ def load_study(path: str | Path, *, codebook_may_be_missing: bool = False) -> St
         covariates=tuple(get("covariates", ())),
         pii_columns=tuple(get("pii_columns", ())),
         keep_text_columns=tuple(get("keep_text_columns", ())),
-        language=get("language", "id"),
+        language=languages[0],
+        languages=languages,
         number_style=get("number_style", "id" if codebook is not None else "plain"),
         number_style_set=data.get("number_style") is not None,
         vcov=get("vcov", "auto"),
@@ -1189,6 +1443,7 @@ def load_study(path: str | Path, *, codebook_may_be_missing: bool = False) -> St
         power_alpha=power.get("alpha") or 0.05,
         power_target=power.get("power") or 0.8,
         women_subsample=get("women_subsample", True),
+        pdf=get("pdf", True),
         income=income,
         alkire_foster=AlkireFosterOptions(
             k=1 / 3 if af.get("k") is None else af["k"],
@@ -1199,6 +1454,241 @@ def load_study(path: str | Path, *, codebook_may_be_missing: bool = False) -> St
         fieldwork=fieldwork,
         gps=get("gps", "drop"),
         new_households=get("new_households", "keep"),
+        round_design=round_design,
+    )
+
+
+def _round_design(
+    data: Mapping[str, Any], rounds: Mapping[str, RoundSpec], long_raw: Mapping[str, Any] | None
+) -> RoundDesign:
+    """The design the keys describe (:class:`RoundDesign`)."""
+    rollout = data.get("rollout") or {}
+    if long_raw is not None:
+        order = tuple(long_raw.get("order") or ())
+        long_file = RoundSpec(name=long_raw["column"], file=long_raw["file"], sheet=long_raw.get("sheet"))
+    else:
+        order, long_file = tuple(rounds), None
+    two_rounds = long_file is None and set(order) == set(ROUNDS)
+    kind: RoundsDesign
+    if data.get("id") is None:
+        kind = "repeated_cross_section"
+    elif two_rounds and not rollout:
+        kind = "two_round_panel"
+    else:
+        kind = "panel"
+    if two_rounds:
+        order = ROUNDS  # baseline first, however the file lists them
+    return RoundDesign(
+        kind=kind,
+        round_order=order,
+        reference_round=order[0] if order else None,
+        long_file=long_file,
+        round_column=None if long_raw is None else long_raw["column"],
+        rollout_column=rollout.get("column"),
+        controls=rollout.get("controls") or "never_treated",
+    )
+
+
+def _languages(data: Mapping[str, Any], ctx: _Context) -> tuple[Language, ...]:
+    """The report languages: ``languages`` (first one first), else ``language``, else Indonesian.
+
+    Both keys may be written when ``language`` is the first of ``languages``; a language listed
+    twice, or a ``language`` that is not the first of ``languages``, is a problem.
+    """
+    one = data.get("language")
+    listed = data.get("languages")
+    if not isinstance(listed, list) or not listed:
+        return (one if isinstance(one, str) else "id",)  # type: ignore[return-value]
+    twice = sorted({code for code in listed if listed.count(code) > 1})
+    if twice:
+        ctx.problem("languages", f"`languages` lists {', '.join(twice)} twice: list each language once")
+    if isinstance(one, str) and one != listed[0]:
+        ctx.problem(
+            "languages",
+            f"`language` is {one} but `languages` starts with {listed[0]}: the first of `languages` "
+            "is the report language, so drop `language` or list it first",
+        )
+    return tuple(dict.fromkeys(listed))
+
+
+def check_run_supported(study: Study) -> None:
+    """Stop ``berdaya run`` before any work on a design it does not analyse yet (issue 13).
+
+    The study file reads every design (:class:`RoundDesign`); the run's stages read two rounds
+    named baseline and followup, each in its own file, linked by ``id``, with the arm in
+    ``treatment``. Anything else stops here with one line saying what was read, rather than
+    failing later with a traceback or running on two of the rounds.
+
+    Raises
+    ------
+    StudyError
+        For every design but ``two_round_panel``.
+    """
+    design = study.round_design
+    if design.kind == "two_round_panel":
+        return
+    raise StudyError(
+        f"{study.path.name}: read as {design.describe()}; `berdaya run` does not analyse this design "
+        "yet (issue 13): it runs two rounds named baseline and followup, each in its own file, "
+        "linked by `id`, with the arm in `treatment`"
+    )
+
+
+def _round_label(value: Any) -> str:
+    """A round as text: a whole number without ``.0`` (2019, not 2019.0), text stripped."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def order_long_rounds(
+    values: pd.Series, *, column: str, order: Sequence[str] = (), file: str | Path | None = None
+) -> tuple[pd.Series, tuple[str, ...]]:
+    """The round of every row of one long file, and the rounds in time order.
+
+    The column's distinct values are the rounds. When every value is a number they are ordered
+    numerically (2019 < 2020, 2 < 10); otherwise ``order`` (``rounds.order``) must list them,
+    each exactly once. ``order``, when given, always decides, and must list exactly the values
+    found. Pure: the clean stage calls it on the column it read.
+
+    Parameters
+    ----------
+    values
+        The round column as read (text or numbers), in file order (row ``i`` is spreadsheet
+        row ``i + 2``).
+    column
+        Its name, for messages.
+    order
+        ``rounds.order``: the rounds as text, first to last.
+    file
+        The file, for messages.
+
+    Returns
+    -------
+    tuple of (pandas.Series, tuple of str)
+        Each row's round name (text; whole numbers without ``.0``), aligned with ``values``, and
+        the round names in time order.
+
+    Raises
+    ------
+    InputError
+        When a row has no round, the column holds fewer than two rounds, text rounds come
+        without ``order``, or ``order`` misses a value, adds one or repeats one.
+    """
+    text = values.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    if empty.any():
+        rows = [int(i) + 2 for i in empty.to_numpy().nonzero()[0]]
+        why = "the round is empty: every row must say which round it belongs to"
+        raise InputError(why, file=file, rows=rows, column=column)
+    numbers = pd.to_numeric(text, errors="coerce")
+    numeric = bool(numbers.notna().all())
+    names = numbers.map(_round_label) if numeric else text.astype(object)
+    found = list(dict.fromkeys(names))
+    if len(found) < 2:
+        raise InputError(
+            f"holds one round ({found[0]}): a study needs at least two", file=file, column=column
+        )
+    if order:
+        wanted = [_round_label(v) for v in order]
+        problems = [
+            f"`rounds.order` lists {v} twice" for v in sorted({v for v in wanted if wanted.count(v) > 1})
+        ]
+        problems += [
+            f"the column holds {v}, which `rounds.order` does not list" for v in found if v not in wanted
+        ]
+        unlisted = [f for f in found if f not in wanted]
+        problems += [
+            f"`rounds.order` lists {v}, which the column does not hold{_did_you_mean(_suggest(v, unlisted))}"
+            for v in wanted
+            if v not in found
+        ]
+        if problems:
+            why = "; ".join(problems) + f" (its rounds are {', '.join(found)})"
+            raise InputError(why, file=file, column=column)
+        return pd.Series(names, index=values.index, name=column), tuple(dict.fromkeys(wanted))
+    if not numeric:
+        shown = ", ".join(sorted(found)[:6]) + (", ..." if len(found) > 6 else "")
+        raise InputError(
+            f"the rounds ({shown}) are not numbers, so their order is not known: list them "
+            "first to last in `rounds.order`",
+            file=file,
+            column=column,
+        )
+    ordered = tuple(_round_label(v) for v in sorted(set(numbers)))
+    return pd.Series(names, index=values.index, name=column), ordered
+
+
+def rollout_cohorts(
+    values: pd.Series, *, column: str, round_order: Sequence[str], file: str | Path | None = None
+) -> pd.Series:
+    """Each row's cohort from the ``rollout`` column: the position of its first treated round.
+
+    Parameters
+    ----------
+    values
+        The rollout column as read (from the data or the village list): a round name, or for
+        rounds named by numbers the number (``2020`` or ``2020.0``); empty for never treated.
+    column
+        Its name, for messages.
+    round_order
+        The study's rounds in time order (:attr:`RoundDesign.round_order`).
+    file
+        The file, for messages.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned with ``values``: 1 for the first round, 2 for the second ...; NaN for never
+        treated. This is the ``cohort`` of ``analysis.estimate.staggered`` with the rounds
+        numbered 1, 2, ...
+
+    Raises
+    ------
+    InputError
+        When a value is not one of the rounds (with a did-you-mean); the rows are listed.
+    """
+    position = {r: float(i) for i, r in enumerate(round_order, start=1)}
+    labels = values.map(lambda v: None if pd.isna(v) or not str(v).strip() else _round_label(v))
+    unknown = labels.notna() & ~labels.isin(list(position))
+    if unknown.any():
+        first = str(labels[unknown].iloc[0])
+        rows = [int(i) + 2 for i in unknown.to_numpy().nonzero()[0]]
+        why = (
+            f"{first} is not a round{_did_you_mean(_suggest(first, list(round_order)))}: the first "
+            f"treated round must be one of {', '.join(round_order)}, or empty for never treated"
+        )
+        raise InputError(why, file=file, rows=rows, column=column)
+    return labels.map(position).astype(float).rename(column)
+
+
+def with_round_order(study: Study, order: Sequence[str]) -> Study:
+    """The study of one long file with its rounds known (from :func:`order_long_rounds`).
+
+    Each round becomes a :class:`RoundSpec` on the long file, each outcome's one column names it
+    in every round, and the first round is the reference round. A study whose rounds are in
+    their own files is returned unchanged when ``order`` is its order.
+
+    Raises
+    ------
+    ValueError
+        When the study's rounds are in their own files and ``order`` is another order.
+    """
+    design = study.round_design
+    order = tuple(order)
+    if design.long_file is None:
+        if order != design.round_order:
+            raise ValueError(f"the rounds of {study.path.name} are {design.round_order}, not {order}")
+        return study
+    long_file = design.long_file
+    return dataclasses.replace(
+        study,
+        rounds={r: RoundSpec(name=r, file=long_file.file, sheet=long_file.sheet) for r in order},
+        outcomes=tuple(
+            o if o.column is None else dataclasses.replace(o, columns={r: o.column for r in order})
+            for o in study.outcomes
+        ),
+        round_design=dataclasses.replace(design, round_order=order, reference_round=order[0]),
     )
 
 

@@ -29,7 +29,18 @@ from analysis.estimate import latex
 from analysis.estimate.latex import LATEX_SPECIAL
 from analysis.inputs.codebook import Codebook
 from analysis.inputs.study import Study, StudyDesign
-from analysis.report.text import FAMILY_LABELS, Language, Safe, esc, integer, join, render, t
+from analysis.report.text import (
+    FAMILY_LABELS,
+    LANGUAGE_NAMES,
+    Language,
+    Safe,
+    esc,
+    integer,
+    join,
+    number,
+    render,
+    t,
+)
 from analysis.shared import layout
 from analysis.shared.files import hash_inputs, read_csv
 from analysis.shared.text import html_attribute, strip_bidi_controls
@@ -98,6 +109,22 @@ def note(content: object) -> Safe:
 def bullets(items: Iterable[object]) -> Safe:
     """An unordered list."""
     return element("ul", join(element("li", item) for item in items))
+
+
+def language_links(language: Language, other_languages: Mapping[str, str]) -> Safe:
+    """A line linking the page to itself in the run's other languages (empty when there are none).
+
+    ``other_languages`` maps a language code to the same report in that language, relative to
+    this page (``0101.en.html``); each link is named in its own language (“English”).
+    """
+    links = [
+        element("a", LANGUAGE_NAMES.get(code, code), href=href)
+        for code, href in sorted(other_languages.items())
+        if code != language and href
+    ]
+    if not links:
+        return Safe("")
+    return paragraph(join([t("other_languages", language), " ", join(links, " · ")]), cls="language-links")
 
 
 def fragment(*parts: object) -> Html:
@@ -256,6 +283,7 @@ _LATEX_SPECIAL = {
     "<": r"$<$",
     ">": r"$>$",
     "×": r"$\times$",
+    "\u00a0": "~",  # the no-break space after "Rp"
 }
 
 
@@ -293,8 +321,12 @@ class FigureImage:
         return data, metadata
 
 
-def figure_image(fig: Figure, *, alt: str, dpi: int = 110) -> FigureImage:
-    """Render ``fig`` to PNG at ``dpi``; the displayed size is the figure's size at 96 dpi."""
+def figure_image(fig: Figure, *, alt: str, dpi: int = 192) -> FigureImage:
+    """Render ``fig`` to PNG at ``dpi``; the displayed size is the figure's size at 96 dpi.
+
+    Twice the displayed resolution by default: a phone shrinks the picture to its width, and a
+    printer has three times a screen's dots, so 8-point labels stay sharp in both.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     width, height = fig.get_size_inches()
@@ -336,7 +368,7 @@ def outcome_label(name: str, *, study: Study, codebook: Codebook | None, languag
     if name.endswith("_women") and name != "_women":
         # Outcomes re-estimated on women respondents (the estimate stage's subsample).
         base = outcome_label(name.removesuffix("_women"), study=study, codebook=codebook, language=language)
-        return f"{base} ({'perempuan' if language == 'id' else 'women'})"
+        return t("women_suffix", language, label=base)
     for prefix, key in (("index_klk_", "index_klk"), ("index_icw_", "index_icw")):
         if name.startswith(prefix):
             family = name[len(prefix) :]
@@ -450,7 +482,7 @@ def provenance_block(
     assert isinstance(inputs, dict) and isinstance(packages, dict)
     commit = facts.get("git_commit") or t("prov_not_git", language)
     generated = time.strftime("%Y-%m-%d %H:%M %Z")
-    seconds = f"{time.time() - started:.1f}"
+    seconds = number(time.time() - started, language, digits=1)
     items = [
         join([element("b", t("prov_study", language)), ": ", facts.get("study", "")]),
         join([element("b", t("prov_commit", language)), ": ", element("code", commit)]),

@@ -18,7 +18,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import Formatter, PercentFormatter
 
 from analysis.config import TESTED_ESTIMATORS
 from analysis.report.text import ESTIMATOR_LABELS, Language, number, percent, t
@@ -34,6 +34,42 @@ PALETTE = {
     "followup_diff": "#7b8794",
     "hidden": "#e4e7eb",
 }
+
+#: Printed in greyscale, this village's orange and the comparison's grey become the same grey:
+#: this village's bars are hatched as well, the comparison's stay plain.
+HATCHES = {"village": "////", "comparison": "", "programme": ""}
+
+#: Estimators differ by marker shape as well as colour, for the same reason.
+MARKERS = {"ancova": "o", "did": "s", "followup_diff": "^"}
+
+
+class LocalizedFormatter(Formatter):
+    """Matplotlib's own tick values, written in the page's number style (``0,5`` and ``1.500`` in id).
+
+    The axis keeps matplotlib's choice of ticks, and every tick gets the fewest decimals that
+    write all of them exactly (``0,25`` and ``0,50``, not ``0,2`` and ``0,5``); only the separators
+    follow the language, as every number in the text does.
+    """
+
+    def __init__(self, language: Language) -> None:
+        self.language = language
+        self.ticks: np.ndarray = np.array([])
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        """Remember the visible ticks: their decimals are decided together."""
+        self.ticks = np.asarray(locs, dtype=float)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        """The tick label of ``x``."""
+        ticks = self.ticks if self.ticks.size else np.array([x], dtype=float)
+        decimals = next((d for d in range(7) if np.allclose(np.round(ticks, d), ticks, rtol=0, atol=1e-9)), 6)
+        return number(x, self.language, digits=decimals)
+
+
+def localize_axis(ax: Axes, language: Language, *, which: str = "x") -> None:
+    """Write an axis's tick labels in ``language``'s number style."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(LocalizedFormatter(language))
 
 
 def setup_style() -> None:
@@ -76,7 +112,17 @@ def income_ranges(stats: pd.DataFrame, *, language: Language) -> Figure | None:
         p10, p25, p50, p75, p90 = (float(row.get(q, np.nan)) for q in ("p10", "p25", "p50", "p75", "p90"))
         if np.isfinite(p10) and np.isfinite(p90):
             ax.plot([p10, p90], [y, y], color=color, lw=1.4, solid_capstyle="butt")
-        ax.barh(y, p75 - p25, left=p25, height=0.5, color=color, alpha=0.85)
+        ax.barh(
+            y,
+            p75 - p25,
+            left=p25,
+            height=0.5,
+            color=color,
+            alpha=0.85,
+            hatch=HATCHES.get(str(row["kind"]), ""),
+            edgecolor="#1f2933",
+            linewidth=0.6,
+        )
         ax.plot([p50], [y], marker="o", ms=8, color="white", mec="#1f2933", mew=1.4)
         # The median's value sits right of everything drawn on its row, clear of the whisker.
         ax.annotate(
@@ -92,6 +138,7 @@ def income_ranges(stats: pd.DataFrame, *, language: Language) -> Figure | None:
     ax.set_yticks(range(len(rows)), labels, fontsize=8.5)
     ax.invert_yaxis()
     ax.set_xlim(left=0)
+    localize_axis(ax, language)
     ax.set_xlabel(t("rp_thousand_axis", language))
     ax.grid(axis="y", visible=False)
     return fig
@@ -188,6 +235,7 @@ def goals_profile(profile: pd.DataFrame, *, language: Language) -> Figure | None
     ax.axvline(0, color="#52606d", lw=1)
     ax.set_yticks(y, list(profile["goal"]))
     ax.invert_yaxis()
+    localize_axis(ax, language)
     ax.set_xlabel(t("index_axis", language))
     fig.legend(loc="outside lower center", ncol=3, frameon=False)
     return fig
@@ -227,10 +275,14 @@ def attrition_flow(shown: Mapping[str, str], *, language: Language, hidden: Sequ
                 (x, y), width, height, boxstyle="round,pad=0.02,rounding_size=0.12", fc=face, ec="#9aa5b1"
             )
         )
-        ax.text(x + width / 2, y + height * 0.7, label, ha="center", va="center", fontsize=8.5)
+        # Wrapped to the box: "Diwawancarai pada survei lanjutan" is wider than one line of it.
+        wrapped = textwrap.fill(label, 24)
+        ax.text(
+            x + width / 2, y + height * 0.72, wrapped, ha="center", va="center", fontsize=8, linespacing=1.05
+        )
         ax.text(
             x + width / 2,
-            y + height * 0.3,
+            y + height * 0.25,
             shown[key],
             ha="center",
             va="center",
@@ -281,13 +333,15 @@ def coefficient_plot(data: pd.DataFrame, *, language: Language) -> Figure | None
                 tick_labels.append(key[1])
                 y += 1
         y += 0.3
-    fig, ax = new_figure(8.6, 0.28 * y + 1.4)
+    # The width of an A4 page's text and a row pitch of 0.16 inch (8-point labels): printed, a
+    # plot of 40 outcomes fills one page at its own size, so its labels stay legible.
+    fig, ax = new_figure(7.0, 0.16 * y + 1.1)
     # The tables' order reversed: ANCOVA, the primary estimator of a randomized design, first.
     estimators = [e for e in reversed(TESTED_ESTIMATORS) if e in set(data["estimator"])]
     offsets = dict(
         zip(
             estimators,
-            np.linspace(-0.18, 0.18, len(estimators)) if len(estimators) > 1 else [0.0],
+            np.linspace(-0.22, 0.22, len(estimators)) if len(estimators) > 1 else [0.0],
             strict=False,
         )
     )
@@ -299,7 +353,7 @@ def coefficient_plot(data: pd.DataFrame, *, language: Language) -> Figure | None
             part["z"],
             ys,
             xerr=[part["z"] - part["lo"], part["hi"] - part["z"]],
-            fmt="o",
+            fmt=MARKERS.get(estimator, "o"),
             ms=4,
             capsize=0,
             lw=1.2,
@@ -321,7 +375,10 @@ def coefficient_plot(data: pd.DataFrame, *, language: Language) -> Figure | None
             color="#0b6e4f",
         )
     ax.set_ylim(y, -0.8)
-    ax.set_xlabel(t("effect_axis", language))
+    # Wrapped: the axis is narrower than the figure (the labels take the left), and a label
+    # wider than the axis would run off the picture.
+    localize_axis(ax, language)
+    ax.set_xlabel(textwrap.fill(t("effect_axis", language), 48))
     # Above the plot: a tall figure would push a legend below it out of sight.
     fig.legend(loc="outside upper center", ncol=3, frameon=False)
     return fig

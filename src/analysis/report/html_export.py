@@ -16,8 +16,6 @@ import html
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -25,7 +23,6 @@ import bleach
 import nbformat
 from nbconvert import HTMLExporter
 
-from analysis.errors import ReportError
 from analysis.shared.files import write_text_atomic
 from analysis.shared.text import html_attribute
 
@@ -196,68 +193,20 @@ def export_html(notebook: nbformat.NotebookNode, output: Path, *, title: str, la
 
 
 # ---------------------------------------------------------------------------------------------
-# PDF (for academics): the HTML page printed by headless chromium
+# The chromium that prints the PDFs (analysis.report.pdf) and runs the browser tests
 
 
 def find_chromium() -> str | None:
-    """The chromium executable (``BERDAYA_CHROMIUM``, else ``chromium`` on the PATH), or None."""
+    """The chromium executable (``BERDAYA_CHROMIUM``, else ``chromium`` on the PATH), or None.
+
+    A ``BERDAYA_CHROMIUM`` that names no file gives None rather than some other chromium: the
+    user chose that browser, and is told it is not there.
+    """
     configured = os.environ.get("BERDAYA_CHROMIUM")
-    if configured and Path(configured).is_file():
-        return configured
+    if configured:
+        return configured if Path(configured).is_file() else None
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:
             return found
     return None
-
-
-#: Flags that keep a headless chromium from touching the network or the user's profile.
-CHROMIUM_FLAGS: tuple[str, ...] = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-)
-
-
-def export_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120) -> Path:
-    """Print a report page to PDF with headless chromium (the whole report in one file).
-
-    LaTeX engines are not needed: the page already holds every table and figure. The PDF is
-    written beside the target and renamed, like every other output.
-
-    Raises
-    ------
-    ReportError
-        When chromium is not installed or fails.
-    """
-    chromium = find_chromium()
-    if chromium is None:
-        raise ReportError("PDF export needs chromium (Debian package `chromium`); it is not installed")
-    pdf_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        partial = pdf_path.with_name(f".{pdf_path.name}.partial")
-        result = subprocess.run(
-            [
-                chromium,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                "--no-pdf-header-footer",
-                f"--print-to-pdf={partial}",
-                html_path.resolve().as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if result.returncode != 0 or not partial.is_file() or partial.stat().st_size == 0:
-            partial.unlink(missing_ok=True)
-            raise ReportError(f"chromium could not print {html_path.name} (exit code {result.returncode})")
-        os.replace(partial, pdf_path)
-    return pdf_path

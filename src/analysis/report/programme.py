@@ -39,6 +39,7 @@ from analysis.report.blocks import (
     heading,
     inference_value,
     is_money,
+    language_links,
     latex_escape,
     note,
     outcome_family,
@@ -65,6 +66,7 @@ from analysis.report.text import (
     p_relation,
     p_value,
     percent,
+    reason_text,
     render,
     rupiah,
     significant_figures,
@@ -108,6 +110,12 @@ class ProgrammeContext:
     #: Table and figure numbers, given in the order the notebook first shows them (``table:<key>``
     #: → n), so that the LaTeX export, built after the sections, reuses the page's numbers.
     numbers: dict[str, int] = field(default_factory=dict, compare=False)
+    #: Whether each outcome looked at so far is yes/no (:func:`_is_binary`): asked for every
+    #: number the report writes, and each answer reads the outcome's whole panel columns. Not
+    #: an argument: a context made with ``dataclasses.replace`` (another panel) starts afresh.
+    binary: dict[str, bool] = field(default_factory=dict, init=False, compare=False, repr=False)
+    #: The same report in the run's other languages: language code → file, relative to this one.
+    other_languages: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def min_cell(self) -> int:
@@ -158,7 +166,14 @@ class ProgrammeContext:
         return dict(zip(known["outcome"].astype(str), known["family"].astype(str), strict=True))
 
 
-def load(study_path: str, *, processed_dir: str, tables_dir: str, language: str = "") -> ProgrammeContext:
+def load(
+    study_path: str,
+    *,
+    processed_dir: str,
+    tables_dir: str,
+    language: str = "",
+    other_languages: Mapping[str, str] | None = None,
+) -> ProgrammeContext:
     """Read the study, the panel and the estimate tables.
 
     Parameters
@@ -169,6 +184,9 @@ def load(study_path: str, *, processed_dir: str, tables_dir: str, language: str 
         Outputs of the earlier stages.
     language
         ``id`` or ``en``; empty means the study file's ``language``.
+    other_languages
+        The report in the run's other languages (``{"en": "programme.en.html"}``), linked from
+        the top of the page.
     """
     study = load_study(study_path)
     check_min_cell(study.min_cell)
@@ -184,6 +202,7 @@ def load(study_path: str, *, processed_dir: str, tables_dir: str, language: str 
         processed_dir=Path(processed_dir),
         language=check_language(language or study.language),
         warnings=tuple(read_warnings_table(tables)),
+        other_languages={check_language(k): str(v) for k, v in (other_languages or {}).items()},
     )
 
 
@@ -425,6 +444,7 @@ def title(ctx: ProgrammeContext) -> Html:
     lines = [headline(ctx, outcome) for outcome in _main_outcomes(ctx)]
     return fragment(
         heading(join([t("programme_title", lang), ": ", ctx.study.name]), level=1),
+        language_links(lang, ctx.other_languages),
         run_warnings(ctx),
         heading(t("summary", lang)),
         element("ul", join(element("li", line) for line in lines if line)) if any(lines) else "",
@@ -499,6 +519,12 @@ def headline(ctx: ProgrammeContext, outcome: str) -> object:
 
 def _is_binary(ctx: ProgrammeContext, outcome: str) -> bool:
     """Whether an outcome only takes the values 0 and 1 (a yes/no question)."""
+    if outcome not in ctx.binary:
+        ctx.binary[outcome] = _takes_zero_one(ctx, outcome)
+    return ctx.binary[outcome]
+
+
+def _takes_zero_one(ctx: ProgrammeContext, outcome: str) -> bool:
     columns = {c for c in (_column(ctx, outcome, r) for r in ROUNDS) if c is not None}
     if not columns:
         return False
@@ -661,12 +687,14 @@ def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
     if not counts:
         return None
     # Records quarantined are cleaning counts: shown at any size.
+    # Reason codes (``ambiguous_number:income_other``) as phrases with the column's label.
     rows = [
-        [reason] + [fieldwork_count(by_round.get(r, 0), language=lang) for r in ROUNDS]
+        [reason_text(reason, lang, label=lambda name: _label(ctx, name))]
+        + [fieldwork_count(by_round.get(r, 0), language=lang) for r in ROUNDS]
         for reason, by_round in sorted(counts.items())
     ]
-    header = {"id": "Alasan karantina", "en": "Quarantine reason"}[lang]
-    caption = {"id": "Catatan yang dikarantina per alasan", "en": "Quarantined records by reason"}[lang]
+    header = t("quarantine_reason", lang)
+    caption = t("quarantine_caption", lang)
     return Table(
         [Column(header, "left"), Column(t("baseline", lang)), Column(t("followup", lang))],
         rows,

@@ -646,3 +646,178 @@ def village_column(study: Study, codebook: Codebook | None) -> str | None:
         if names:
             return names[0]
     return study.village
+
+
+# ---------------------------------------------------------------------------------------------
+# Every village at once, for the index page
+
+
+#: The index's data-quality columns: records quarantined, interviews flagged (any quality flag),
+#: records in a group of conflicting duplicates, and interviews flagged as too short.
+QUALITY_COLUMNS: tuple[str, ...] = ("quarantined", "flagged", "duplicates", "short")
+#: The quality flag of an interview shorter than the study's minimum (clean/quality.py).
+SHORT_FLAG = "too_short"
+
+
+def village_changes(
+    panel: pd.DataFrame,
+    *,
+    column: str,
+    statistic: Statistic,
+    relative: bool,
+    min_cell: int,
+    seed: int,
+    reps: int = 999,
+) -> pd.DataFrame:
+    """Each village's own before/after change of ``column`` with its 95% bootstrap interval.
+
+    The interval of :func:`household_change`, drawn from the same stream as the village report's
+    own change (:func:`village_seed` with the same village and column, households in panel
+    order), so the index and the village report print the same interval. A village with fewer
+    than ``min_cell`` households in a round gets NaN.
+
+    Parameters
+    ----------
+    panel
+        The household panel (``village``, ``round`` and ``column``).
+    column, statistic, relative, min_cell, seed, reps
+        As for :func:`village_change`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by village code: ``before``, ``after``, ``change``, ``low``, ``high``,
+        ``n_before``, ``n_after`` and ``within_noise`` (:func:`within_noise`).
+    """
+    columns = ["before", "after", "change", "low", "high", "n_before", "n_after", "within_noise"]
+    data = panel.loc[panel[column].notna(), ["village", "round", column]]
+    rows = {}
+    # sort=False and groupby's stable order keep each village's households in panel order, as
+    # village_change sees them: the resampled positions then pick the same households.
+    for village, here in data.groupby("village", sort=False):
+        code = str(village)
+        own = household_change(
+            _values(here, "baseline", column),
+            _values(here, "followup", column),
+            statistic=statistic,
+            relative=relative,
+            min_cell=min_cell,
+            reps=reps,
+            rng=village_seed(seed, code, column),
+        )
+        rows[code] = [
+            own.before, own.after, own.change, own.low, own.high, own.n_before, own.n_after,
+            within_noise(own.low, own.high),
+        ]  # fmt: skip
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    frame.index.name = "village"
+    return frame
+
+
+def within_noise(low: float, high: float) -> bool:
+    """Whether an interval ``[low, high]`` holds zero change (False when it is unknown)."""
+    return bool(np.isfinite(low) and np.isfinite(high) and low <= 0.0 <= high)
+
+
+def quality_by_village(
+    rows: pd.DataFrame, *, quarantine: pd.DataFrame, flags: pd.DataFrame, duplicates: pd.DataFrame
+) -> pd.DataFrame:
+    """Records quarantined, interviews flagged, duplicate records and short interviews per village.
+
+    Cleaning counts (``docs/disclosure.md``, rule 4), summed over the rounds. A record is counted
+    once per column however many flags it has.
+
+    Parameters
+    ----------
+    rows
+        ``round``, ``_row`` and ``village`` of every record with a village: the clean data and
+        the quarantine (a row number is unique within its round only).
+    quarantine
+        ``round`` and ``_row`` of the quarantined records.
+    flags
+        ``round``, ``_row`` and ``flag`` of the quality report (``too_short:10min``, ``outlier:x``).
+    duplicates
+        ``round`` and ``_row`` of the records in a group of conflicting duplicates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by village code, one integer column per :data:`QUALITY_COLUMNS`; villages of
+        ``rows`` with none of a kind get 0. Records whose village is unknown are not counted.
+    """
+    key = ["round", "_row"]
+    where = rows.loc[rows["village"].notna() & (rows["village"].astype(str).str.strip() != "")]
+    where = where.assign(_row=where["_row"].astype(str), village=where["village"].astype(str).str.strip())
+    where = where.drop_duplicates(key)[[*key, "village"]]
+    villages = pd.Index(sorted(where["village"].unique()), name="village")
+
+    def per_village(records: pd.DataFrame) -> pd.Series:
+        records = records.assign(_row=records["_row"].astype(str))[key].drop_duplicates()
+        found = records.merge(where, on=key, how="inner")
+        return found.groupby("village").size().reindex(villages, fill_value=0).astype(int)
+
+    is_short = flags["flag"].astype(str).str.split(":").str[0] == SHORT_FLAG
+    return pd.DataFrame(
+        {
+            "quarantined": per_village(quarantine),
+            "flagged": per_village(flags),
+            "duplicates": per_village(duplicates),
+            "short": per_village(flags.loc[is_short]),
+        },
+        index=villages,
+    )
+
+
+def read_quality_by_village(processed: Path, *, village_column: str) -> pd.DataFrame:
+    """:func:`quality_by_village` from the clean stage's files in ``processed``.
+
+    Reads ``<round>_clean.parquet`` (two columns), ``<round>_quarantine.csv``,
+    ``<round>_quality.csv`` and ``<round>_duplicates.csv`` (whose ``row`` is the ``_row`` of the
+    others); a missing file or column counts as no records.
+    """
+    rows, quarantine, flags, duplicates = [], [], [], []
+    for round_name in ROUNDS:
+        clean_path = processed / layout.clean_parquet(round_name)
+        if clean_path.is_file():
+            try:  # two columns only: the clean data can be large
+                clean = pd.read_parquet(clean_path, columns=["_row", village_column])
+            except (KeyError, ValueError, OSError):
+                clean = pd.DataFrame()
+            if {"_row", village_column} <= set(clean.columns):
+                rows.append(_keyed(clean, round_name, village=village_column))
+        path = processed / layout.quarantine_csv(round_name)
+        if path.is_file():
+            frame = read_csv(path, dtype=str, keep_default_na=False)
+            if "_row" in frame.columns:
+                quarantine.append(_keyed(frame, round_name))
+                if village_column in frame.columns:
+                    rows.append(_keyed(frame, round_name, village=village_column))
+        path = processed / layout.quality_csv(round_name)
+        if path.is_file():
+            frame = read_csv(path, dtype=str, keep_default_na=False)
+            if {"_row", "flag"} <= set(frame.columns):
+                flags.append(_keyed(frame, round_name).assign(flag=frame["flag"].to_numpy()))
+        path = processed / layout.duplicates_csv(round_name)
+        if path.is_file():
+            frame = read_csv(path, dtype=str, keep_default_na=False)
+            if "row" in frame.columns:
+                duplicates.append(_keyed(frame.rename(columns={"row": "_row"}), round_name))
+
+    def stack(frames: list[pd.DataFrame], *extra: str) -> pd.DataFrame:
+        names = ["round", "_row", *extra]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=names)
+
+    return quality_by_village(
+        stack(rows, "village"),
+        quarantine=stack(quarantine),
+        flags=stack(flags, "flag"),
+        duplicates=stack(duplicates),
+    )
+
+
+def _keyed(frame: pd.DataFrame, round_name: str, *, village: str | None = None) -> pd.DataFrame:
+    """``round`` and ``_row`` (as text, stripped) of ``frame``, with its ``village`` when asked."""
+    out = pd.DataFrame({"round": round_name, "_row": frame["_row"].astype(str).str.strip().to_numpy()})
+    if village is not None:
+        out["village"] = frame[village].astype("string").str.strip().to_numpy()
+    return out

@@ -2,8 +2,9 @@
 
 Text is HTML-safe by construction: :class:`Safe` marks a string that is already HTML, and
 :func:`render` escapes both the template and every value that is not :class:`Safe`. Numbers are
-written by the formatters here (``Rp 812.000``, ``0,03`` in Indonesian), so a report never
-contains a number typed by hand, and a village name such as ``<script>`` can only ever reach a
+written by the formatters here, in the number style of the page's language (``Rp 812.000`` and
+``0,03`` in Indonesian, ``Rp 812,000`` and ``0.03`` in English), so a report never contains a
+number typed by hand, and a village name such as ``<script>`` can only ever reach a
 page as text.
 """
 
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from analysis.shared.text import html_text
 
 Language = Literal["id", "en"]
 LANGUAGES: tuple[Language, ...] = ("id", "en")
+#: Each language named in itself: the link from a page to its other language.
+LANGUAGE_NAMES: dict[str, str] = {"id": "Bahasa Indonesia", "en": "English"}
 
 #: The six empowerment goals (domain brief), in the order reports show them, then the ladder.
 GOALS: tuple[str, ...] = ("institutions", "business", "income", "environment", "life", "community")
@@ -34,7 +37,7 @@ FAMILY_LABELS: dict[str, dict[str, str]] = {
 }
 
 ESTIMATOR_LABELS: dict[str, dict[str, str]] = {
-    "followup_diff": {"id": "Selisih tindak lanjut", "en": "Follow-up difference"},
+    "followup_diff": {"id": "Selisih survei lanjutan", "en": "Follow-up difference"},
     "did": {"id": "Selisih-dari-selisih (DiD)", "en": "Difference-in-differences"},
     "ancova": {"id": "ANCOVA", "en": "ANCOVA"},
     "before_after": {"id": "Sebelum–sesudah (deskriptif)", "en": "Before/after (descriptive)"},
@@ -50,7 +53,7 @@ TEXT: dict[str, dict[str, str]] = {
     "data_quality": {"id": "Kualitas data", "en": "Data quality"},
     "households": {"id": "Rumah tangga yang disurvei", "en": "Households surveyed"},
     "attrition": {"id": "Atrisi", "en": "Attrition"},
-    "balance": {"id": "Keseimbangan pada data dasar", "en": "Balance at baseline"},
+    "balance": {"id": "Keseimbangan pada survei awal", "en": "Balance at baseline"},
     "impacts": {"id": "Dampak program", "en": "Programme impacts"},
     "indices": {"id": "Indeks per tujuan pemberdayaan", "en": "Indices by empowerment goal"},
     "alkire_foster": {"id": "Profil Alkire–Foster", "en": "Alkire–Foster profile"},
@@ -64,8 +67,8 @@ TEXT: dict[str, dict[str, str]] = {
     "how_to_read": {"id": "Cara membaca laporan ini", "en": "How to read this report"},
     "publication": {"id": "Tabel untuk publikasi", "en": "Tables for publication"},
     # Words
-    "baseline": {"id": "Data dasar", "en": "Baseline"},
-    "followup": {"id": "Tindak lanjut", "en": "Follow-up"},
+    "baseline": {"id": "Survei awal", "en": "Baseline"},
+    "followup": {"id": "Survei lanjutan", "en": "Follow-up"},
     "programme": {"id": "Program", "en": "Programme"},
     "comparison": {"id": "Pembanding", "en": "Comparison"},
     "total": {"id": "Jumlah", "en": "Total"},
@@ -76,8 +79,8 @@ TEXT: dict[str, dict[str, str]] = {
     "other_comparison_villages": {"id": "Desa pembanding lainnya", "en": "Other comparison villages"},
     "programme_average": {"id": "Rata-rata desa program", "en": "Programme average"},
     "this_village": {"id": "Desa ini", "en": "This village"},
-    "this_village_baseline": {"id": "Desa ini, data dasar", "en": "This village, baseline"},
-    "this_village_followup": {"id": "Desa ini, tindak lanjut", "en": "This village, follow-up"},
+    "this_village_baseline": {"id": "Desa ini, survei awal", "en": "This village, baseline"},
+    "this_village_followup": {"id": "Desa ini, survei lanjutan", "en": "This village, follow-up"},
     "unknown_arm": {"id": "tidak diketahui", "en": "unknown"},
     "hidden": {"id": "disembunyikan", "en": "hidden"},
     "fewer_than": {"id": "kurang dari {n}", "en": "fewer than {n}"},
@@ -90,11 +93,11 @@ TEXT: dict[str, dict[str, str]] = {
     "clean_rows": {"id": "Bersih", "en": "Clean"},
     "quarantined_rows": {"id": "Dikarantina", "en": "Quarantined"},
     "excluded_rows": {"id": "Dikeluarkan", "en": "Excluded"},
-    "surveyed_baseline": {"id": "Disurvei saat data dasar", "en": "Surveyed at baseline"},
+    "surveyed_baseline": {"id": "Diwawancarai pada survei awal", "en": "Surveyed at baseline"},
     "found_again": {"id": "Ditemukan lagi", "en": "Found again"},
-    "not_found": {"id": "Tidak ditemukan (atrisi)", "en": "Not found (attrition)"},
-    "new_followup": {"id": "Baru saat tindak lanjut", "en": "New at follow-up"},
-    "surveyed_followup": {"id": "Disurvei saat tindak lanjut", "en": "Surveyed at follow-up"},
+    "not_found": {"id": "Tidak ditemukan lagi", "en": "Not found (attrition)"},
+    "new_followup": {"id": "Baru pada survei lanjutan", "en": "New at follow-up"},
+    "surveyed_followup": {"id": "Diwawancarai pada survei lanjutan", "en": "Surveyed at follow-up"},
     "response_rate": {"id": "Ditemukan lagi (%)", "en": "Found again (%)"},
     "p_cr1": {"id": "p (CR1)", "en": "p (CR1)"},
     "p_se": {"id": "p ({se})", "en": "p ({se})"},
@@ -130,8 +133,8 @@ TEXT: dict[str, dict[str, str]] = {
     "rp_thousand_axis": {"id": "Rp ribu per orang per bulan", "en": "Rp '000 per person per month"},
     "share_households": {"id": "Persentase rumah tangga", "en": "Share of households"},
     "index_axis": {
-        "id": "Indeks (simpangan baku; 0 = desa pembanding saat data dasar)",
-        "en": "Index (standard deviations; 0 = comparison villages at baseline)",
+        "id": "Nilai tujuan (0 = rata-rata desa pembanding pada survei awal)",
+        "en": "Goal score (0 = comparison villages' average at baseline)",
     },
     "effect_axis": {
         "id": "Dampak (simpangan baku kelompok pembanding), selang 95%",
@@ -149,21 +152,21 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Section omitted: this run did not produce {table}.",
     },
     "too_few_households": {
-        "id": "Kurang dari {n} rumah tangga desa ini menjawab pada salah satu putaran, jadi angka ini "
+        "id": "Kurang dari {n} rumah tangga desa ini menjawab pada salah satu survei, jadi angka ini "
         "tidak ditampilkan untuk melindungi kerahasiaan mereka.",
-        "en": "Fewer than {n} households of this village answered in one of the rounds, so this "
-        "figure is not shown, to protect the households' privacy.",
+        "en": "Fewer than {n} households of this village answered in one of the rounds, so this figure "
+        "is not shown, to protect the households' privacy.",
     },
     # A village that the public tables hide (villages.csv's ``suppressed`` column) shows no count
     # or statistic of its own; these say why, in the words of the index page.
     "village_hidden_small": {
-        "id": "Desa ini memiliki kurang dari {n} rumah tangga yang disurvei pada salah satu putaran, "
+        "id": "Desa ini memiliki kurang dari {n} rumah tangga yang disurvei pada salah satu survei, "
         "jadi jumlah rumah tangga dan angka-angkanya tidak ditampilkan, untuk melindungi "
-        "kerahasiaan mereka. Jumlah rumah tangga yang tidak ditemukan lagi atau baru saat tindak "
-        "lanjut tetap ditampilkan: angka ini menggambarkan pelaksanaan survei.",
-        "en": "This village had fewer than {n} surveyed households in one of the rounds, so its "
-        "number of households and its figures are not shown, to protect the households' privacy. "
-        "The households not found again or new at follow-up are still shown: they describe the "
+        "kerahasiaan mereka. Jumlah rumah tangga yang tidak ditemukan lagi atau baru pada survei "
+        "lanjutan tetap ditampilkan: angka ini menggambarkan pelaksanaan survei.",
+        "en": "This village had fewer than {n} surveyed households in one of the rounds, so its number "
+        "of households and its figures are not shown, to protect the households' privacy. The "
+        "households not found again or new at follow-up are still shown: they describe the "
         "fieldwork.",
     },
     "village_hidden_section": {
@@ -175,7 +178,7 @@ TEXT: dict[str, dict[str, str]] = {
     "village_hidden_complementary": {
         "id": "Jumlah rumah tangga dan angka-angka desa ini disembunyikan agar angka desa lain yang "
         "lebih kecil tidak bisa dihitung dari jumlah seluruh kelompok. Jumlah rumah tangga yang "
-        "tidak ditemukan lagi atau baru saat tindak lanjut tetap ditampilkan: angka ini "
+        "tidak ditemukan lagi atau baru pada survei lanjutan tetap ditampilkan: angka ini "
         "menggambarkan pelaksanaan survei.",
         "en": "This village's number of households and its figures are hidden so that a smaller "
         "village's cannot be worked out from the totals of its group. The households not found "
@@ -190,7 +193,7 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "This survey has no participation ladder.",
     },
     "no_goals": {
-        "id": "Tidak ada indikator tujuan pemberdayaan yang diukur pada kedua putaran.",
+        "id": "Tidak ada indikator tujuan pemberdayaan yang diukur pada kedua survei.",
         "en": "No empowerment-goal indicator was measured in both rounds.",
     },
     "no_income": {
@@ -199,59 +202,108 @@ TEXT: dict[str, dict[str, str]] = {
     },
     # Village report: reading aids
     "how_to_read_village": {
-        "id": "Laporan ini membandingkan rumah tangga di desa ini pada survei data dasar ({y0}) dan "
-        "tindak lanjut ({y1}). Rentang dalam kurung adalah selang 95%: kisaran yang masuk akal untuk "
-        "angka sebenarnya, mengingat hanya sebagian rumah tangga yang disurvei. Angka yang dihitung "
-        "dari kurang dari {n} rumah tangga tidak pernah ditampilkan, begitu pula jumlah rumah tangga "
-        "desa bila kurang dari {n}; jumlah rumah tangga yang tidak ditemukan lagi atau baru, dan "
-        "catatan yang dikarantina atau diperbaiki, ditampilkan berapa pun besarnya karena "
-        "menggambarkan pelaksanaan survei, bukan jawaban rumah tangga. Pendapatan dalam gambar "
-        "dibatasi pada persentil ke-99 agar tidak ada rumah tangga yang menonjol.",
-        "en": "This report compares the households of this village at the baseline ({y0}) and "
-        "follow-up ({y1}) surveys. Ranges in brackets are 95% intervals: the values that are "
-        "plausible for the true number, given that only some households were surveyed. No figure "
-        "computed from fewer than {n} households is ever shown, nor the village's number of "
-        "households when it is below {n}; households not found again or new at follow-up, and "
-        "records set aside or corrected, are counted at any size, because they describe the "
-        "fieldwork rather than anyone's answers. Income in the figures is capped at the 99th "
-        "percentile, so that no single household stands out.",
+        "id": "Laporan ini membandingkan rumah tangga di desa ini pada survei awal ({y0}) dan survei "
+        "lanjutan ({y1}). Hanya sebagian rumah tangga yang disurvei, jadi setiap angka adalah "
+        "perkiraan. Angka dalam kurung adalah kisaran yang masuk akal untuk angka sebenarnya. "
+        "Angka yang dihitung dari kurang dari {n} rumah tangga tidak pernah ditampilkan, begitu "
+        "pula jumlah rumah tangga desa bila kurang dari {n}. Jumlah rumah tangga yang tidak "
+        "ditemukan lagi atau yang baru, dan catatan yang disisihkan atau diperbaiki, selalu "
+        "ditampilkan: angka ini menggambarkan pelaksanaan survei, bukan jawaban rumah tangga. Di "
+        "gambar, pendapatan 1% rumah tangga teratas dipotong agar tidak ada rumah tangga yang "
+        "menonjol.",
+        "en": "This report compares the households of this village in the baseline ({y0}) and follow-up "
+        "({y1}) surveys. Only some households were surveyed, so every figure is an estimate. "
+        "Ranges in brackets are the values that are plausible for the true figure (95% "
+        "intervals). No figure computed from fewer than {n} households is ever shown, nor the "
+        "village's number of households when it is below {n}. Households not found again or new "
+        "at follow-up, and records set aside or corrected, are counted at any size, because they "
+        "describe the fieldwork rather than anyone's answers. In the figures, the top 1% of "
+        "incomes are capped, so that no single household stands out.",
     },
     "attribution_programme": {
-        "id": "Perubahan sebelum–sesudah di desa ini saja tidak bisa disebut dampak program: harga, "
-        "panen dan program lain juga berubah selama periode ini. Selisih dengan desa pembanding "
-        "({diff}) dapat dibaca sebagai dampak program di desa ini hanya dengan asumsi bahwa tanpa "
-        "program, angka di desa ini akan berubah seperti di desa pembanding; satu desa adalah "
-        "sampel kecil, jadi perkiraan untuk seluruh program di bawah lebih dapat diandalkan.",
-        "en": "The before/after change in this village alone cannot be attributed to the programme: "
-        "prices, harvests and other programmes changed over the same period. The difference from "
-        "comparison villages ({diff}) can be read as the programme's effect in this village only "
-        "under the assumption that, without the programme, this village would have changed like the "
-        "comparison villages; one village is a small sample, so the programme-wide estimate below is "
-        "more reliable.",
+        "id": "Perubahan di desa ini saja belum tentu karena program: harga, panen dan program lain "
+        "juga berubah selama masa ini. Selisih dengan desa pembanding ({diff}) adalah perkiraan "
+        "dampak program di desa ini, dengan anggapan bahwa tanpa program desa ini akan berubah "
+        "seperti desa pembanding. Satu desa adalah sampel kecil, jadi perkiraan untuk seluruh "
+        "desa program di bawah ini lebih dapat diandalkan.",
+        "en": "The change in this village alone cannot be attributed to the programme: prices, harvests "
+        "and other programmes changed over the same period. The difference from comparison "
+        "villages ({diff}) estimates the programme's effect in this village, assuming that "
+        "without the programme this village would have changed like the comparison villages. One "
+        "village is a small sample, so the estimate for all programme villages below is more "
+        "reliable.",
     },
     "attribution_comparison": {
-        "id": "Ini desa pembanding: program tidak berjalan di sini, jadi perubahannya menunjukkan apa "
-        "yang terjadi tanpa program, dan tidak bisa disebut dampak program.",
-        "en": "This is a comparison village: the programme did not run here, so its change shows what "
-        "happened without the programme and cannot be attributed to it.",
+        "id": "Ini desa pembanding: program tidak berjalan di sini. Perubahannya menunjukkan apa yang "
+        "terjadi tanpa program, jadi bukan dampak program.",
+        "en": "This is a comparison village: the programme did not run here. Its change shows what "
+        "happened without the programme, so it cannot be attributed to the programme.",
     },
     "attribution_unknown": {
         "id": "Kelompok desa ini tidak diketahui, jadi perubahannya tidak bisa dikaitkan dengan program.",
         "en": "This village's arm is unknown, so its change cannot be attributed to the programme.",
     },
     "programme_wide_no_inference": {
-        "id": "Untuk seluruh desa program, perkiraan dampak program pada {outcome} adalah {effect} "
-        "({estimator}; {why}).",
+        "id": "Untuk seluruh desa program, perkiraan dampak program pada {outcome} adalah {effect}. "
+        "{how} {why} Rincian teknisnya ada di laporan program.",
         "en": "Across all programme villages, the estimated effect of the programme on {outcome} is "
-        "{effect} ({estimator}; {why}).",
+        "{effect}. {how} {why} The technical details are in the programme report.",
     },
     "programme_wide": {
         "id": "Untuk seluruh desa program, perkiraan dampak program pada {outcome} adalah {effect} "
-        "(selang kepercayaan 95%: {low} sampai {high}; {estimator}, galat baku dikelompokkan per "
-        "desa; {significance}).",
+        "(kisaran {low} sampai {high}). {how} {chance} Rincian teknisnya ada di laporan program.",
         "en": "Across all programme villages, the estimated effect of the programme on {outcome} is "
-        "{effect} (95% confidence interval {low} to {high}; {estimator}, standard errors clustered by "
-        "village; {significance}).",
+        "{effect} (range {low} to {high}). {how} {chance} The technical details are in the "
+        "programme report.",
+    },
+    "chance_withheld_not_computed": {
+        "id": "Belum bisa dinilai apakah selisih ini lebih dari kebetulan.",
+        "en": "Whether this is more than chance could not be worked out.",
+    },
+    "chance_withheld_one_cluster": {
+        "id": "Karena semua rumah tangga termasuk satu kelompok, belum bisa dinilai apakah selisih ini "
+        "lebih dari kebetulan.",
+        "en": "With every household in a single group, there is no telling yet whether this is more "
+        "than chance.",
+    },
+    "chance_withheld_one_control_cluster": {
+        "id": "Karena hanya ada satu desa pembanding, belum bisa dinilai apakah selisih ini lebih dari "
+        "kebetulan.",
+        "en": "With only one comparison village, there is no telling yet whether this is more than chance.",
+    },
+    "chance_withheld_one_treated_cluster": {
+        "id": "Karena hanya ada satu desa program, belum bisa dinilai apakah selisih ini lebih dari "
+        "kebetulan.",
+        "en": "With only one programme village, there is no telling yet whether this is more than chance.",
+    },
+    "chance_not_significant": {
+        "id": "Selisih sebesar ini bisa saja muncul hanya karena kebetulan, jadi belum bisa dipastikan "
+        "bahwa program mengubahnya.",
+        "en": "A difference this size could arise by chance alone, so it is not yet certain that the "
+        "programme changed it.",
+    },
+    "chance_significant": {
+        "id": "Selisih sebesar ini jarang muncul hanya karena kebetulan.",
+        "en": "A difference this large rarely arises by chance alone.",
+    },
+    "how_before_after": {
+        "id": "Perkiraan ini hanya membandingkan keadaan sebelum dan sesudah di desa program.",
+        "en": "It only compares before and after in the programme villages.",
+    },
+    "how_followup_diff": {
+        "id": "Perkiraan ini membandingkan rumah tangga di desa program dan di desa pembanding pada "
+        "survei lanjutan.",
+        "en": "It compares households in programme and comparison villages at follow-up.",
+    },
+    "how_did": {
+        "id": "Perkiraan ini membandingkan perubahan di desa program dengan perubahan di desa pembanding.",
+        "en": "It compares the change in programme villages with the change in comparison villages.",
+    },
+    "how_ancova": {
+        "id": "Perkiraan ini membandingkan rumah tangga di desa program dan di desa pembanding pada "
+        "survei lanjutan, dengan memperhitungkan keadaan setiap rumah tangga pada survei awal.",
+        "en": "It compares households in programme and comparison villages at follow-up, taking into "
+        "account where each household stood at baseline.",
     },
     "significant": {"id": "berbeda nyata dari nol, {p}", "en": "distinguishable from zero, {p}"},
     "not_significant": {
@@ -288,38 +340,42 @@ TEXT: dict[str, dict[str, str]] = {
     "p_is": {"id": "p {p}", "en": "p {p}"},
     "p_wild_is": {"id": "p bootstrap liar {p}", "en": "wild-bootstrap p {p}"},
     "income_caption": {
-        "id": "Batang: separuh rumah tangga di tengah (kuartil 1–3); titik: median; garis: persentil "
-        "10–90, hanya bila setidaknya {n} rumah tangga berada di luar setiap ujungnya. Pendapatan "
-        "dibatasi pada Rp {cap} ribu (persentil ke-99).",
-        "en": "Bar: the middle half of households (quartiles 1–3); dot: median; line: 10th–90th "
-        "percentile, only where at least {n} households lie beyond each end. Income is capped at "
-        "Rp {cap} thousand (99th percentile).",
+        "id": "Batang: separuh rumah tangga yang berada di tengah; titik: nilai tengah (median); garis: "
+        "80% rumah tangga di tengah, tanpa 10% terbawah dan 10% teratas, hanya bila setidaknya "
+        "{n} rumah tangga berada di luar setiap ujungnya. Pendapatan di atas Rp\u00a0{cap} ribu (1% "
+        "teratas) digambar sebagai Rp\u00a0{cap} ribu.",
+        "en": "Bar: the middle half of households; dot: the middle value (median); line: the middle 80% "
+        "of households, without the lowest and highest 10%, shown only where at least {n} "
+        "households lie beyond each end. Incomes above Rp\u00a0{cap} thousand (the top 1%) are drawn "
+        "at Rp\u00a0{cap} thousand.",
     },
     "goals_caption": {
-        "id": "Berlian: rata-rata desa program saat tindak lanjut; lingkaran kosong: desa ini saat "
-        "data dasar; lingkaran penuh: desa ini saat tindak lanjut.",
+        "id": "Belah ketupat: rata-rata desa program pada survei lanjutan; lingkaran kosong: desa ini "
+        "pada survei awal; lingkaran penuh: desa ini pada survei lanjutan.",
         "en": "Diamond: programme villages' average at follow-up; open circle: this village at "
         "baseline; filled circle: this village at follow-up.",
     },
     "income_sentence": {
-        "id": "Median pendapatan bulanan per orang {verb} dari {before} menjadi {after} ({change}; "
-        "selang 95% {low} sampai {high}); di {group} {cverb} {cchange} ({clow} sampai {chigh}).",
-        "en": "Median monthly income per person {verb} from {before} to {after} ({change}; 95% "
-        "interval {low} to {high}); in {group} it {cverb} by {cchange} ({clow} to {chigh}).",
+        "id": "Median pendapatan bulanan per orang (pendapatan rumah tangga yang berada di tengah) "
+        "{verb} dari {before} menjadi {after} ({change}; kisaran {low} sampai {high}). Di "
+        "{group}, median ini {cverb} {cchange} ({clow} sampai {chigh}).",
+        "en": "Median monthly income per person (the income of the household in the middle) {verb} from "
+        "{before} to {after} ({change}; range {low} to {high}); in {group} it {cverb} by "
+        "{cchange} ({clow} to {chigh}).",
     },
     "income_sentence_no_comparison": {
-        "id": "Median pendapatan bulanan per orang {verb} dari {before} menjadi {after} ({change}; "
-        "selang 95% {low} sampai {high}).",
-        "en": "Median monthly income per person {verb} from {before} to {after} ({change}; 95% "
-        "interval {low} to {high}).",
+        "id": "Median pendapatan bulanan per orang (pendapatan rumah tangga yang berada di tengah) "
+        "{verb} dari {before} menjadi {after} ({change}; kisaran {low} sampai {high}).",
+        "en": "Median monthly income per person (the income of the household in the middle) {verb} from "
+        "{before} to {after} ({change}; range {low} to {high}).",
     },
     "participation_sentence": {
-        "id": "Rata-rata, rumah tangga mencapai {after} dari {rungs} anak tangga partisipasi saat "
-        "tindak lanjut, dibanding {before} saat data dasar ({change}; selang 95% {low} sampai "
-        "{high}); di {group} perubahannya {cchange} ({clow} sampai {chigh}).",
-        "en": "On average, households reached {after} of the {rungs} rungs of the participation "
-        "ladder at follow-up, against {before} at baseline ({change}; 95% interval {low} to "
-        "{high}); in {group} the change was {cchange} ({clow} to {chigh}).",
+        "id": "Rata-rata, rumah tangga mencapai {after} dari {rungs} anak tangga partisipasi pada "
+        "survei lanjutan, dibanding {before} pada survei awal ({change}; kisaran {low} sampai "
+        "{high}). Di {group}, perubahannya {cchange} ({clow} sampai {chigh}).",
+        "en": "On average, households reached {after} of the {rungs} rungs of the participation ladder "
+        "at follow-up, against {before} at baseline ({change}; range {low} to {high}); in {group} "
+        "the change was {cchange} ({clow} to {chigh}).",
     },
     "difference_pp": {"id": "{value} poin persen", "en": "{value} percentage points"},
     "difference_rungs": {"id": "{value} anak tangga", "en": "{value} rungs"},
@@ -328,41 +384,78 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Each bar shows the share of households that reached that rung.",
     },
     "goals_reading_above": {
-        "id": "Pada tindak lanjut, desa ini berada di atas rata-rata desa program untuk: {above}.",
-        "en": "At follow-up, this village is above the programme average in: {above}.",
+        "id": "Pada survei lanjutan, desa ini berada di atas rata-rata desa program untuk: {above}.",
+        "en": "At follow-up, this village is above the programme villages' average in: {above}.",
     },
     "goals_reading_below": {
-        "id": "Di bawah rata-rata untuk: {below}.",
-        "en": "Below the average in: {below}.",
+        "id": "Di bawah rata-rata itu untuk: {below}.",
+        "en": "Below that average in: {below}.",
     },
     "goals_explain": {
-        "id": "Setiap tujuan adalah rata-rata beberapa indikator yang dibakukan (indeks Kling–Liebman–"
-        "Katz): 0 adalah rata-rata desa pembanding saat data dasar, dan 1 berarti satu simpangan "
-        "baku lebih baik. Indikator yang lebih rendah lebih baik (misalnya utang) dibalik dulu.",
-        "en": "Each goal is the average of several standardized indicators (a Kling–Liebman–Katz "
-        "index): 0 is the comparison villages' baseline average and 1 means one standard deviation "
-        "better. Indicators where lower is better (such as debt) are flipped first.",
+        "id": "Setiap tujuan menggabungkan beberapa pertanyaan survei menjadi satu nilai, lalu "
+        "dirata-ratakan untuk semua rumah tangga. Nilai 0 adalah rata-rata desa pembanding pada "
+        "survei awal. Nilai 1 berarti lebih baik sebesar selisih yang lazim antara satu rumah "
+        "tangga dan rata-ratanya. Pertanyaan yang lebih baik bila nilainya kecil (misalnya utang) "
+        "dibalik dulu.",
+        "en": "Each goal combines several survey questions into one score, averaged over the "
+        "households. 0 is the comparison villages' average at baseline; 1 means better by the "
+        "typical gap between one household and the average. Questions where lower is better (such "
+        "as debt) are turned round first.",
+    },
+    "other_languages": {"id": "Baca dalam bahasa lain:", "en": "Read in another language:"},
+    "verb_same": {"id": "tetap", "en": "stayed the same"},
+    "verb_fell": {"id": "turun", "en": "fell"},
+    "verb_rose": {"id": "naik", "en": "rose"},
+    "women_suffix": {"id": "{label} (perempuan)", "en": "{label} (women)"},
+    "alt_goal": {
+        "id": "{goal}: {before} → {after} ({reference} {average})",
+        "en": "{goal}: {before} → {after} ({reference} {average})",
+    },
+    "alt_income": {
+        "id": "{round}, {group}: median {p50}, separuh di tengah {p25}–{p75} (Rp ribu)",
+        "en": "{round}, {group}: median {p50}, middle half {p25}–{p75} (Rp '000)",
+    },
+    "interval": {"id": "kisaran {low} sampai {high}", "en": "range {low} to {high}"},
+    "goals_income_differs": {
+        "id": "Di gambar ini, nilai {goal} desa ini {goal_verb}, sedangkan median pendapatan di bagian "
+        "{section} {median_verb}. Keduanya mengukur hal yang berbeda: gambar ini memakai "
+        "rata-rata semua rumah tangga, yang bisa digeser oleh beberapa rumah tangga dengan "
+        "perubahan besar; median adalah pendapatan rumah tangga yang berada di tengah.",
+        "en": "In this chart, this village's {goal} score {goal_verb}, while the median income in the "
+        "{section} section {median_verb}. They measure different things: the chart uses the "
+        "average over all households, which a few households with large changes can pull either "
+        "way; the median is the income of the household in the middle.",
+    },
+    "goals_comparison_village": {
+        "id": "Desa ini adalah desa pembanding: program tidak berjalan di sini. Rata-rata desa program "
+        "ditampilkan hanya sebagai titik acuan. Selisih antara desa ini dan rata-rata itu bukan "
+        "ukuran keberhasilan desa ini, dan juga bukan dampak program.",
+        "en": "This is a comparison village: the programme did not run here. The programme villages' "
+        "average is shown only as a point of reference. The gap between this village and that "
+        "average is neither a measure of how well this village did nor an effect of the "
+        "programme.",
     },
     "response_sentence": {
-        "id": "{rate} rumah tangga yang disurvei saat data dasar ditemukan lagi saat tindak lanjut.",
+        "id": "{rate} rumah tangga yang diwawancarai pada survei awal ditemukan lagi pada survei lanjutan.",
         "en": "{rate} of the households surveyed at baseline were found again at follow-up.",
     },
     "attrition_reading": {
-        "id": "Rumah tangga yang tidak ditemukan lagi bisa membuat perbandingan bias jika mereka "
-        "berbeda dari yang ditemukan.",
+        "id": "Rumah tangga yang tidak ditemukan lagi bisa membuat perbandingan keliru jika mereka "
+        "berbeda dari rumah tangga yang ditemukan.",
         "en": "Households not found again can bias comparisons if they differ from those found.",
     },
     "quality_round": {
-        "id": "{round}: {used} wawancara dipakai; {quarantined} catatan disisihkan untuk diperiksa "
-        "(dikarantina) dan {corrected} nilai diperbaiki otomatis.",
+        "id": "{round}: {used} wawancara dipakai; {quarantined} catatan disisihkan untuk diperiksa dan "
+        "{corrected} nilai diperbaiki otomatis.",
         "en": "{round}: {used} interviews used; {quarantined} records set aside for checking "
         "(quarantined) and {corrected} values corrected automatically.",
     },
     "quality_kinds": {
         "id": "Perbaikan otomatis meliputi jumlah uang yang diketik sebagai teks, kode “tidak tahu” "
-        "atau “menolak”, dan spasi berlebih. Catatan yang dikarantina tidak dipakai sampai diperiksa.",
+        "atau “menolak”, dan spasi berlebih. Catatan yang disisihkan tidak dipakai sampai "
+        "diperiksa.",
         "en": "Automatic corrections include amounts typed as text, “don't know” or “refused” codes, "
-        "and stray spaces. Quarantined records are not used until they are checked.",
+        "and stray spaces. Records set aside are not used until they are checked.",
     },
     # Programme report
     "rows_accounting": {
@@ -442,20 +535,19 @@ TEXT: dict[str, dict[str, str]] = {
     "level_household": {"id": "rumah tangga", "en": "household"},
     "level_village": {"id": "desa", "en": "village"},
     "impact_reading": {
-        "id": "Setiap sel berisi perkiraan dengan galat baku dalam kurung, dalam satuan barisnya: "
-        "poin persen untuk pertanyaan ya/tidak, rupiah per orang per bulan tanpa desimal untuk "
-        "uang, simpangan baku untuk indeks, dan skala indikator itu sendiri untuk lainnya. "
-        "Rata-rata pembanding adalah rata-rata rumah tangga pembanding saat tindak lanjut (dalam "
-        "persen untuk pertanyaan ya/tidak); N adalah jumlah rumah tangga dalam perkiraan penduga "
-        "utama ({primary}). Tidak ada bintang signifikansi (sesuai pedoman AEA): bacalah nilai p "
+        "id": "Setiap sel berisi perkiraan dengan galat baku dalam kurung, dalam satuan barisnya: poin "
+        "persen untuk pertanyaan ya/tidak, rupiah per orang per bulan tanpa desimal untuk uang, "
+        "simpangan baku untuk indeks, dan skala indikator itu sendiri untuk lainnya. Rata-rata "
+        "pembanding adalah rata-rata rumah tangga pembanding pada survei lanjutan (dalam persen "
+        "untuk pertanyaan ya/tidak); N adalah jumlah rumah tangga dalam perkiraan penduga utama "
+        "({primary}). Tidak ada bintang signifikansi (sesuai pedoman AEA): bacalah nilai p "
         "penduga utama. {which}",
-        "en": "Each cell is the estimate with its standard error in brackets, in the unit of its "
-        "row: percentage points for yes/no questions, rupiah per person per month without "
-        "decimals for money, standard deviations for indices, and the outcome's own scale "
-        "otherwise. The comparison mean is the comparison households' mean at follow-up (a "
-        "percentage for yes/no questions); N is the households in the primary estimate "
-        "({primary}). There are no significance stars (as the AEA asks): read the primary "
-        "estimator's p-values. {which}",
+        "en": "Each cell is the estimate with its standard error in brackets, in the unit of its row: "
+        "percentage points for yes/no questions, rupiah per person per month without decimals for "
+        "money, standard deviations for indices, and the outcome's own scale otherwise. The "
+        "comparison mean is the comparison households' mean at follow-up (a percentage for yes/no "
+        "questions); N is the households in the primary estimate ({primary}). There are no "
+        "significance stars (as the AEA asks): read the primary estimator's p-values. {which}",
     },
     "impact_p_wild": {
         "id": "Kolom p pertama adalah p bootstrap liar, nilai p yang dibaca laporan ini (lebih "
@@ -468,17 +560,17 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "The p-values come from the {se} standard errors.",
     },
     "impact_fallback_note": {
-        "id": "† Penduga utama ({primary}) tidak tersedia untuk indikator ini ({reason}); nilai p "
-        "dan N barisnya berasal dari selisih tindak lanjut.",
-        "en": "† The primary estimator ({primary}) is not available for this outcome ({reason}); "
-        "the row's p-values and N are those of the follow-up difference.",
+        "id": "† Penduga utama ({primary}) tidak tersedia untuk indikator ini ({reason}); nilai p dan N "
+        "barisnya berasal dari selisih survei lanjutan.",
+        "en": "† The primary estimator ({primary}) is not available for this outcome ({reason}); the "
+        "row's p-values and N are those of the follow-up difference.",
     },
     "fallback_why": {
-        "id": "Selisih tindak lanjut menggantikan {primary}: {reason}.",
+        "id": "Selisih survei lanjutan menggantikan {primary}: {reason}.",
         "en": "The follow-up difference stands in for {primary}: {reason}.",
     },
     "reason_followup_only": {
-        "id": "indikator ini hanya diukur saat tindak lanjut, jadi tidak ada nilai data dasar",
+        "id": "indikator ini hanya diukur pada survei lanjutan, jadi tidak ada nilai survei awal",
         "en": "the outcome was measured only at follow-up, so it has no baseline value",
     },
     "reason_not_estimated": {
@@ -516,10 +608,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "No outcome is tested against zero: {reason}.",
     },
     "balance_reading_withheld": {
-        "id": "Rata-rata kedua kelompok pada data dasar ditampilkan tanpa uji: {reason}. Selisih "
+        "id": "Rata-rata kedua kelompok pada survei awal ditampilkan tanpa uji: {reason}. Selisih "
         "ternormalisasi tetap dapat dibaca.",
-        "en": "The arms' baseline means are shown without tests: {reason}. The normalized "
-        "differences can still be read.",
+        "en": "The arms' baseline means are shown without tests: {reason}. The normalized differences "
+        "can still be read.",
     },
     "indices_withheld": {
         "id": "Tidak ada nilai q: {reason}.",
@@ -547,10 +639,10 @@ TEXT: dict[str, dict[str, str]] = {
         "({estimator}), the p-value quoted above; about {expected} would be by chance alone.",
     },
     "balance_reading": {
-        "id": "Dari {k} perbandingan pada data dasar, {s} berbeda nyata pada taraf 5% (nilai p "
-        "{se}, satu variabel demi satu); secara kebetulan diharapkan sekitar {expected}.",
-        "en": "Of {k} baseline comparisons, {s} differ at the 5% level ({se} p-values, one "
-        "variable at a time); about {expected} would by chance.",
+        "id": "Dari {k} perbandingan pada survei awal, {s} berbeda nyata pada taraf 5% (nilai p {se}, "
+        "satu variabel demi satu); secara kebetulan diharapkan sekitar {expected}.",
+        "en": "Of {k} baseline comparisons, {s} differ at the 5% level ({se} p-values, one variable at "
+        "a time); about {expected} would by chance.",
     },
     # Joint tests (balance and selective attrition): the randomization-inference p leads; the
     # clustered F, which over-rejects with many variables and few clusters, stands beside it.
@@ -578,14 +670,15 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Selective attrition (do the households lost differ between arms)",
     },
     "balance_alike": {
-        "id": "Menurut uji ini kedua kelompok mirip pada data dasar, seperti hasil pengacakan yang berhasil.",
+        "id": "Menurut uji ini kedua kelompok mirip pada survei awal, seperti hasil pengacakan yang "
+        "berhasil.",
         "en": "By this test the arms look alike at baseline, as a successful randomization makes them.",
     },
     "balance_not_alike": {
-        "id": "Menurut uji ini kedua kelompok berbeda pada data dasar lebih dari yang dapat "
-        "dijelaskan kebetulan: bandingkan ketiga penduga dan baca selisih ternormalisasi di bawah.",
-        "en": "By this test the arms differ at baseline by more than chance would explain: compare "
-        "the three estimators and read the normalized differences below.",
+        "id": "Menurut uji ini kedua kelompok berbeda pada survei awal lebih dari yang dapat dijelaskan "
+        "kebetulan: bandingkan ketiga penduga dan baca selisih ternormalisasi di bawah.",
+        "en": "By this test the arms differ at baseline by more than chance would explain: compare the "
+        "three estimators and read the normalized differences below.",
     },
     "composition_alike": {
         "id": "Menurut uji ini rumah tangga yang hilang tidak berbeda antar kelompok lebih dari "
@@ -639,15 +732,15 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "af_cutoffs_reading": {
         "id": "Rumah tangga dianggap cukup pada suatu indikator bila mencapai ambang pada tabel di "
-        "bawah. Ambang bertanda “median data dasar” dipilih dari data, bukan ditetapkan "
+        "bawah. Ambang bertanda “median survei awal” dipilih dari data, bukan ditetapkan "
         "sebelumnya (kunci alkire_foster.cutoffs pada berkas studi menetapkannya), dan profil ini "
         "tidak memiliki galat baku: profil ini menggambarkan rumah tangga, tidak menguji program, "
         "jadi tidak masuk ringkasan.",
-        "en": "A household is adequate in an indicator when it reaches the cutoff in the table "
-        "below. Cutoffs marked “baseline median” are chosen from the data rather than set in "
-        "advance (the study file's alkire_foster.cutoffs key sets them), and the profile has no "
-        "standard error: it describes the households rather than testing the programme, so it is "
-        "not in the summary.",
+        "en": "A household is adequate in an indicator when it reaches the cutoff in the table below. "
+        "Cutoffs marked “baseline median” are chosen from the data rather than set in advance "
+        "(the study file's alkire_foster.cutoffs key sets them), and the profile has no standard "
+        "error: it describes the households rather than testing the programme, so it is not in "
+        "the summary.",
     },
     "af_cutoffs_caption": {
         "id": "Ambang kecukupan Alkire–Foster ({k})",
@@ -656,7 +749,7 @@ TEXT: dict[str, dict[str, str]] = {
     "indicator": {"id": "Indikator", "en": "Indicator"},
     "cutoff": {"id": "Ambang", "en": "Cutoff"},
     "cutoff_source": {"id": "Asal ambang", "en": "Where the cutoff comes from"},
-    "cutoff_data": {"id": "median data dasar (dari data)", "en": "baseline median (from the data)"},
+    "cutoff_data": {"id": "median survei awal (dari data)", "en": "baseline median (from the data)"},
     "cutoff_binary": {"id": "ya/tidak: jawaban yang baik", "en": "yes/no: the good answer"},
     "cutoff_poverty": {"id": "tidak di bawah garis kemiskinan", "en": "not below the poverty line"},
     "cutoff_study": {"id": "berkas studi", "en": "the study file"},
@@ -684,19 +777,19 @@ TEXT: dict[str, dict[str, str]] = {
         "but cannot be seen with this sample size.",
     },
     "coefficients_reading": {
-        "id": "Setiap titik adalah perkiraan dampak dalam simpangan baku kelompok pembanding saat "
-        "data dasar, dengan selang 95%; titik di kanan garis nol berarti lebih tinggi di desa "
+        "id": "Setiap titik adalah perkiraan dampak dalam simpangan baku kelompok pembanding pada "
+        "survei awal, dengan selang 95%; titik di kanan garis nol berarti lebih tinggi di desa "
         "program. Indikator dikelompokkan per tujuan.",
-        "en": "Each point is an estimated effect in comparison-group baseline standard "
-        "deviations, with its 95% interval; points right of the zero line mean higher in "
-        "programme villages. Outcomes are grouped by goal.",
+        "en": "Each point is an estimated effect in comparison-group baseline standard deviations, with "
+        "its 95% interval; points right of the zero line mean higher in programme villages. "
+        "Outcomes are grouped by goal.",
     },
     "methods_randomized": {
-        "id": "Tiga penduga ditampilkan berdampingan: selisih tindak lanjut, selisih-dari-selisih "
-        "(DiD, setara dengan efek tetap rumah tangga) dan ANCOVA (mengontrol nilai data dasar). "
+        "id": "Tiga penduga ditampilkan berdampingan: selisih survei lanjutan, selisih-dari-selisih "
+        "(DiD, setara dengan efek tetap rumah tangga) dan ANCOVA (mengontrol nilai survei awal). "
         "{assigned} dipilih secara acak, jadi ANCOVA adalah penduga utama: dalam desain acak, "
-        "ANCOVA tidak bias dan lebih efisien daripada DiD maupun selisih tindak lanjut, terutama "
-        "bila indikator tidak terlalu berkorelasi antar putaran (McKenzie 2012).",
+        "ANCOVA tidak bias dan lebih efisien daripada DiD maupun selisih survei lanjutan, "
+        "terutama bila indikator tidak terlalu berkorelasi antar putaran (McKenzie 2012).",
         "en": "Three estimators are shown side by side: the follow-up difference, "
         "difference-in-differences (DiD, equivalent to household fixed effects) and ANCOVA "
         "(controlling for the baseline value). {assigned} were randomized, so ANCOVA is the "
@@ -705,16 +798,16 @@ TEXT: dict[str, dict[str, str]] = {
         "rounds (McKenzie 2012).",
     },
     "methods_matched": {
-        "id": "Tiga penduga ditampilkan berdampingan: selisih tindak lanjut, selisih-dari-selisih "
+        "id": "Tiga penduga ditampilkan berdampingan: selisih survei lanjutan, selisih-dari-selisih "
         "(DiD) dan ANCOVA. Desa pembanding dipilih dengan pencocokan, bukan pengacakan, jadi DiD "
         "dan ANCOVA dilaporkan bersama: DiD bergantung pada asumsi tren paralel, ANCOVA pada "
-        "ketidakbergantungan bersyarat pada nilai data dasar, dan keduanya mengapit dampak "
+        "ketidakbergantungan bersyarat pada nilai survei awal, dan keduanya mengapit dampak "
         "sebenarnya dalam kondisi yang umum (McKenzie 2012).",
         "en": "Three estimators are shown side by side: the follow-up difference, "
         "difference-in-differences (DiD) and ANCOVA. Comparison villages were matched, not "
-        "randomized, so DiD and ANCOVA are reported together: DiD rests on parallel trends, ANCOVA "
-        "on unconfoundedness given the baseline value, and under common conditions the two bracket "
-        "the true effect (McKenzie 2012).",
+        "randomized, so DiD and ANCOVA are reported together: DiD rests on parallel trends, "
+        "ANCOVA on unconfoundedness given the baseline value, and under common conditions the two "
+        "bracket the true effect (McKenzie 2012).",
     },
     "methods_strata": {
         "id": "Setiap regresi dampak dan uji keseimbangan memuat efek tetap untuk {n} strata "
@@ -786,6 +879,159 @@ TEXT: dict[str, dict[str, str]] = {
     "reason_small": {
         "id": "kurang dari {n} rumah tangga: angka disembunyikan",
         "en": "fewer than {n} households: figures hidden",
+    },
+    "quarantine_caption": {
+        "id": "Catatan yang dikarantina per alasan",
+        "en": "Quarantined records by reason",
+    },
+    "quarantine_reason": {"id": "Alasan karantina", "en": "Quarantine reason"},
+    "minutes": {"id": "{n} menit", "en": "{n} minutes"},
+    "why_possible_missing_code": {
+        "id": "nilai yang mungkin kode “tidak ada jawaban”: {column}",
+        "en": "a value that may be a no-answer code: {column}",
+    },
+    "why_outlier": {
+        "id": "nilai yang sangat jauh dari nilai lainnya: {column}",
+        "en": "a value far from all the others: {column}",
+    },
+    "why_outside_fieldwork_window": {
+        "id": "wawancara di luar masa survei lapangan",
+        "en": "an interview outside the fieldwork dates",
+    },
+    "why_too_short": {
+        "id": "wawancara terlalu singkat (kurang dari {detail})",
+        "en": "the interview is too short (under {detail})",
+    },
+    "why_end_before_start": {
+        "id": "wawancara selesai sebelum dimulai",
+        "en": "the interview ends before it starts",
+    },
+    "why_outside_indonesia": {
+        "id": "koordinat di luar Indonesia: {column}",
+        "en": "a coordinate outside Indonesia: {column}",
+    },
+    "why_invalid_nik_format": {
+        "id": "NIK dengan format yang salah: {column}",
+        "en": "an NIK in the wrong format: {column}",
+    },
+    "why_not_integer": {"id": "bukan bilangan bulat: {column}", "en": "not a whole number: {column}"},
+    "why_out_of_range": {
+        "id": "nilai di luar batas yang wajar: {column}",
+        "en": "a value outside its valid range: {column}",
+    },
+    "why_duplicate_submission_conflict": {
+        "id": "satu kiriman dengan dua isi yang berbeda",
+        "en": "one submission with two different contents",
+    },
+    "why_duplicate_id_conflict": {
+        "id": "dua wawancara berbeda dengan nomor rumah tangga yang sama",
+        "en": "two different interviews with the same household id",
+    },
+    "why_unknown_choice": {
+        "id": "jawaban di luar pilihan kuesioner: {column}",
+        "en": "an answer not among the form's choices: {column}",
+    },
+    "why_implausible_date": {
+        "id": "tanggal yang tidak masuk akal: {column}",
+        "en": "an implausible date: {column}",
+    },
+    "why_unparseable_date": {
+        "id": "tanggal yang tidak terbaca: {column}",
+        "en": "a date that could not be read: {column}",
+    },
+    "why_unparseable_coordinate": {
+        "id": "koordinat yang tidak terbaca: {column}",
+        "en": "a coordinate that could not be read: {column}",
+    },
+    "why_unparseable_consent": {
+        "id": "jawaban persetujuan yang tidak terbaca: {column}",
+        "en": "a consent answer that could not be read: {column}",
+    },
+    "why_unparseable_weight": {
+        "id": "bobot survei yang tidak terbaca: {column}",
+        "en": "a survey weight that could not be read: {column}",
+    },
+    "why_unparseable_treatment": {
+        "id": "kelompok program yang tidak terbaca: {column}",
+        "en": "a programme arm that could not be read: {column}",
+    },
+    "why_unparseable_number": {
+        "id": "angka yang tidak terbaca: {column}",
+        "en": "a number that could not be read: {column}",
+    },
+    "why_unparseable_amount": {
+        "id": "jumlah uang yang tidak terbaca: {column}",
+        "en": "an amount that could not be read: {column}",
+    },
+    "why_ambiguous_number": {
+        "id": "angka yang bisa dibaca dua cara (misalnya 1.500 atau 1,500): {column}",
+        "en": "a number that reads two ways (such as 1.500 or 1,500): {column}",
+    },
+    # Index page (helper E): summary, status filter, links, columns and notes
+    "index_summary_all": {
+        "id": "Semua {total} laporan desa tersedia.",
+        "en": "All {total} village reports are available.",
+    },
+    "index_summary": {
+        "id": "{ok} dari {total} laporan desa tersedia",
+        "en": "{ok} of {total} village reports available",
+    },
+    "index_summary_failed": {"id": "{n} gagal", "en": "{n} failed"},
+    "index_summary_not_run": {"id": "{n} tidak dijalankan", "en": "{n} not run"},
+    "index_summary_outdated": {"id": "{n} usang", "en": "{n} outdated"},
+    "index_show": {"id": "Tampilkan:", "en": "Show:"},
+    "index_show_failures": {"id": "Tampilkan desa yang gagal", "en": "Show the failed villages"},
+    "index_show_all": {"id": "semua", "en": "all"},
+    "index_show_failed": {"id": "gagal", "en": "failed"},
+    "index_show_ok": {"id": "tersedia", "en": "available"},
+    "index_show_hidden": {"id": "angka disembunyikan", "en": "figures hidden"},
+    "index_show_not_run": {"id": "tidak dijalankan", "en": "not run"},
+    "index_show_outdated": {"id": "usang", "en": "outdated"},
+    "index_tables_link": {"id": "Tabel (CSV, LaTeX)", "en": "Tables (CSV, LaTeX)"},
+    "index_run_link": {"id": "Catatan proses (run.json)", "en": "Run record (run.json)"},
+    "index_all_arms": {"id": "Semua kelompok", "en": "All arms"},
+    "index_income": {"id": "Median pendapatan per orang", "en": "Median income per person"},
+    "index_score": {"id": "Skor partisipasi (0–6)", "en": "Participation score (0–6)"},
+    "index_change": {"id": "Perubahan", "en": "Change"},
+    "index_not_found": {"id": "Tidak ditemukan lagi", "en": "Not found again"},
+    "index_quality": {"id": "Kualitas data (catatan)", "en": "Data quality (records)"},
+    "index_quarantined": {"id": "Dikarantina", "en": "Quarantined"},
+    "index_flagged": {"id": "Ditandai", "en": "Flagged"},
+    "index_duplicates": {"id": "Duplikat", "en": "Duplicates"},
+    "index_short": {"id": "Terlalu singkat", "en": "Too short"},
+    "index_within_noise": {"id": "dalam batas kebetulan", "en": "within noise"},
+    "index_noise_note": {
+        "id": (
+            "≈ di belakang perubahan: masih dalam batas kebetulan. Rentang dalam kurung adalah "
+            "rentang 95%: rumah tangga desa itu sendiri diambil ulang secara acak {reps} kali pada "
+            "setiap putaran survei (bootstrap). Bila rentang itu mencakup nol, perubahan sebesar ini "
+            "bisa muncul hanya karena rumah tangga mana yang kebetulan diwawancarai. Perubahan "
+            "sebelum–sesudah di satu desa bukan dampak program: laporan program membandingkan desa "
+            "program dengan desa pembanding."
+        ),
+        "en": (
+            "≈ after a change: within noise. The range in brackets is a 95% interval: the village's "
+            "own households redrawn at random {reps} times in each round (bootstrap). When it "
+            "includes zero, a change this size could come from which households happened to be "
+            "interviewed. A village's before/after change is not the programme's effect: the "
+            "programme report compares programme and comparison villages."
+        ),
+    },
+    "index_quality_note": {
+        "id": (
+            "Kualitas data menghitung catatan kedua putaran survei: dikarantina (disisihkan saat "
+            "pembersihan), ditandai (wawancara dengan tanda kualitas: terlalu singkat, di luar masa "
+            "survei lapangan, atau nilai yang tidak biasa), duplikat (catatan dengan nomor rumah "
+            "tangga yang sama tetapi jawaban berbeda) dan terlalu singkat (wawancara lebih singkat "
+            "dari batas minimum studi). Ini angka pembersihan data, ditampilkan berapa pun besarnya."
+        ),
+        "en": (
+            "Data quality counts the records of both rounds: quarantined (set aside in cleaning), "
+            "flagged (an interview with a quality flag: too short, outside the fieldwork window, or "
+            "an unusual value), duplicates (records sharing a household id with different answers) "
+            "and too short (interviews shorter than the study's minimum). These are cleaning "
+            "counts, shown at any size."
+        ),
     },
 }
 
@@ -888,17 +1134,32 @@ def integer(value: object, language: Language) -> str:
     return number(value, language, digits=0)
 
 
-def rupiah(value: object, language: Language, *, signed: bool = False, round_to: int = 1000) -> str:
-    """Money the Indonesian way in both languages (``Rp 812.000``), rounded to ``round_to``.
+#: Between "Rp" and its amount: a no-break space (U+00A0), so a line never ends on "Rp".
+RP = "Rp\u00a0"
 
-    Rounding to Rp 1.000 keeps sentences readable and avoids suggesting false precision.
+
+def rupiah(value: object, language: Language, *, signed: bool = False, round_to: int = 1000) -> str:
+    """Money in the language's number style, rounded to ``round_to``.
+
+    ``Rp 1.112.000`` in Indonesian, ``Rp 1,112,000`` in English (one convention per page), with a
+    no-break space after ``Rp``. Rounding to Rp 1.000 keeps sentences readable and avoids
+    suggesting false precision.
     """
     if not _finite(value):
         return "–"
     amount = round(float(value) / round_to) * round_to  # type: ignore[arg-type]
-    text = f"{abs(amount):,.0f}".replace(",", ".")
+    text = _localize(f"{abs(amount):,.0f}", language)
     sign = "−" if amount < 0 else ("+" if signed and amount > 0 else "")
-    return f"{sign}Rp {text}"
+    return f"{sign}{RP}{text}"
+
+
+def as_shown(value: float, digits: int) -> float:
+    """``value`` as :func:`number` prints it with ``digits`` decimals, read back as a number.
+
+    A difference a reader can check is computed from the rounded figures on the page: "+0,5"
+    and "0,0" make "+0,5", whatever the unrounded values were.
+    """
+    return float(f"{value:.{digits}f}") if _finite(value) else float("nan")
 
 
 def percent(value: object, language: Language, *, signed: bool = False, digits: int = 0) -> str:
@@ -941,10 +1202,41 @@ def rose_or_fell(change: float, language: Language) -> str:
     if not _finite(change):
         return "–"
     if change == 0:
-        return {"id": "tetap", "en": "stayed the same"}[language]
-    if language == "id":
-        return "naik" if change > 0 else "turun"
-    return "rose" if change > 0 else "fell"
+        return t("verb_same", language)
+    return t("verb_rose" if change > 0 else "verb_fell", language)
+
+
+def reason_text(code: str, language: Language, *, label: Callable[[str], str] = str) -> str:
+    """A cleaning reason code (``ambiguous_number:income_other``) as a phrase a reader understands.
+
+    The part before ``:`` picks the phrase (``why_<kind>`` in :data:`TEXT`); the part after is
+    the column, shown through ``label`` (the codebook's label, say), or for ``too_short`` the
+    shortest plausible interview (``10min``). Several codes joined by ``;`` (one record, several
+    reasons) become phrases joined by ``; ``. A code without a phrase is shown as it is.
+    """
+    phrases = []
+    for part in (piece.strip() for piece in code.split(";")):
+        if not part:
+            continue
+        kind, _, detail = part.partition(":")
+        key = f"why_{kind}"
+        if key not in TEXT:
+            phrases.append(part)
+        elif kind == "too_short":
+            minutes = detail.removesuffix("min")
+            shown_minutes = (
+                t(
+                    "minutes",
+                    language,
+                    n=number(float(minutes), language, digits=0 if float(minutes).is_integer() else 1),
+                )
+                if _finite(minutes)
+                else detail
+            )
+            phrases.append(t(key, language, detail=shown_minutes))
+        else:
+            phrases.append(t(key, language, column=label(detail) if detail else "–"))
+    return "; ".join(phrases)
 
 
 def list_words(items: list[str], language: Language) -> str:

@@ -38,6 +38,7 @@ from analysis.report.blocks import (
     fragment,
     heading,
     inference_value,
+    language_links,
     note,
     outcome_label,
     paragraph,
@@ -48,23 +49,23 @@ from analysis.report.blocks import (
     statistic,
 )
 from analysis.report.text import (
-    ESTIMATOR_LABELS,
     FAMILY_LABELS,
     GOALS,
+    TEXT,
+    WITHHELD_CODES,
     Language,
+    as_shown,
     check_language,
     integer,
     join,
     list_words,
     number,
-    p_relation,
     percent,
     render,
     rose_or_fell,
     rupiah,
     t,
     withheld_code,
-    withheld_reason,
 )
 from analysis.shared import layout
 from analysis.shared.disclosure import (
@@ -100,6 +101,8 @@ class VillageContext:
     started: float = field(default_factory=time.time)
     warnings: tuple[RunWarning, ...] = ()
     suppressed: str = ""
+    #: The same report in the run's other languages: language code → file, relative to this one.
+    other_languages: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def withheld(self) -> str:
@@ -146,6 +149,7 @@ def load(
     processed_dir: str,
     tables_dir: str,
     language: str = "",
+    other_languages: Mapping[str, str] | None = None,
 ) -> VillageContext:
     """Read what the report of ``village`` needs.
 
@@ -159,6 +163,9 @@ def load(
         Outputs of the earlier stages.
     language
         ``id`` or ``en``; empty means the study file's ``language``.
+    other_languages
+        The same report in the run's other languages (``{"en": "0101.en.html"}``), linked from
+        the top of the page.
     """
     study = load_study(study_path)
     check_min_cell(study.min_cell)
@@ -185,6 +192,7 @@ def load(
         language=lang,
         warnings=tuple(read_warnings_table(Path(tables_dir))),
         suppressed=suppression_mark(Path(tables_dir), str(village), counts=counts, min_cell=study.min_cell),
+        other_languages={check_language(k): str(v) for k, v in (other_languages or {}).items()},
     )
 
 
@@ -237,12 +245,29 @@ def _comparison_label(ctx: VillageContext) -> str:
     return t(key, ctx.language)
 
 
+def _index_file(ctx: VillageContext) -> str:
+    """The index in this report's language (``index.html``, or ``index.en.html`` for a second one).
+
+    The run's first language keeps the plain names (:func:`analysis.shared.layout.in_language`):
+    it is the other language whose file carries no language code, or else this report's own.
+    """
+    plain = (c for c, file in ctx.other_languages.items() if not file.endswith(f".{c}{layout.HTML_SUFFIX}"))
+    first = next(plain, ctx.language)
+    return layout.in_language(layout.INDEX_HTML, ctx.language, first=first)
+
+
 def title(ctx: VillageContext) -> Html:
     """Heading with the village name and arm, and how to read the report."""
     years = [ctx.study.rounds[r].year for r in ("baseline", "followup")]
     parts: list[object] = [
+        # Back to the index of all villages: reports live in villages/, the index beside it.
+        paragraph(
+            element("a", join(["← ", t("index_title", ctx.language)]), href=f"../{_index_file(ctx)}"),
+            cls="back-link",
+        ),
         heading(join([t("village_title", ctx.language), ": ", ctx.village_name]), level=1),
         paragraph(join([ctx.study.name, " · ", _arm_label(ctx)]), cls="subtitle"),
+        language_links(ctx.language, ctx.other_languages),
         heading(t("how_to_read", ctx.language), level=2),
         paragraph(
             render(
@@ -321,7 +346,13 @@ def _attrition_cell(table: SuppressedTable[str], key: str, ctx: VillageContext) 
 
 
 def programme_wide_sentence(ctx: VillageContext, outcome: str, *, money: bool) -> object:
-    """The programme-wide impact on ``outcome`` with its interval and p-value, or nothing."""
+    """The programme-wide impact on ``outcome`` in plain words, or nothing.
+
+    A village meeting reads what the estimate compares and whether chance alone could explain
+    it; the estimator's name, the standard errors and the p-value are in the programme report.
+    Whether the difference could be chance is judged by the p-value the programme report reads
+    (the wild-bootstrap one where it was computed).
+    """
     estimator = primary_estimator(ctx.study)
     rows = ctx.impact.loc[(ctx.impact["outcome"] == outcome) & (ctx.impact["estimator"] == estimator)]
     if rows.empty or not np.isfinite(rows["estimate"].iloc[0]):
@@ -334,32 +365,30 @@ def programme_wide_sentence(ctx: VillageContext, outcome: str, *, money: bool) -
     def fmt(value: float) -> str:
         return rupiah(value, lang, signed=True) if money else number(value, lang, signed=True)
 
+    how = render(f"how_{estimator}", lang) if f"how_{estimator}" in TEXT else ""
+    label = outcome_label(outcome, study=ctx.study, codebook=ctx.codebook, language=lang)
     shown_p = wild if np.isfinite(wild) else p
     if ctx.withheld or not (np.isfinite(shown_p) and np.isfinite(float(row["ci_low"]))):
-        # No reliable p-value (one programme village, say): give the estimate, say why there is
-        # no interval, and make no claim about whether it differs from zero.
+        # No reliable p-value (one programme village, say): give the estimate, say why nobody
+        # can tell whether it is more than chance, and make no claim either way.
+        code = ctx.withheld if ctx.withheld in WITHHELD_CODES else "not_computed"
         return render(
             "programme_wide_no_inference",
             lang,
-            outcome=outcome_label(outcome, study=ctx.study, codebook=ctx.codebook, language=lang),
+            outcome=label,
             effect=fmt(float(row["estimate"])),
-            estimator=ESTIMATOR_LABELS[estimator][lang],
-            why=render("no_inference", lang, reason=withheld_reason(ctx.withheld, lang)),
+            how=how,
+            why=render(f"chance_withheld_{code}", lang),
         )
-    significance = render(
-        "significant" if shown_p < 0.05 else "not_significant",
-        lang,
-        p=render("p_wild_is" if np.isfinite(wild) else "p_is", lang, p=p_relation(shown_p, lang)),
-    )
     return render(
         "programme_wide",
         lang,
-        outcome=outcome_label(outcome, study=ctx.study, codebook=ctx.codebook, language=lang),
+        outcome=label,
         effect=fmt(float(row["estimate"])),
         low=fmt(float(row["ci_low"])),
         high=fmt(float(row["ci_high"])),
-        estimator=ESTIMATOR_LABELS[estimator][lang],
-        significance=significance,
+        how=how,
+        chance=render("chance_significant" if shown_p < 0.05 else "chance_not_significant", lang),
     )
 
 
@@ -419,20 +448,25 @@ def income_sentence(ctx: VillageContext, change: summaries.VillageChange) -> obj
 
 
 def _difference_text(ctx: VillageContext, change: summaries.VillageChange, *, unit: str) -> object:
-    if not np.isfinite(change.difference):
+    """The village's change minus the comparison villages', as the page's own figures give it.
+
+    The difference is computed from the two changes as they are printed (``+33%`` and ``+5%``
+    make ``+28`` points; ``+0,5`` and ``0,0`` make ``+0,5``), so a reader who subtracts gets the
+    same number; its interval is the bootstrap interval of the unrounded difference.
+    """
+    comparison = change.comparison
+    if comparison is None or not np.isfinite(change.difference):
         return "–"
     lang = ctx.language
-    if unit == "pp":
-        value = number(change.difference * 100, lang, digits=0, signed=True)
-        low = number(change.difference_low * 100, lang, digits=0, signed=True)
-        high = number(change.difference_high * 100, lang, digits=0, signed=True)
-        core = render("difference_pp", lang, value=value)
-    else:
-        value = number(change.difference, lang, digits=1, signed=True)
-        low = number(change.difference_low, lang, digits=1, signed=True)
-        high = number(change.difference_high, lang, digits=1, signed=True)
-        core = render("difference_rungs", lang, value=value)
-    interval = {"id": f"selang 95% {low} sampai {high}", "en": f"95% interval {low} to {high}"}[lang]
+    scale, digits, key = (100, 0, "difference_pp") if unit == "pp" else (1, 1, "difference_rungs")
+    difference = as_shown(change.village.change * scale, digits) - as_shown(comparison.change * scale, digits)
+    core = render(key, lang, value=number(difference, lang, digits=digits, signed=True))
+    interval = render(
+        "interval",
+        lang,
+        low=number(change.difference_low * scale, lang, digits=digits, signed=True),
+        high=number(change.difference_high * scale, lang, digits=digits, signed=True),
+    )
     return join([core, "; ", interval])
 
 
@@ -511,8 +545,15 @@ def income_figure(ctx: VillageContext) -> tuple[Figure | None, int | None, str, 
     stats = pd.DataFrame(rows)
     fig = figures.income_ranges(stats, language=lang)
     alt = "; ".join(
-        f"{r['round']}, {r['group']}: median {number(r['p50'], lang, digits=0)}, "
-        f"{number(r['p25'], lang, digits=0)}–{number(r['p75'], lang, digits=0)} (Rp '000)"
+        t(
+            "alt_income",
+            lang,
+            round=r["round"],
+            group=r["group"],
+            p50=number(r["p50"], lang, digits=0),
+            p25=number(r["p25"], lang, digits=0),
+            p75=number(r["p75"], lang, digits=0),
+        )
         for r in rows
     )
     return fig, int(stats["n"].min()), alt, cap
@@ -601,17 +642,32 @@ def goals_section(ctx: VillageContext) -> list[object]:
     gaps = [(str(r["label"]), float(r["village_followup"]) - float(r["programme_followup"])) for r in records]
     above = [name for name, gap in gaps if np.isfinite(gap) and gap > 0]
     below = [name for name, gap in gaps if np.isfinite(gap) and gap < 0]
+    differs = _income_differs(ctx, profile)
     reading = []
     if above:
         reading.append(render("goals_reading_above", lang, above=list_words(above, lang)))
     if below:
         reading.append(render("goals_reading_below", lang, below=list_words(below, lang)))
     parts.append(
-        fragment(paragraph(join(reading, " ")) if reading else "", note(render("goals_explain", lang)))
+        fragment(
+            paragraph(join(reading, " ")) if reading else "",
+            # A comparison village drawn beside the programme villages' average: say what that
+            # gap is not.
+            paragraph(render("goals_comparison_village", lang)) if ctx.treatment == 0 else "",
+            paragraph(differs) if differs else "",
+            note(render("goals_explain", lang)),
+        )
     )
     alt = "; ".join(
-        f"{r['label']}: {number(r['village_baseline'], lang)} → {number(r['village_followup'], lang)} "
-        f"({t('programme_average', lang)} {number(r['programme_followup'], lang)})"
+        t(
+            "alt_goal",
+            lang,
+            goal=r["label"],
+            before=number(r["village_baseline"], lang),
+            after=number(r["village_followup"], lang),
+            reference=t("programme_average", lang),
+            average=number(r["programme_followup"], lang),
+        )
         for r in records
     )
     columns = ["n_village_baseline", "n_village_followup", "n_programme_followup"]
@@ -625,6 +681,40 @@ def goals_section(ctx: VillageContext) -> list[object]:
         min_cell=ctx.min_cell,
     )
     return parts
+
+
+def _income_differs(ctx: VillageContext, profile: pd.DataFrame) -> object:
+    """Why the goals chart's income and the income section's median move apart, when they do.
+
+    The chart's income goal is a mean over households, the income section gives the median: a
+    few households with large changes can move the two in opposite directions. When they do,
+    this says so beside the chart; otherwise it says nothing.
+    """
+    if "income_pc" not in ctx.panel.columns or "income" not in set(profile["goal"]):
+        return ""
+    goal = profile.loc[profile["goal"] == "income"].iloc[0]
+    # As the chart's text gives it (two decimals), so that "no change" there is no change here.
+    goal_change = as_shown(float(goal["village_followup"]), 2) - as_shown(float(goal["village_baseline"]), 2)
+    medians = []
+    for round_name in ("baseline", "followup"):
+        values = pd.to_numeric(ctx.here.loc[ctx.here["round"] == round_name, "income_pc"], errors="coerce")
+        values = values.dropna()
+        if len(values) < ctx.min_cell:
+            return ""
+        medians.append(float(np.median(values)))
+    median_change = medians[1] - medians[0]
+    if not (np.isfinite(goal_change) and goal_change != 0 and median_change != 0):
+        return ""
+    if (goal_change > 0) == (median_change > 0):
+        return ""
+    return render(
+        "goals_income_differs",
+        ctx.language,
+        goal=FAMILY_LABELS["income"][ctx.language],
+        goal_verb=rose_or_fell(goal_change, ctx.language),
+        section=t("income", ctx.language),
+        median_verb=rose_or_fell(median_change, ctx.language),
+    )
 
 
 def data_quality_section(ctx: VillageContext) -> list[object]:

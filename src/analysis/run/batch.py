@@ -675,7 +675,8 @@ def run_batch(
 
     def emit(result: VillageResult) -> None:
         nonlocal failed
-        results[result.village] = result
+        # By report file: a village written in two languages is two jobs (two files).
+        results[result.file] = result
         failed += result.status != "ok"
         if bar is not None:
             bar.set_postfix_str(f"{failed} failed", refresh=False)
@@ -696,10 +697,10 @@ def run_batch(
             bar.close()
         for out in outs:
             clean_temporary_files(out)
-    missing = [j for j in jobs if j.village not in results]
+    missing = [j for j in jobs if j.file not in results]
     for job in missing:  # pragma: no cover - every path above emits a result per job
-        results[job.village] = _lost(job, "error", "no result came back", 0.0)
-    return [results[j.village] for j in jobs]
+        results[job.file] = _lost(job, "error", "no result came back", 0.0)
+    return [results[j.file] for j in jobs]
 
 
 def _stderr_line(message: str) -> None:

@@ -2,9 +2,10 @@
 
 ::
 
-    berdaya run [STUDY.yml] [--out DIR] [--no-village-reports] [--workers N]
+    berdaya run [STUDY.yml] [--out DIR] [--no-village-reports] [--no-pdf] [--workers N]
                 [--scheduler ADDRESS] [--villages ID,ID,...] [--retry-failed] [--timeout SECONDS]
-    berdaya demo-data --out DIR [--villages N] [--households M] [--seed S]
+                [--language id,en]
+    berdaya demo-data --out DIR [--villages N] [--households M] [--seed S] [--rounds R --waves W]
     berdaya codebook STUDY [--from-xlsform [ROUND=]FORM ...] [--out FILE]   (alias: codebook-template)
     berdaya init DIR [--from-xlsform [ROUND=]FORM ...]
     berdaya package STUDY --out DIR [--include-raw]
@@ -69,7 +70,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
     run.add_argument("--no-village-reports", action="store_true", help="skip the per-village reports")
     run.add_argument(
-        "--workers", type=_positive_int, default=None, help="parallel village reports (default: cores)"
+        "--language",
+        metavar="LANG,LANG",
+        type=_language_list,
+        default=None,
+        help="report languages, the first one the default (id, en or id,en; default: the study's "
+        "`languages`, else `language`, else id)",
+    )
+    run.add_argument(
+        "--no-pdf", action="store_true", help="skip the A4 PDFs of the reports (the study key `pdf: false`)"
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="parallel village reports; 2 or more also clean the two rounds at once (default: cores)",
     )
     run.add_argument(
         "--scheduler",
@@ -101,6 +116,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--villages", type=int, default=30)
     demo.add_argument("--households", type=int, default=40, help="households per village")
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.add_argument(
+        "--rounds",
+        type=int,
+        choices=range(2, 7),
+        default=2,
+        metavar="R",
+        help="survey rounds (default 2: the two-round demo; 3 to 6: a staggered rollout)",
+    )
+    demo.add_argument(
+        "--waves",
+        type=int,
+        default=None,
+        metavar="W",
+        help="rollout waves, with --rounds 3 or more (default 2)",
+    )
     demo.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
     codebook = sub.add_parser(
@@ -170,6 +200,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _language_list(text: str) -> tuple[str, ...]:
+    from analysis.report.text import LANGUAGES
+
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in codes if c not in LANGUAGES]
+    if not codes or unknown:
+        raise argparse.ArgumentTypeError(f"expecting id, en or id,en, got {text}")
+    return tuple(dict.fromkeys(codes))
+
+
 def _village_list(text: str) -> list[str]:
     codes = [c.strip() for c in text.split(",") if c.strip()]
     if not codes:
@@ -216,11 +256,12 @@ def _study_file(text: str) -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     from analysis.inputs.codebook import load_codebook
-    from analysis.inputs.study import load_study
+    from analysis.inputs.study import check_run_supported, load_study
     from analysis.run.pipeline import run_study
     from analysis.shared.files import check_writable_folder
 
     study = load_study(_study_file(args.study))  # fail fast, in this process, on a malformed study file
+    check_run_supported(study)  # and on a design the stages do not read yet (issue 13)
     if study.codebook is not None:
         load_codebook(study)  # and on a codebook whose roles contradict the study's keys
     check_writable_folder(args.out, what="--out")  # before minutes of work, not after
@@ -233,17 +274,30 @@ def _run(args: argparse.Namespace) -> int:
         villages=args.villages,
         retry_failed=args.retry_failed,
         timeout=args.timeout,
+        pdf=not args.no_pdf,
+        languages=args.language,
     )
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from analysis.demo.staggered import write_staggered
     from analysis.demo.survey import write_demo
     from analysis.shared.files import check_writable_folder
 
+    if args.rounds == 2 and args.waves is not None:
+        raise BerdayaError("--waves needs --rounds 3 or more: with two rounds there is one wave")
     check_writable_folder(args.out, what="--out")
-    manifest = write_demo(Path(args.out), villages=args.villages, households=args.households, seed=args.seed)
-    print(f"wrote the demo survey to {Path(args.out).resolve()}")
-    del manifest
+    sizes = {"villages": args.villages, "households": args.households, "seed": args.seed}
+    try:
+        if args.rounds == 2:
+            write_demo(Path(args.out), **sizes)
+        else:
+            waves = 2 if args.waves is None else args.waves
+            write_staggered(Path(args.out), rounds=args.rounds, waves=waves, **sizes)
+    except ValueError as exc:  # a size out of range, said in the options' words
+        raise BerdayaError(f"demo-data: {exc}") from None
+    what = "demo survey" if args.rounds == 2 else f"staggered-rollout demo ({args.rounds} rounds)"
+    print(f"wrote the {what} to {Path(args.out).resolve()}")
     return 0
 
 

@@ -220,6 +220,19 @@ def _register_engine() -> None:
     papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
 
 
+def prepare_engine() -> None:
+    """Import papermill and nbclient and register the warm engine, in the calling thread.
+
+    Call it before executing in warm kernels from several threads at once: two threads
+    importing the same packages at the same moment can each see the other's module half
+    initialized.
+    """
+    import nbclient.exceptions  # noqa: F401 - imported here, not first in a worker thread
+    import papermill.exceptions  # noqa: F401
+
+    _register_engine()
+
+
 def _marked(nb: nbformat.NotebookNode, cell_index: int | None, message: str) -> nbformat.NotebookNode:
     """Mark where execution stopped, the way papermill marks a failed cell."""
     import nbformat
@@ -317,6 +330,9 @@ class WarmKernel:
         # new loop and orphan the kernel client's sockets; running everything inside one
         # context of our own keeps one loop for the kernel's whole life.
         self._context = contextvars.copy_context()
+        #: Set by :meth:`kill_now`: a killed kernel is never started again, so that a thread
+        #: executing in it stops rather than retrying the start on a fresh kernel.
+        self.killed = False
 
     @property
     def pid(self) -> int | None:
@@ -339,6 +355,8 @@ class WarmKernel:
     def _launch(self, warm_up: str) -> None:
         if self.km is not None:
             return
+        if self.killed:
+            raise RuntimeError("the kernel was stopped")
         # The kernel runs the warm-up while it starts, before it answers any request: an
         # import that fails there fails again, visibly, in the notebook itself.
         arguments = [*KERNEL_ARGUMENTS, *([f"--IPKernelApp.exec_lines={warm_up}"] if warm_up else [])]
@@ -347,6 +365,9 @@ class WarmKernel:
         self.km = km
         self.kc = None
         self.starts += 1
+        if self.killed:  # killed while it started, before kill_now could see its process
+            self._discard()
+            raise RuntimeError("the kernel was stopped")
 
     def _connect(self) -> None:
         """Wait until a launched kernel answers (its warm-up done), then record its state."""
@@ -539,7 +560,11 @@ class WarmKernel:
             self._context.run(self._discard)
 
     def kill_now(self) -> None:
-        """Kill the kernel process from any thread or a signal handler (no event loop needed)."""
+        """Kill the kernel process from any thread or a signal handler (no event loop needed).
+
+        The kernel is not started again afterwards (:attr:`killed`).
+        """
+        self.killed = True
         pid = self.pid
         if pid is not None:
             try:

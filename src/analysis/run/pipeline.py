@@ -5,7 +5,9 @@ can be opened and rerun in JupyterLab. The executed notebooks are kept under
 ``<out>/notebooks/``; the HTML reports are exported from them without code. The stage
 notebooks run one after another in one warm kernel (:class:`Run`): pandas, statsmodels and
 ``analysis`` are imported once per run, not once per notebook, and each notebook still starts
-from the same clean state (:mod:`analysis.run.kernel_state`).
+from the same clean state (:mod:`analysis.run.kernel_state`). With two or more workers the two
+rounds are cleaned at once, the second in a side kernel with the same warm-up: they are
+independent, and cleaning is a third of a national run.
 
 Runs are incremental. Each step's content hash — notebook, parameters, the study's input
 files, the outputs of the steps before it, package versions and the ``analysis`` source — is
@@ -21,6 +23,7 @@ actually runs, so a run with nothing to do takes a second or two.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sys
@@ -32,15 +35,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.config import NOTEBOOKS_DIR, PROJECT_ROOT, ROUNDS
-from analysis.errors import BerdayaError
-from analysis.inputs.study import Study, load_study, slug
+from analysis.errors import BerdayaError, ReportError
+from analysis.inputs.study import Study, check_run_supported, load_study, slug
+from analysis.report.text import LANGUAGES, check_language, t
 from analysis.run.batch import FAILURE_LABELS, Interrupted, VillageJob, VillageResult, run_batch
 from analysis.run.fingerprint import PathLabels, digest, environment, files_intact, stat_tree, written_between
 from analysis.run.provenance import RunRecord, StageRecord, changed_inputs, data_summaries
 from analysis.shared import layout
 from analysis.shared.files import (
     check_writable_folder,
-    hash_inputs,
     sha256_file,
     write_json_atomic,
     write_text_atomic,
@@ -50,6 +53,8 @@ from analysis.shared.versions import git_commit
 from analysis.stages.folders import claim_processed, processed_dir_for
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from nbformat import NotebookNode
 
     from analysis.run.kernels import WarmKernel
@@ -77,7 +82,10 @@ CHECKPOINT_SECONDS = 5.0
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # One write per line: the rounds cleaned at once log from two threads, and print() writes
+    # the line and its newline separately, so two lines could run together.
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
 
 
 def village_file_names(villages: Sequence[str]) -> dict[str, str]:
@@ -94,15 +102,45 @@ def village_file_names(villages: Sequence[str]) -> dict[str, str]:
     return names
 
 
-def village_parameters(study: Study, village: str, *, processed: Path, tables: Path) -> dict[str, Any]:
-    """The parameters of ``05_village_report.ipynb`` for one village."""
+def in_languages(
+    names: Mapping[str, str], languages: Sequence[str], *, first: str
+) -> dict[str, dict[str, str]]:
+    """Each village's report file name in each language (``0101.html``, ``0101.en.html``).
+
+    ``names`` are :func:`village_file_names`; the run's first language keeps them, the others add
+    their code (:func:`analysis.shared.layout.in_language`).
+    """
     return {
+        language: {v: layout.in_language(name, language, first=first) for v, name in names.items()}
+        for language in languages
+    }
+
+
+def village_parameters(
+    study: Study,
+    village: str,
+    *,
+    processed: Path,
+    tables: Path,
+    language: str | None = None,
+    other_languages: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The parameters of ``05_village_report.ipynb`` for one village.
+
+    ``language`` defaults to the study's; ``other_languages`` (language → the report's file in
+    that language) is passed only when the run writes several languages, so a one-language
+    run's reports keep their content hashes.
+    """
+    parameters: dict[str, Any] = {
         "study_path": str(study.path),
         "village": village,
         "processed_dir": str(processed),
         "tables_dir": str(tables),
-        "language": study.language,
+        "language": language or study.language,
     }
+    if other_languages:
+        parameters["other_languages"] = dict(sorted(other_languages.items()))
+    return parameters
 
 
 def run_villages(
@@ -121,6 +159,8 @@ def run_villages(
     on_result: Callable[[VillageResult], None] | None = None,
     progress: bool | None = None,
     log: Logger = _stderr,
+    language: str | None = None,
+    languages: Sequence[str] = (),
 ) -> list[VillageResult]:
     """Write one report per village with the batch engine; nothing is skipped here.
 
@@ -155,37 +195,104 @@ def run_villages(
         tenth of the villages, through ``log``).
     log
         Where messages go.
+    language
+        The reports' language (default: the study's).
+    languages
+        Every language of the run, the first one first (default: ``language`` alone): the first
+        keeps the plain file names (``villages/0101.html``), the others add their code
+        (``villages/0101.en.html``), and each report links to the others.
 
     Returns
     -------
     list of VillageResult
         One per village, sorted by village.
     """
+    language = language or study.language
+    jobs = village_jobs(
+        study,
+        villages,
+        language=language,
+        languages=tuple(languages) or (language,),
+        out=out,
+        processed=processed,
+        tables=tables,
+        timeout=timeout,
+        timeouts=timeouts,
+        notebook=notebook,
+        keys=keys,
+    )
+    results = _write_reports(
+        jobs, workers=workers, scheduler=scheduler, on_result=on_result, progress=progress, log=log
+    )
+    return sorted(results, key=lambda r: r.village)
+
+
+def village_jobs(
+    study: Study,
+    villages: Sequence[str],
+    *,
+    language: str,
+    languages: Sequence[str],
+    out: Path,
+    processed: Path,
+    tables: Path | None = None,
+    timeout: float = 600,
+    timeouts: Mapping[str, float] | None = None,
+    notebook: Path | None = None,
+    keys: Mapping[str, str] | None = None,
+    files: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[VillageJob]:
+    """The batch jobs writing ``villages``' reports in ``language`` (see :func:`run_villages`).
+
+    ``files`` gives each village's report file in each language (:func:`in_languages`; by
+    default made from ``villages``); each report links to its files in the other ``languages``.
+    """
     out = Path(out).resolve()
     tables = Path(tables).resolve() if tables is not None else out / layout.TABLES_DIR
     notebook = Path(notebook or NOTEBOOKS_DIR / NOTEBOOKS["village"]).resolve()
-    names = village_file_names(villages)
-    jobs = [
+    if files is None:
+        files = in_languages(village_file_names(villages), languages, first=languages[0])
+    return [
         VillageJob(
             village=v,
-            file=names[v],
+            file=files[language][v],
             notebook=str(notebook),
-            parameters=village_parameters(study, v, processed=Path(processed).resolve(), tables=tables),
+            parameters=village_parameters(
+                study,
+                v,
+                processed=Path(processed).resolve(),
+                tables=tables,
+                language=language,
+                other_languages={other: files[other][v] for other in languages if other != language},
+            ),
             out=str(out),
             timeout=float((timeouts or {}).get(v, timeout)),
-            title=f"Desa {v}",
-            language=study.language,
+            title=f"{t('village', check_language(language))} {v}",
+            language=language,
             key=(keys or {}).get(v, ""),
         )
         for v in villages
     ]
+
+
+def _write_reports(
+    jobs: Sequence[VillageJob],
+    *,
+    workers: int,
+    scheduler: str | None,
+    on_result: Callable[[VillageResult], None] | None,
+    progress: bool | None,
+    log: Logger,
+) -> list[VillageResult]:
+    """Run ``jobs`` in one batch (every language together: the workers start once)."""
     where = f"the Dask cluster at {scheduler}" if scheduler else f"{min(workers, len(jobs))} worker(s)"
     if jobs:
-        log(f"village reports: {len(jobs)} to write on {where}")
-    results = run_batch(
+        languages = sorted({job.language for job in jobs})
+        what = "village reports" + (f" ({', '.join(languages)})" if len(languages) > 1 else "")
+        log(f"{what}: {len(jobs)} to write on {where}")
+    return run_batch(
         jobs, workers=workers, scheduler=scheduler, on_result=on_result, progress=progress, log=log
     )
-    return sorted(results, key=lambda r: r.village)
 
 
 #: The lock file a run holds in its output folder and in its processed folder.
@@ -282,6 +389,23 @@ class _Steps:
         return {**self.previous, **self.meta, "stages": {**self.previous.get("stages", {}), **self.stages}}
 
 
+def _hash_inputs(files: Sequence[Path], *, roots: Sequence[Path]) -> list[dict[str, str]]:
+    """:func:`analysis.shared.files.hash_inputs` under each of ``roots``, each file read once."""
+    digests = {path: sha256_file(path) for path in files}
+    named = []
+    for root in roots:
+        base = root.resolve()
+        names = {}
+        for path, sha in digests.items():
+            # Named as hash_inputs names them: relative to the root when inside it.
+            try:
+                names[str(path.resolve().relative_to(base))] = sha
+            except ValueError:
+                names[str(path)] = sha
+        named.append(names)
+    return named
+
+
 def _read_record(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
@@ -304,7 +428,8 @@ class RunOptions:
     village_reports
         Whether to write the per-village reports.
     workers
-        Local worker processes for village reports.
+        Local worker processes for village reports; with two or more, the rounds are also
+        cleaned at once, in two kernels (one round's data in memory per kernel).
     scheduler
         Address of a running Dask scheduler to write the village reports on instead.
     villages
@@ -320,6 +445,12 @@ class RunOptions:
         Another village notebook instead of ``notebooks/05_village_report.ipynb``.
     progress
         Show a progress bar (None: when standard error is a terminal).
+    pdf
+        Print the reports to A4 PDFs next to their pages (``--no-pdf`` turns it off; so does
+        the study key ``pdf: false``).
+    languages
+        The report languages, the first one the default (``--language id,en``); empty means
+        the study's (``languages``, else ``language``).
     log
         Where progress messages go.
     """
@@ -333,6 +464,8 @@ class RunOptions:
     timeouts: Mapping[str, float] = field(default_factory=dict)
     village_notebook: Path | None = None
     progress: bool | None = None
+    pdf: bool = True
+    languages: tuple[str, ...] = ()
     log: Logger = _stderr
 
     @property
@@ -361,6 +494,8 @@ def run_study(
     timeouts: Mapping[str, float] | None = None,
     village_notebook: Path | None = None,
     progress: bool | None = None,
+    pdf: bool = True,
+    languages: Sequence[str] | None = None,
     log: Logger = _stderr,
 ) -> int:
     """Run the whole pipeline; returns the process exit code (0 = everything succeeded).
@@ -400,6 +535,8 @@ def run_study(
         timeouts=dict(timeouts or {}),
         village_notebook=Path(village_notebook) if village_notebook else None,
         progress=progress,
+        pdf=pdf,
+        languages=tuple(languages or ()),
         log=log,
     )
     return run_with_options(study_path, out=out, options=options)
@@ -425,6 +562,12 @@ def run_with_options(study_path: str | Path, *, out: str | Path, options: RunOpt
     from analysis.run.batch import interruptible
 
     study = load_study(study_path)
+    check_run_supported(study)  # more rounds, one long file, no `id`: not read by the stages yet
+    if options.languages:
+        # --language replaces the study's languages: the first is the report language, which
+        # the index, the record and the default file names follow.
+        chosen = tuple(check_language(code) for code in options.languages)
+        study = replace(study, language=chosen[0], languages=chosen)
     folder = _make_folder(Path(out), what="output folder")
     with _exclusive(folder):
         processed = _make_folder(processed_dir_for(study, folder), what="processed folder")
@@ -468,9 +611,14 @@ class Run:
     record
         ``run.json`` as it accumulates.
     results
-        Village reports written or kept by this run.
+        Village reports written or kept by this run, in the report language.
+    translations
+        The same in each of the run's other languages (``--language id,en``), by language.
     kernel
         The stage kernel, while it runs.
+    side
+        A second stage kernel on its own thread, while the two rounds are cleaned at once
+        (:class:`_SideKernel`).
     """
 
     study: Study
@@ -482,7 +630,9 @@ class Run:
     steps: _Steps
     record: RunRecord
     results: list[VillageResult] = field(default_factory=list)
+    translations: dict[str, list[VillageResult]] = field(default_factory=dict)
     kernel: WarmKernel | None = None
+    side: _SideKernel | None = None
 
     @property
     def tables(self) -> Path:
@@ -499,28 +649,51 @@ class Run:
         """The run record."""
         return self.out / layout.RUN_JSON
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The report languages, the first one (the study's ``language``) first."""
+        return self.study.report_languages
+
+    def file_in(self, name: str, language: str) -> str:
+        """``name`` (``programme.html``) as the report in ``language`` is called."""
+        return layout.in_language(name, language, first=self.languages[0])
+
+    def results_in(self, language: str) -> list[VillageResult]:
+        """The village results of ``language`` (:attr:`results` for the first language)."""
+        if language == self.languages[0]:
+            return self.results
+        return self.translations.setdefault(language, [])
+
     @classmethod
     def start(cls, study: Study, *, out: Path, processed: Path, options: RunOptions) -> Run:
         """Read the last record, note what changed since, and fingerprint this run's inputs.
 
         Creates the study's pseudonymization key when it has none (announced once). On a first
-        run in the output folder, launches the stage kernel before anything else.
+        run in the output folder, launches the stage kernel before anything else, and with two
+        or more workers the side kernel that cleans the second round alongside the first.
         """
         run_json = out / layout.RUN_JSON
         previous = _read_record(run_json)
         incremental = previous.get("incremental")
         done_before = isinstance(incremental, dict) and bool(incremental.get("stages"))
         kernel = None if done_before else _stage_kernel()
+        side = _SideKernel() if kernel is not None and _clean_side_by_side(options) else None
         try:
             if kernel is not None:
                 kernel.launch()
-            return cls._start(
+            if side is not None:
+                side.launch()
+            run = cls._start(
                 study, out=out, processed=processed, options=options, previous=previous, kernel=kernel
             )
         except BaseException:
             if kernel is not None:
                 _close(kernel)
+            if side is not None:
+                side.close()
             raise
+        run.side = side
+        return run
 
     @classmethod
     def _start(
@@ -536,7 +709,9 @@ class Run:
         """:meth:`start` once the stage kernel, if any, is launched."""
         log = options.log
         run_json = out / layout.RUN_JSON
-        inputs = hash_inputs(study.input_files(), root=PROJECT_ROOT)
+        # Each input file is read once (a national export is hundreds of megabytes), then named
+        # both ways: relative to the project for the record, to the study for the fingerprints.
+        inputs, by_study = _hash_inputs(study.input_files(), roots=(PROJECT_ROOT, study.folder))
         changed = changed_inputs(run_json, inputs)
         for name in changed:
             log(f"note: {name} changed since the last run (SHA-256 differs)")
@@ -551,7 +726,7 @@ class Run:
         steps = _Steps(
             labels=labels,
             environment=digest(env),
-            inputs=hash_inputs(study.input_files(), root=study.folder),
+            inputs=by_study,
             previous=previous.get("incremental", {}) if isinstance(previous.get("incremental"), dict) else {},
         )
         _note_environment(steps.previous.get("environment"), env, log=log)
@@ -568,6 +743,8 @@ class Run:
                 "retry_failed": options.retry_failed,
                 "timeout": options.timeout,
                 "language": study.language,
+                "languages": list(study.report_languages),
+                "pdf": options.pdf and study.pdf,
                 "seed": study.seed,
                 "min_cell": study.min_cell,
             },
@@ -601,15 +778,7 @@ class Run:
         cleaned = [f"clean_{r}" for r in ROUNDS]
         try:
             try:
-                for round_name in ROUNDS:
-                    self._stage(
-                        f"clean_{round_name}",
-                        f"clean {round_name}",
-                        "clean",
-                        layout.executed_clean_notebook(round_name),
-                        {**common, "round_name": round_name},
-                        {},
-                    )
+                self._clean_rounds(common)
                 self._stage(
                     "construct",
                     "construct panel",
@@ -629,15 +798,28 @@ class Run:
                 record.extra["data"] = data_summaries(self.processed, ROUNDS)
                 self._provenance()
                 data_steps = steps.upstream(*cleaned, "construct", "estimate", "provenance")
-                self._stage(
-                    "programme_report",
-                    "programme report",
-                    "programme",
-                    layout.executed_notebook("04_programme_report"),
-                    {**common, **tables, "language": study.language},
-                    data_steps,
-                    html=(self.out / layout.PROGRAMME_HTML, study.name),
-                )
+                for language in self.languages:
+                    first = language == self.languages[0]
+                    parameters: dict[str, Any] = {**common, **tables, "language": language}
+                    if len(self.languages) > 1:
+                        parameters["other_languages"] = {
+                            other: self.file_in(layout.PROGRAMME_HTML, other)
+                            for other in self.languages
+                            if other != language
+                        }
+                    if not first:
+                        # The first language writes tables/programme_report.tex; a second
+                        # writer would overwrite it and make the first one's record stale.
+                        parameters["write_latex"] = False
+                    self._stage(
+                        "programme_report" if first else f"programme_report_{language}",
+                        "programme report" if first else f"programme report ({language})",
+                        "programme",
+                        self.file_in(layout.executed_notebook("04_programme_report"), language),
+                        parameters,
+                        data_steps,
+                        html=(self.out / self.file_in(layout.PROGRAMME_HTML, language), study.name),
+                    )
             finally:
                 # The stage kernel holds a study's worth of memory; the village workers start
                 # their own kernels.
@@ -648,6 +830,8 @@ class Run:
                     exit_code = self._village_reports(data_steps, st)
             else:
                 self._keep_current_reports(data_steps)
+            with record.stage("pdf") as st:
+                self._pdfs(st)
             with record.stage("index") as st:
                 self._index(st)
             # Printed on every run, skipped stages included: they describe the tables on disk.
@@ -678,6 +862,12 @@ class Run:
     def save(self) -> None:
         """Write ``run.json`` as it stands (also a checkpoint while villages are written)."""
         self.record.extra["villages"] = [r.to_dict() for r in sorted(self.results, key=lambda r: r.village)]
+        if self.translations:
+            # The village reports in the run's other languages, by language, as ``villages``.
+            self.record.extra["translations"] = {
+                language: [r.to_dict() for r in sorted(results, key=lambda r: r.village)]
+                for language, results in self.translations.items()
+            }
         self.record.extra["incremental"] = self.steps.record()
         write_json_atomic(self.run_json, self.record.to_dict())
 
@@ -691,11 +881,15 @@ class Run:
         upstream: Mapping[str, str],
         *,
         html: tuple[Path, str] | None = None,
+        kernel: WarmKernel | None = None,
+        others: Sequence[str] = (),
     ) -> None:
         """Execute one stage notebook unless its key and outputs are unchanged.
 
         ``notebook`` names the template in :data:`NOTEBOOKS`, ``output`` the executed copy in
-        ``out/notebooks``; ``html`` is the report exported from it, and its title.
+        ``out/notebooks``; ``html`` is the report exported from it, and its title. ``kernel``
+        runs it instead of the stage kernel. ``others`` are the file-name prefixes of stages
+        running at the same time (``followup_``): their files are not this stage's outputs.
         """
         steps, log = self.steps, self.options.log
         template = NOTEBOOKS_DIR / NOTEBOOKS[notebook]
@@ -712,28 +906,128 @@ class Run:
             start = time.perf_counter()
             watched = [self.processed, self.tables]
             before = stat_tree(watched)
-            nb = self._execute(template, executed, parameters)
-            written = written_between(before, stat_tree(watched))
+            nb = self._execute(template, executed, parameters, kernel=kernel)
+            written = [
+                p for p in written_between(before, stat_tree(watched)) if not p.name.startswith(tuple(others))
+            ]
             if html is not None:
                 from analysis.report.html_export import export_html
 
-                export_html(nb, html[0], title=html[1], language=self.study.language)
+                language = parameters.get("language", self.study.language)
+                export_html(nb, html[0], title=html[1], language=language)
                 written.append(html[0])
             steps.done(name, key, {steps.labels.label(p): sha256_file(p) for p in written})
             log(f"{message}: done in {time.perf_counter() - start:.1f} s")
 
-    def _execute(self, template: Path, output: Path, parameters: Mapping[str, Any]) -> NotebookNode:
-        """Execute a stage notebook in the run's stage kernel, started on first use."""
+    def _execute(
+        self,
+        template: Path,
+        output: Path,
+        parameters: Mapping[str, Any],
+        *,
+        kernel: WarmKernel | None = None,
+    ) -> NotebookNode:
+        """Execute a stage notebook in ``kernel``, else in the run's stage kernel (started on first use)."""
         from analysis.run.kernels import execute_in
 
-        if self.kernel is None:
-            self.kernel = _stage_kernel()
-        return execute_in(self.kernel, template, output, parameters=parameters, timeout=STAGE_CELL_TIMEOUT)
+        if kernel is None:
+            if self.kernel is None:
+                self.kernel = _stage_kernel()
+            kernel = self.kernel
+        return execute_in(kernel, template, output, parameters=parameters, timeout=STAGE_CELL_TIMEOUT)
 
     def _close_kernel(self) -> None:
         kernel, self.kernel = self.kernel, None
         if kernel is not None:
             _close(kernel)
+        self._close_side()
+
+    def _close_side(self) -> None:
+        side, self.side = self.side, None
+        if side is not None:
+            side.close()
+
+    def _must_run(self, name: str, notebook: str, output: str, parameters: Mapping[str, Any]) -> bool:
+        """Whether a stage without upstream steps will run (:meth:`_stage` decides the same way)."""
+        template = NOTEBOOKS_DIR / NOTEBOOKS[notebook]
+        key = self.steps.key(name, template, parameters, {})
+        before = self.steps.previous.get("stages", {}).get(name)
+        if not before or before.get("key") != key:
+            return True  # decided without hashing the outputs, which _stage would hash again
+        return self.steps.unchanged(name, key, self.executed / output) is None
+
+    def _clean_rounds(self, common: Mapping[str, Any]) -> None:
+        """Clean every round; when two must run, the side kernel cleans one alongside.
+
+        The stage kernel cleans the first round that must run, the side kernel the later ones.
+        The rounds are independent: each reads its own export and writes only its own
+        ``<round>_*`` files, so on two cores the second round costs little more than the first.
+        The records, outputs and executed notebooks are those of cleaning them one by one, and
+        an error of the first round is the one reported, as when the rounds run in turn.
+        """
+        stages = [
+            (
+                f"clean_{r}",
+                f"clean {r}",
+                "clean",
+                layout.executed_clean_notebook(r),
+                {**common, "round_name": r},
+            )
+            for r in ROUNDS
+        ]
+        pending = [s for s in stages if self._must_run(s[0], s[2], s[3], s[4])]
+        if len(pending) < 2 or not _clean_side_by_side(self.options):
+            self._close_side()  # launched ahead for a first run that stopped needing it
+            for name, message, notebook, output, parameters in stages:
+                self._stage(name, message, notebook, output, parameters, {})
+            return
+        from analysis.run.execute import parameters_of
+        from analysis.run.kernels import prepare_engine
+
+        # papermill is imported here, once: two threads importing it at once can meet a
+        # partly initialized module.
+        prepare_engine()
+        parameters_of(NOTEBOOKS_DIR / NOTEBOOKS["clean"])
+        side = self.side = self.side or _SideKernel()
+        prefixes = {s[0]: f"{s[0].removeprefix('clean_')}_" for s in stages}
+
+        def run(stage: tuple[str, str, str, str, dict[str, Any]], kernel: WarmKernel | None) -> None:
+            name, message, notebook, output, parameters = stage
+            others = [prefix for other, prefix in prefixes.items() if other != name]
+            self._stage(name, message, notebook, output, parameters, {}, kernel=kernel, others=others)
+
+        for stage in stages:
+            if stage not in pending:
+                run(stage, None)  # current: skipped
+        first, later = pending[0], pending[1:]
+
+        def run_later() -> None:
+            for stage in later:
+                run(stage, side.kernel)
+
+        on_side = side.submit(run_later)
+        try:
+            run(first, None)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # Interrupted: stop the side kernel too
+                side.kill()
+            with contextlib.suppress(BaseException):
+                on_side.result()  # the first round's error is the one reported
+            if isinstance(exc, Interrupted):
+                for st in self.record.stages:
+                    if st.name in prefixes and st.status == "failed":
+                        st.status = "interrupted"
+            raise
+        else:
+            on_side.result()
+        finally:
+            # The records in the order of the rounds, whichever finished first.
+            order = list(prefixes)
+            at = [i for i, st in enumerate(self.record.stages) if st.name in prefixes]
+            ordered = sorted((self.record.stages[i] for i in at), key=lambda st: order.index(st.name))
+            for i, st in zip(at, ordered, strict=True):
+                self.record.stages[i] = st
+            self._close_side()
 
     def _provenance(self) -> None:
         """Write ``tables/provenance.json`` when its facts changed (it imports matplotlib)."""
@@ -759,50 +1053,171 @@ class Run:
             kept = {steps.labels.label(path): sha256_file(path)}
         steps.done("provenance", key, kept)
 
-    def _village_keys(self, villages: Sequence[str], upstream: Mapping[str, str]) -> dict[str, str]:
-        """Each village report's content hash."""
+    def _village_keys(
+        self, villages: Sequence[str], upstream: Mapping[str, str], language: str
+    ) -> dict[str, str]:
+        """Each village report's content hash, in ``language``."""
         notebook = self.options.notebook
+        files = in_languages(village_file_names(villages), self.languages, first=self.languages[0])
         return {
             v: self.steps.key(
                 "village",
                 notebook,
-                village_parameters(self.study, v, processed=self.processed, tables=self.tables),
+                village_parameters(
+                    self.study,
+                    v,
+                    processed=self.processed,
+                    tables=self.tables,
+                    language=language,
+                    other_languages={other: files[other][v] for other in self.languages if other != language},
+                ),
                 upstream,
             )
             for v in villages
         }
 
+    def _remove_stale(self, villages: Sequence[str]) -> None:
+        """Remove the reports of villages no longer in the data, in every language.
+
+        Reports in a language this run does not write stay while their village is in the data
+        (a later run in that language reuses or replaces them).
+        """
+        names = village_file_names(villages)
+        every = in_languages(names, LANGUAGES, first=self.languages[0])
+        stems = {f"{language}:{v}": name for language, files in every.items() for v, name in files.items()}
+        _remove_stale_reports(self.out, stems, log=self.options.log)
+
     def _keep_current_reports(self, upstream: Mapping[str, str]) -> None:
         """No reports this time; the index still links those that are current."""
         all_villages = _village_list(self.tables, self.steps)
-        _remove_stale_reports(self.out, village_file_names(all_villages), log=self.options.log)
-        keys = self._village_keys(all_villages, upstream)
-        before = _previous_results(self.previous)
-        self.results.extend(
-            replace(before[v], reused=True, outdated=False)
-            for v in all_villages
-            if _current(before.get(v), keys[v], self.out)
-        )
+        self._remove_stale(all_villages)
+        for language in self.languages:
+            before = _previous_results(self.previous, self._record_key(language))
+            if not before:
+                continue  # no report to keep: the keys of 2,000 villages took a second
+            keys = self._village_keys(all_villages, upstream, language)
+            self.results_in(language).extend(
+                replace(before[v], reused=True, outdated=False)
+                for v in all_villages
+                if _current(before.get(v), keys[v], self.out)
+            )
+
+    def _record_key(self, language: str) -> str | None:
+        """Where ``run.json`` keeps the village results of ``language`` (None: ``villages``)."""
+        return None if language == self.languages[0] else language
 
     def _village_reports(self, upstream: Mapping[str, str], stage: StageRecord) -> int:
-        """Decide which villages to write, write them, and summarize; returns the exit code."""
-        study, out, options, results, log = self.study, self.out, self.options, self.results, self.options.log
-        villages, retry_failed = options.villages, options.retry_failed
+        """Decide which villages to write in each language, write them, and summarize.
+
+        Returns the exit code. Every language's reports are written in one batch, so the
+        workers and their kernels start once; the data stages are not redone for a second
+        language, and a failure in one language never stops the others.
+        """
+        study, out, options, log = self.study, self.out, self.options, self.options.log
         all_villages = _village_list(self.tables, self.steps)
-        names = village_file_names(all_villages)
-        _remove_stale_reports(out, names, log=log)
-        keys = self._village_keys(all_villages, upstream)
-        if villages:
-            unknown = sorted(set(villages) - set(all_villages))
+        self._remove_stale(all_villages)
+        if options.villages:
+            unknown = sorted(set(options.villages) - set(all_villages))
             if unknown:
                 known = ", ".join(all_villages[:10]) + (", …" if len(all_villages) > 10 else "")
                 raise BerdayaError(f"unknown village code(s) {', '.join(unknown)}; the study has {known}")
+        files = in_languages(village_file_names(all_villages), self.languages, first=self.languages[0])
+        jobs: list[VillageJob] = []
+        plans: dict[str, tuple[int, list[str]]] = {}
+        for language in self.languages:
+            keys = self._village_keys(all_villages, upstream, language)
+            to_run, reused, outdated = self._plan(language, all_villages, files[language], keys)
+            plans[language] = (reused, outdated)
+            jobs += village_jobs(
+                study,
+                to_run,
+                language=language,
+                languages=self.languages,
+                out=out,
+                processed=self.processed,
+                tables=self.tables,
+                timeout=options.timeout,
+                timeouts=options.timeouts,
+                notebook=options.notebook,
+                keys=keys,
+                files=files,
+            )
+        language_of = {job.file: job.language for job in jobs}
+        last_save = time.monotonic()
+
+        def checkpoint(result: VillageResult) -> None:
+            nonlocal last_save
+            self.results_in(language_of[result.file]).append(result)
+            if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
+                self.save()
+                last_save = time.monotonic()
+
+        start = time.perf_counter()
+        new = _write_reports(
+            jobs,
+            workers=options.workers,
+            scheduler=options.scheduler,
+            on_result=checkpoint,
+            progress=options.progress,
+            log=log,
+        )
+        seconds = time.perf_counter() - start
+        peaks: dict[str, int] = {}
+        for r in new:
+            if r.worker:
+                peaks[r.worker] = max(peaks.get(r.worker, 0), r.peak_rss)
+        self.steps.meta["batch"] = {
+            "workers": None if options.scheduler else min(options.workers, max(1, len(jobs))),
+            "scheduler": options.scheduler,
+            "villages_run": len(new),
+            "seconds": round(seconds, 3),
+            "peak_rss_per_worker": peaks,
+        }
+        details = []
+        failed_any = False
+        for language in self.languages:
+            mine = [r for r in new if language_of[r.file] == language]
+            reused, outdated = plans[language]
+            detail, failed = self._summarize(
+                language, mine, reused=reused, outdated=outdated, seconds=seconds
+            )
+            details.append(detail if language == self.languages[0] else f"{language}: {detail}")
+            failed_any = failed_any or failed
+        stage.detail = "; ".join(details)
+        if new and len(self.languages) > 1:
+            rate = len(new) / seconds * 60 if seconds > 0 else float("nan")
+            log(f"village reports: {len(new)} written in {seconds:.1f} s ({rate:.0f} reports/min)")
+        if failed_any:
+            stage.status = "failed"
+            flag = f" --language {','.join(options.languages)}" if options.languages else ""
+            log(f"rerun only the failures: berdaya run {study.path} --out {out}{flag} --retry-failed")
+            return 1
+        if not new:
+            stage.status = "skipped"
+        return 0
+
+    def _what(self, language: str) -> str:
+        """“village reports” in log lines, with the language when it is not the first."""
+        return "village reports" if language == self.languages[0] else f"village reports ({language})"
+
+    def _plan(
+        self, language: str, all_villages: Sequence[str], names: Mapping[str, str], keys: Mapping[str, str]
+    ) -> tuple[list[str], int, list[str]]:
+        """Which villages to write in ``language``; keeps the others' last results.
+
+        Returns the villages to write, the number of reports kept, and the villages kept although
+        outdated (outside ``--villages`` or ``--retry-failed``).
+        """
+        out, options, log = self.out, self.options, self.options.log
+        results = self.results_in(language)
+        what = self._what(language)
+        villages, retry_failed = options.villages, options.retry_failed
         selected = [v for v in all_villages if not villages or v in set(villages)]
-        before = _previous_results(self.previous)
+        before = _previous_results(self.previous, self._record_key(language))
         if retry_failed:
             selected = [v for v in selected if v in before and before[v].status == "failed"]
             if not selected:
-                log("village reports: no failed villages to retry")
+                log(f"{what}: no failed villages to retry")
         to_run: list[str] = []
         for v in selected:
             last = before.get(v)
@@ -831,96 +1246,164 @@ class Run:
                 outdated.append(v)
         reused = len(results) - len(outdated)
         if reused and not to_run:
-            log(f"village reports: all {reused} unchanged, skipped")
+            log(f"{what}: all {reused} unchanged, skipped")
         elif reused:
-            log(f"village reports: {reused} unchanged, skipped")
+            log(f"{what}: {reused} unchanged, skipped")
         if outdated:
             option = "--retry-failed" if retry_failed and not villages else "--villages"
             shown = ", ".join(outdated[:10]) + (", …" if len(outdated) > 10 else "")
             log(
-                f"village reports: {len(outdated)} outdated, not rerun because of {option} ({shown}); "
+                f"{what}: {len(outdated)} outdated, not rerun because of {option} ({shown}); "
                 f"they are marked outdated in index.html and run.json: rerun without {option} to update them"
             )
+        return to_run, reused, outdated
 
-        last_save = time.monotonic()
-
-        def checkpoint(result: VillageResult) -> None:
-            nonlocal last_save
-            results.append(result)
-            if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
-                self.save()
-                last_save = time.monotonic()
-
-        start = time.perf_counter()
-        new = run_villages(
-            study,
-            to_run,
-            out=out,
-            processed=self.processed,
-            tables=self.tables,
-            workers=options.workers,
-            scheduler=options.scheduler,
-            timeout=options.timeout,
-            timeouts=options.timeouts,
-            notebook=options.notebook,
-            keys=keys,
-            on_result=checkpoint,
-            progress=options.progress,
-            log=log,
-        )
-        seconds = time.perf_counter() - start
+    def _summarize(
+        self,
+        language: str,
+        new: Sequence[VillageResult],
+        *,
+        reused: int,
+        outdated: Sequence[str],
+        seconds: float,
+    ) -> tuple[str, bool]:
+        """Log what the batch did in ``language``; returns the stage detail and whether any failed."""
+        log, what = self.options.log, self._what(language)
         failed = [r for r in new if r.status != "ok"]
-        peaks: dict[str, int] = {}
-        for r in new:
-            if r.worker:
-                peaks[r.worker] = max(peaks.get(r.worker, 0), r.peak_rss)
-        stage.detail = f"{len(new) - len(failed)} written, {reused} unchanged, {len(failed)} failed" + (
+        detail = f"{len(new) - len(failed)} written, {reused} unchanged, {len(failed)} failed" + (
             f", {len(outdated)} outdated" if outdated else ""
         )
-        if not new:
-            stage.status = "skipped"
-        self.steps.meta["batch"] = {
-            "workers": None if options.scheduler else min(options.workers, max(1, len(to_run))),
-            "scheduler": options.scheduler,
-            "villages_run": len(new),
-            "seconds": round(seconds, 3),
-            "peak_rss_per_worker": peaks,
-        }
         if new:
             kinds: dict[str, int] = {}
             for r in failed:
                 label = FAILURE_LABELS.get(r.failure or "error", "other error")
                 kinds[label] = kinds.get(label, 0) + 1
-            detail = f" ({', '.join(f'{k}: {n}' for k, n in sorted(kinds.items()))})" if kinds else ""
+            kinds_text = f" ({', '.join(f'{k}: {n}' for k, n in sorted(kinds.items()))})" if kinds else ""
             rate = len(new) / seconds * 60 if seconds > 0 else float("nan")
+            # With several languages the batch's time is theirs together (logged once, after).
+            timing = f" in {seconds:.1f} s ({rate:.0f} villages/min)" if len(self.languages) == 1 else ""
             log(
-                f"village reports: {len(new) - len(failed)} written, {reused} unchanged, {len(failed)} failed"
-                f"{detail} in {seconds:.1f} s ({rate:.0f} villages/min)"
+                f"{what}: {len(new) - len(failed)} written, {reused} unchanged, {len(failed)} failed"
+                f"{kinds_text}{timing}"
             )
+        in_language = "" if language == self.languages[0] else f" ({language})"
         for r in failed:
             where = f" [{r.failed_notebook}]" if r.failed_notebook else ""
-            log(f"FAILED village {r.village}: {r.describe()}{where}")
-        if failed:
-            stage.status = "failed"
-            log(f"rerun only the failures: berdaya run {study.path} --out {out} --retry-failed")
-            return 1
-        return 0
+            log(f"FAILED village {r.village}{in_language}: {r.describe()}{where}")
+        return detail, bool(failed)
+
+    def _pdfs(self, st: StageRecord) -> None:
+        """Print the reports to A4 PDFs next to their pages, unless ``--no-pdf`` or ``pdf: false``.
+
+        A PDF is current while its page is the HTML it was printed from; only the others are
+        printed, all by one browser (:mod:`analysis.report.pdf`). A PDF whose page is gone (a
+        village that failed) or that no longer matches it while printing is off is removed:
+        an old print must not pass for today's report. Without chromium the run says so in one
+        line and goes on.
+        """
+        from analysis.report.pdf import PdfPage, PdfStamp, data_dates, print_pdfs, printer
+
+        out, steps, study, log = self.out, self.steps, self.study, self.options.log
+        villages = out / layout.VILLAGES_DIR
+        # The report pages on disk now, in every language the run writes: the village step has
+        # removed the pages of villages that failed or left the data.
+        programme = layout.PROGRAMME_HTML.removesuffix(layout.HTML_SUFFIX)
+        htmls = sorted(out.glob(f"{programme}*{layout.HTML_SUFFIX}"))
+        htmls += sorted(villages.glob(f"*{layout.HTML_SUFFIX}")) if villages.is_dir() else []
+        pages = [PdfPage(p, p.with_name(layout.printed_pdf(p.name))) for p in htmls]
+        # A PDF without its page (a village that failed now) would pass for its report.
+        pdfs = sorted(out.glob(f"{programme}*{layout.PDF_SUFFIX}"))
+        pdfs += sorted(villages.glob(f"*{layout.PDF_SUFFIX}")) if villages.is_dir() else []
+        for pdf in pdfs:
+            if not pdf.with_name(pdf.stem + layout.HTML_SUFFIX).is_file():
+                pdf.unlink(missing_ok=True)
+        before = steps.previous.get("pdf")
+        before = before if isinstance(before, dict) else {}
+        printed: dict[str, dict[str, str]] = {}
+        todo: dict[PdfPage, dict[str, str]] = {}
+        versions = printer()
+        for page in pages:
+            if not page.html.is_file():
+                page.pdf.unlink(missing_ok=True)
+                continue
+            label = steps.labels.label(page.pdf)
+            now = {"html": sha256_file(page.html), "environment": steps.environment, "printer": versions}
+            last = before.get(label)
+            last = last if isinstance(last, dict) else {}
+            same = all(last.get(k) == v for k, v in now.items())
+            if same and page.pdf.is_file() and sha256_file(page.pdf) == last.get("pdf"):
+                printed[label] = last
+                continue
+            todo[page] = {"label": label, **now}
+        steps.meta["pdf"] = printed
+        if not (self.options.pdf and study.pdf):
+            for page in todo:
+                page.pdf.unlink(missing_ok=True)
+            st.status, st.detail = "skipped", "--no-pdf" if not self.options.pdf else "pdf: false"
+            return
+        if not todo:
+            st.status, st.detail = "skipped", "unchanged since the last run"
+            log(f"PDFs: all {len(printed)} unchanged, skipped")
+            return
+        fieldwork = study.fieldwork.get("followup")
+        dated, date = data_dates(fieldwork[1] if fieldwork else None, study.rounds["followup"].year)
+        # The footer ties a printout to its data: a hash of the input files' hashes.
+        inputs = hashlib.sha256("\n".join(sorted(self.inputs.values())).encode()).hexdigest()[:12]
+        stamp = PdfStamp(dated=dated, date=date, footer=f"{study.name} · berdaya · SHA-256 {inputs}")
+
+        def done(page: PdfPage) -> None:
+            record = dict(todo[page])
+            label = record.pop("label")
+            printed[label] = {**record, "pdf": sha256_file(page.pdf)}
+
+        def failed(page: PdfPage, reason: str) -> None:
+            page.pdf.unlink(missing_ok=True)
+            log(f"PDF of {page.html.relative_to(out).as_posix()} not written: {reason}")
+
+        log(f"PDFs: {len(todo)} to print ({len(printed)} unchanged)")
+        start = time.perf_counter()
+        try:
+            written = print_pdfs(list(todo), stamp=stamp, on_done=done, on_error=failed)
+        except ReportError as exc:
+            for page in todo:
+                page.pdf.unlink(missing_ok=True)
+            st.status, st.detail = "skipped", str(exc)
+            log(str(exc))
+            return
+        seconds = time.perf_counter() - start
+        st.detail = f"{len(written)} written, {len(printed) - len(written)} unchanged"
+        log(f"PDFs: {len(written)} written in {seconds:.1f} s")
 
     def _index(self, st: StageRecord) -> None:
-        """Write ``index.html`` unless nothing it shows has changed."""
-        out, tables, steps, study = self.out, self.tables, self.steps, self.study
+        """Write ``index.html`` (and ``index.<language>.html`` per other language) unless unchanged."""
+        written = [language for language in self.languages if self._index_in(language)]
+        if not written:
+            st.status, st.detail = "skipped", "unchanged since the last run"
+
+    def _index_in(self, language: str) -> bool:
+        """Write the index in ``language`` unless nothing it shows has changed; whether it was written."""
+        out, tables, steps = self.out, self.tables, self.steps
+        # The index in another language describes that language's reports, in its words.
+        study = replace(self.study, language=check_language(language))
         # A failed village shows its cell, its error and a link to its kept notebook; a notebook
         # that is no longer there (removed by hand) gets no link.
         shown = [
             replace(r, failed_notebook="")
             if r.failed_notebook and not (out / r.failed_notebook).is_file()
             else r
-            for r in self.results
+            for r in self.results_in(language)
         ]
         villages_csv = tables / layout.VILLAGES_CSV
+        from analysis.report.index_page import index_inputs, index_page
+
+        others = {o: self.file_in(layout.INDEX_HTML, o) for o in self.languages if o != language}
         key = digest(
             {
                 "step": "index",
+                # The panel (each village's interval) and the clean stage's files (cleaning counts).
+                "processed": sorted((p.name, sha256_file(p)) for p in index_inputs(self.processed)),
+                "seed": study.seed,
+                "min_cell": study.min_cell,
                 "results": sorted(
                     (r.village, r.file, r.status, r.where(), r.error, r.failed_notebook, r.outdated)
                     for r in shown
@@ -928,18 +1411,22 @@ class Run:
                 "villages_csv": sha256_file(villages_csv) if villages_csv.is_file() else "",
                 "environment": steps.environment,
                 "study": study.name,
+                "language": language,
+                "languages": list(self.languages),
             }
         )
-        path = out / layout.INDEX_HTML
-        kept = steps.unchanged("index", key, path)
+        first = language == self.languages[0]
+        step = "index" if first else f"index_{language}"
+        path = out / self.file_in(layout.INDEX_HTML, language)
+        kept = steps.unchanged(step, key, path)
         if kept is not None:
-            st.status, st.detail = "skipped", "unchanged since the last run"
-            steps.done("index", key, kept)
-            return
-        from analysis.report.index_page import index_page
-
-        write_text_atomic(path, index_page(study, tables, shown, has_programme=True))
-        steps.done("index", key, {steps.labels.label(path): sha256_file(path)})
+            steps.done(step, key, kept)
+            return False
+        extra: dict[str, Any] = {"alternate": others} if others else {}
+        page = index_page(study, tables, shown, has_programme=True, processed=self.processed, **extra)
+        write_text_atomic(path, page)
+        steps.done(step, key, {steps.labels.label(path): sha256_file(path)})
+        return True
 
 
 def _stage_kernel() -> WarmKernel:
@@ -966,6 +1453,48 @@ def _close(kernel: WarmKernel) -> None:
         kernel.close()
     except Exception:  # a kernel that will not stop politely is killed
         kernel.kill_now()
+
+
+def _clean_side_by_side(options: RunOptions) -> bool:
+    """Whether the rounds may be cleaned at once, in two kernels: with two or more workers.
+
+    Cleaning holds a round's data in each kernel, so ``--workers 1`` keeps one round in memory
+    at a time.
+    """
+    return options.workers >= 2
+
+
+class _SideKernel:
+    """A second stage kernel, driven from a thread of its own, that cleans a round alongside.
+
+    Everything done with the kernel (launch, execute, close) runs on that one thread, as each
+    batch kernel stays on its thread (:func:`analysis.run.kernels.kernel_for_thread`); only
+    :meth:`kill` may be called from any thread. Its warm-up is the stage kernel's, so a round
+    is cleaned from the same kernel state in either kernel.
+    """
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.kernel = _stage_kernel()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="berdaya-side-kernel")
+
+    def launch(self) -> None:
+        """Start the kernel and its warm-up, without waiting (a failed start shows on first use)."""
+        self._thread.submit(self.kernel.launch)
+
+    def submit(self, work: Callable[[], object]) -> Future[object]:
+        """Run ``work`` on the kernel's thread."""
+        return self._thread.submit(work)
+
+    def kill(self) -> None:
+        """Kill the kernel now: an execution under way on its thread then fails."""
+        self.kernel.kill_now()
+
+    def close(self) -> None:
+        """Stop the kernel, after any work still queued, and end the thread."""
+        self._thread.submit(_close, self.kernel)
+        self._thread.shutdown(wait=True)
 
 
 #: What each part of :func:`analysis.run.fingerprint.environment` is, in a note to the user.
@@ -1024,9 +1553,15 @@ def _village_list(tables: Path, steps: _Steps) -> list[str]:
     return villages
 
 
-def _previous_results(previous: Mapping[str, Any]) -> dict[str, VillageResult]:
+def _previous_results(previous: Mapping[str, Any], language: str | None = None) -> dict[str, VillageResult]:
+    """The last run's village results: ``villages``, or with ``language`` its ``translations``."""
     found: dict[str, VillageResult] = {}
-    for item in previous.get("villages", []) or []:
+    if language is None:
+        items = previous.get("villages", []) or []
+    else:
+        translations = previous.get("translations")
+        items = (translations.get(language) if isinstance(translations, dict) else None) or []
+    for item in items:
         try:
             result = VillageResult.from_dict(item)
         except TypeError:  # a record from an older version: nothing to reuse
@@ -1046,9 +1581,9 @@ def _remove_stale_reports(out: Path, names: Mapping[str, str], *, log: Logger) -
     """Delete the reports and notebooks of villages the data no longer contains.
 
     A village removed from the exports (consent withdrawn, say) would otherwise keep its old
-    report, still readable in ``villages/``. Only files with the names the batch writes are
-    touched: ``villages/<name>.html``, ``villages/<name>.failed.ipynb`` and
-    ``notebooks/villages/<name>.ipynb``.
+    report, still readable in ``villages/``. Only files with the names the run writes are
+    touched: ``villages/<name>.html``, ``villages/<name>.pdf``, ``villages/<name>.failed.ipynb``
+    and ``notebooks/villages/<name>.ipynb``.
 
     Parameters
     ----------
@@ -1072,8 +1607,8 @@ def _remove_stale_reports(out: Path, names: Mapping[str, str], *, log: Logger) -
         for path in reports.iterdir():
             if path.name.endswith(layout.FAILED_SUFFIX):
                 candidates.append((path, path.name.removesuffix(layout.FAILED_SUFFIX)))
-            elif path.suffix == layout.HTML_SUFFIX:
-                candidates.append((path, path.name.removesuffix(layout.HTML_SUFFIX)))
+            elif path.suffix in (layout.HTML_SUFFIX, layout.PDF_SUFFIX):
+                candidates.append((path, path.stem))
     notebooks = out / layout.EXECUTED_DIR / layout.VILLAGES_DIR
     if notebooks.is_dir():
         candidates += [(p, p.stem) for p in notebooks.iterdir() if p.suffix == layout.NOTEBOOK_SUFFIX]

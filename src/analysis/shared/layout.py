@@ -169,6 +169,8 @@ PROVENANCE_JSON: Final = "provenance.json"
 RUN_JSON: Final = "run.json"
 #: The programme report: the run writes it; the index links to it.
 PROGRAMME_HTML: Final = "programme.html"
+#: The programme report printed to A4: the run writes it (report/pdf.py); for the user.
+PROGRAMME_PDF: Final = "programme.pdf"
 #: The index page: the run writes it; the user opens it.
 INDEX_HTML: Final = "index.html"
 #: Village reports (and failed village notebooks): the batch writes; the index links to them.
@@ -181,11 +183,36 @@ HTML_SUFFIX: Final = ".html"
 FAILED_SUFFIX: Final = ".failed.ipynb"
 #: The extension of an executed notebook.
 NOTEBOOK_SUFFIX: Final = ".ipynb"
+#: The extension of a report printed to A4 (next to its HTML page).
+PDF_SUFFIX: Final = ".pdf"
 
 
 def village_html(stem: str) -> str:
     """A village report in ``villages/``: the batch writes; the index links to it."""
     return f"{stem}{HTML_SUFFIX}"
+
+
+def village_pdf(stem: str) -> str:
+    """A village report printed to A4, next to its HTML page in ``villages/``: the run writes it."""
+    return f"{stem}{PDF_SUFFIX}"
+
+
+def printed_pdf(page: str) -> str:
+    """The A4 PDF of a report page (``programme.html`` → ``programme.pdf``), next to it: the run writes it."""
+    return f"{page.removesuffix(HTML_SUFFIX)}{PDF_SUFFIX}"
+
+
+def in_language(name: str, language: str, *, first: str) -> str:
+    """A report's file name in ``language``: the run's first language keeps ``name``.
+
+    The others add their code before the extension (``0101.html`` → ``0101.en.html``,
+    ``programme.html`` → ``programme.en.html``, ``index.html`` → ``index.en.html``). Village
+    file names are slugs without dots, so no village's name can be another's translation.
+    """
+    if language == first:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.{language}.{suffix}" if dot else f"{name}.{language}"
 
 
 def failed_notebook(stem: str) -> str:
