@@ -328,8 +328,12 @@ class WarmKernel:
         # nbclient and jupyter_client keep their event loop in a context variable. Dask runs
         # every task in a fresh copy of the thread's context, which would give each village a
         # new loop and orphan the kernel client's sockets; running everything inside one
-        # context of our own keeps one loop for the kernel's whole life.
-        self._context = contextvars.copy_context()
+        # context of our own keeps one loop for the kernel's whole life. The context starts
+        # empty rather than copied: a copy would carry the loop of whoever created the kernel,
+        # and two kernels made in one thread (the stage kernel and the side kernel that cleans
+        # the other round in a thread of its own) would then share one loop and collide
+        # ("This event loop is already running") once that thread had used a kernel before.
+        self._context = contextvars.Context()
         #: Set by :meth:`kill_now`: a killed kernel is never started again, so that a thread
         #: executing in it stops rather than retrying the start on a fresh kernel.
         self.killed = False
