@@ -445,14 +445,8 @@ def village_change(
     rng = village_seed(seed, village, column)
     data = panel.loc[panel[column].notna(), ["village", "round", "treatment", column]]
     here = data.loc[data["village"] == village]
-    own = household_change(
-        _values(here, "baseline", column),
-        _values(here, "followup", column),
-        statistic=statistic,
-        relative=relative,
-        min_cell=min_cell,
-        reps=reps,
-        rng=rng,
+    own = _own_change(
+        here, column, statistic=statistic, relative=relative, min_cell=min_cell, reps=reps, rng=rng
     )
     others = data.loc[(data["treatment"] == 0) & (data["village"] != village)]
     comparison = None
@@ -477,6 +471,31 @@ def village_change(
 
 def _values(frame: pd.DataFrame, round_name: str, column: str) -> np.ndarray:
     return frame.loc[frame["round"] == round_name, column].to_numpy(dtype=float)
+
+
+def _own_change(
+    here: pd.DataFrame,
+    column: str,
+    *,
+    statistic: Statistic,
+    relative: bool,
+    min_cell: int,
+    reps: int,
+    rng: np.random.Generator,
+) -> Change:
+    """One village's own change: :func:`household_change` of its two rounds.
+
+    The village report and the index draw it alike, so both print the same interval.
+    """
+    return household_change(
+        _values(here, "baseline", column),
+        _values(here, "followup", column),
+        statistic=statistic,
+        relative=relative,
+        min_cell=min_cell,
+        reps=reps,
+        rng=rng,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -696,9 +715,9 @@ def village_changes(
     # village_change sees them: the resampled positions then pick the same households.
     for village, here in data.groupby("village", sort=False):
         code = str(village)
-        own = household_change(
-            _values(here, "baseline", column),
-            _values(here, "followup", column),
+        own = _own_change(
+            here,
+            column,
             statistic=statistic,
             relative=relative,
             min_cell=min_cell,
