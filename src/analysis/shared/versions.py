@@ -52,8 +52,24 @@ def git_commit(root: Path = PROJECT_ROOT) -> str | None:
             check=True,
             timeout=10,
         ).stdout.strip()
+        # The notebook filter (nbstripout, set up by scripts/strip-notebooks.sh) starts a Python
+        # per notebook whose timestamps git cannot trust, as on a fresh clone: 10 s and more, so
+        # a run's commit depended on the timeout. Notebooks are committed stripped, so comparing
+        # their bytes as they are (``cat``) tells the same story, and a notebook saved with
+        # outputs counts as modified, as it is.
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "-c",
+                "filter.nbstripout.clean=cat",
+                "-c",
+                "filter.nbstripout.required=false",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
             capture_output=True,
             text=True,
             check=True,
