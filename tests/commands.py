@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,12 @@ def run(
     cwd: Path | None = None,
     timeout: float = 1500,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` to its end and capture its output (text)."""
+    """Run ``command`` to its end and capture its output (text).
+
+    With ``BERDAYA_TEST_TRACE=FILE`` in the environment, each command's seconds and what it did
+    (the lines that say a step ran or was skipped) are appended to FILE: where a slow suite spends.
+    """
+    began = time.perf_counter()
     process = subprocess.Popen(
         list(command),
         stdout=subprocess.PIPE,
@@ -48,6 +54,14 @@ def run(
     finally:
         with _LOCK:
             _RUNNING.discard(process)
+    trace = os.environ.get("BERDAYA_TEST_TRACE")
+    if trace:
+        steps = [
+            line for line in stderr.splitlines() if line.endswith(("skipped", " s")) or " done in " in line
+        ]
+        with open(trace, "a", encoding="utf-8") as file:
+            file.write(f"{time.perf_counter() - began:6.1f} s  {' '.join(map(str, command[1:]))[:240]}\n")
+            file.writelines(f"          {line}\n" for line in steps)
     return subprocess.CompletedProcess(list(command), process.returncode, stdout, stderr)
 
 

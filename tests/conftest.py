@@ -46,6 +46,7 @@ so that ``make test-fast`` (``-m "not slow and not e2e"``) never builds one.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -108,6 +109,10 @@ DEPENDS = {
     "stage_notebook_runs": "demo_stages",
     "tutorial_runs": "demo_run",
 }
+#: Each background build's (name, start, seconds), from the session's start: printed at the end,
+#: so that a slow suite shows whether the tests or the background builds held it up.
+TIMINGS: list[tuple[str, float, float]] = []
+SESSION_START = time.perf_counter()
 #: Draws of the always-run Monte Carlo, with the effect and without.
 MONTE_CARLO_DRAWS = 20
 
@@ -191,7 +196,16 @@ class Builds:
             return
         if name in DEPENDS:
             self.start(DEPENDS[name])
-        self._futures[name] = self._pool.submit(self._recipe(name))
+        recipe = self._recipe(name)
+
+        def timed() -> Any:
+            began = time.perf_counter()
+            try:
+                return recipe()
+            finally:
+                TIMINGS.append((name, began - SESSION_START, time.perf_counter() - began))
+
+        self._futures[name] = self._pool.submit(timed)
 
     def result(self, name: str) -> Any:
         """Wait for ``name`` (starting it now if no test asked for it at the session's start)."""
@@ -337,3 +351,15 @@ def user_text_stages(e2e_builds: Builds) -> tuple[Path, Path, Path]:
 def scale_run(e2e_builds: Builds) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The demo at 50 villages × 100 households through the stages: its panel and impact table."""
     return e2e_builds.result("scale_run")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The background builds: when each started and how long it took (the second core's lane)."""
+    if not TIMINGS:
+        return
+    terminalreporter.section("background builds (start and seconds from the session's start)")
+    for name, start, seconds in sorted(TIMINGS, key=lambda t: t[1]):
+        terminalreporter.write_line(f"{start:7.1f} s  {seconds:6.1f} s  {name}")
+    last = max(start + seconds for _, start, seconds in TIMINGS)
+    busy = sum(seconds for *_, seconds in TIMINGS)
+    terminalreporter.write_line(f"busy {busy:.0f} s; the last ended {last:.0f} s into the session")

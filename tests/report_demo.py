@@ -40,14 +40,16 @@ class DemoRun:
 
     folder: Path
     run: subprocess.CompletedProcess[str]
+    #: The study file when it is not ``folder/data/study.yml`` (a copy of another run's output).
+    study_file: Path | None = None
 
     @property
     def data(self) -> Path:
-        return self.folder / "data"
+        return self.folder / "data" if self.study_file is None else self.study_file.parent
 
     @property
     def study(self) -> Path:
-        return self.data / "study.yml"
+        return self.data / "study.yml" if self.study_file is None else self.study_file
 
     @property
     def out(self) -> Path:
@@ -95,11 +97,14 @@ def _make_hostile(data: Path) -> None:
     villages.to_csv(data / "villages.csv", index=False)
 
 
+#: The options of the demo's run: a test that runs it again passes them too, or it would redo
+#: the pages of a run in other languages.
+DEMO_OPTIONS = ("--language", "id,en")
+
+
 def build_demo(folder: Path, *, env: Mapping[str, str] | None = None) -> DemoRun:
     """The demo's reports in Indonesian and English, written by one run."""
-    return _run(
-        folder, villages=4, households=20, seed=5, hostile=False, env=env, options=("--language", "id,en")
-    )
+    return _run(folder, villages=4, households=20, seed=5, hostile=False, env=env, options=DEMO_OPTIONS)
 
 
 def build_hostile(folder: Path, *, env: Mapping[str, str] | None = None) -> DemoRun:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from commands import berdaya
-from report_demo import DEMO_VILLAGES, DemoRun
+from report_demo import DEMO_OPTIONS, DEMO_VILLAGES, DemoRun
 
 from analysis.errors import ReportError
 from analysis.inputs.study import load_study
@@ -155,50 +155,55 @@ def test_two_builds_give_identical_pdfs(checkouts: dict[str, Path]) -> None:
 
 
 @pytest.fixture(scope="module")
-def rerun_copy(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo run's folder, its PDFs deleted: a run again redoes nothing but them."""
-    folder = tmp_path_factory.mktemp("pdf-rerun") / "demo"
-    shutil.copytree(demo_run.folder, folder)
+def rerun_copy(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """A copy of the demo run's output folder, its PDFs deleted: a run again redoes nothing but them.
+
+    The study stays where it is: a moved study folder rewrites the provenance, and with it the
+    programme report.
+    """
+    folder = tmp_path_factory.mktemp("pdf-rerun")
+    shutil.copytree(demo_run.out, folder / "out")
     for pdf in (folder / "out").rglob(f"*{layout.PDF_SUFFIX}"):
         pdf.unlink()
-    return folder
+    return DemoRun(folder, demo_run.run, study_file=demo_run.study)
 
 
-def _run_again(folder: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    done = berdaya("run", str(folder / "data" / "study.yml"), "--out", str(folder / "out"), "--workers", "1",
-                   *extra, env=env, cwd=folder)  # fmt: skip
+def _run_again(copy: DemoRun, *extra: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    done = berdaya("run", str(copy.study), "--out", str(copy.out), "--workers", "1", *DEMO_OPTIONS, *extra,
+                   env=env, cwd=copy.folder)  # fmt: skip
     return done.returncode, done.stderr
 
 
-def test_no_pdf_writes_none(rerun_copy: Path) -> None:
+def test_no_pdf_writes_none(rerun_copy: DemoRun) -> None:
     code, stderr = _run_again(rerun_copy, "--no-pdf")
     assert code == 0, stderr[-3000:]
-    assert list((rerun_copy / "out").rglob(f"*{layout.PDF_SUFFIX}")) == []
+    assert list(rerun_copy.out.rglob(f"*{layout.PDF_SUFFIX}")) == []
     assert "Traceback" not in stderr and "PDFs:" not in stderr
+    assert "programme report: unchanged, skipped" in stderr  # only the PDFs were redone
 
 
 def test_missing_chromium_is_one_line_and_the_run_goes_on(
-    rerun_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rerun_copy: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
 
     env = {**os.environ, "BERDAYA_CHROMIUM": str(tmp_path / "no-chromium-here")}
     code, stderr = _run_again(rerun_copy, env=env)
     assert code == 0, stderr[-3000:]
-    assert list((rerun_copy / "out").rglob(f"*{layout.PDF_SUFFIX}")) == []
+    assert list(rerun_copy.out.rglob(f"*{layout.PDF_SUFFIX}")) == []
     lines = [line for line in stderr.splitlines() if "chromium" in line.lower()]
     assert len(lines) == 1 and lines[0].startswith("PDFs not written:"), stderr[-3000:]
     assert "BERDAYA_CHROMIUM" in lines[0] and "Traceback" not in stderr
-    assert (rerun_copy / "out" / layout.PROGRAMME_HTML).is_file()
+    assert (rerun_copy.out / layout.PROGRAMME_HTML).is_file()
 
 
 @needs_chromium
-def test_a_pdf_is_printed_again_only_when_its_page_changed(rerun_copy: Path) -> None:
+def test_a_pdf_is_printed_again_only_when_its_page_changed(rerun_copy: DemoRun) -> None:
     # After the two runs above (no PDFs), a plain run prints them all; the next one none.
     code, stderr = _run_again(rerun_copy)
     assert code == 0, stderr[-3000:]
-    pdfs = sorted((rerun_copy / "out").rglob(f"*{layout.PDF_SUFFIX}"))
-    assert rerun_copy / "out" / layout.PROGRAMME_PDF in pdfs and len(pdfs) > len(DEMO_VILLAGES)
+    pdfs = sorted(rerun_copy.out.rglob(f"*{layout.PDF_SUFFIX}"))
+    assert rerun_copy.out / layout.PROGRAMME_PDF in pdfs and len(pdfs) > len(DEMO_VILLAGES)
     assert f"PDFs: {len(pdfs)} written" in stderr, stderr[-2000:]
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in pdfs}
     code, stderr = _run_again(rerun_copy)

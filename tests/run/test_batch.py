@@ -21,6 +21,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import commands
 import nbformat
 import psutil
 import pytest
@@ -42,8 +43,7 @@ TEMPORARY = re.compile(r"^\..+\.(tmp|running\.ipynb)$")
 
 
 def berdaya(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run([*BERDAYA, *args], capture_output=True, text=True, env=env, timeout=1200)
+    return commands.berdaya(*args, timeout=1200)
 
 
 def berdaya_on_a_terminal(*args: str) -> tuple[int, str]:
@@ -241,6 +241,7 @@ def test_the_kernel_is_reset_to_its_post_import_state_before_each_notebook(tmp_p
 
 # --- faults ---------------------------------------------------------------------------------
 
+
 @pytest.mark.e2e
 def test_each_fault_is_isolated_reported_and_retried(demo: Study, tmp_path: Path) -> None:
     # The notebook fails as the marker files in <out>/faults/ say: <village>.raise, .die or .hang.
@@ -344,7 +345,9 @@ def test_a_killed_worker_process_costs_only_its_village(demo: Study, tmp_path: P
     # worker and goes on with the rest. The notebook kills its kernel's parent for village 0102.
     notebook = TEST_NOTEBOOKS / "kill_worker.ipynb"
     out = demo.copy(tmp_path / "out")
-    code = run_study(demo.study, out=out, workers=1, village_notebook=notebook, progress=False, log=lambda m: None)
+    code = run_study(
+        demo.study, out=out, workers=1, village_notebook=notebook, progress=False, log=lambda m: None
+    )
     assert code == 1
     got = results(out)
     assert got["0102"]["status"] != "ok" and got["0102"]["failure"] == "worker_died"

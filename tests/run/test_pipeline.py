@@ -7,11 +7,11 @@ and privacy tests.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import commands
 import pandas as pd
 import pytest
 from report_demo import DEMO_VILLAGES, DemoRun
@@ -23,8 +23,7 @@ BERDAYA = [sys.executable, "-m", "analysis.run.cli"]
 
 
 def berdaya(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run([*BERDAYA, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=900)
+    return commands.berdaya(*args, cwd=cwd, timeout=900)
 
 
 def test_run_exits_zero_and_writes_the_layout(demo_run: DemoRun) -> None:
@@ -69,7 +68,10 @@ def test_run_json_records_what_is_needed_to_explain_a_difference(demo_run: DemoR
         counts = data[round_name]["counts"]
         assert counts["raw"] == accounting.loc[round_name, "n_raw"]
         assert counts["clean"] + counts["quarantined"] + counts["excluded"] == counts["raw"]
-        assert sum(v for k, v in data[round_name]["reasons"].items() if k.startswith("excluded")) == counts["excluded"]
+        assert (
+            sum(v for k, v in data[round_name]["reasons"].items() if k.startswith("excluded"))
+            == counts["excluded"]
+        )
         assert "respondent_name" in data[round_name]["dropped_columns"]
     linkage = data["linkage"]
     assert "by_village" not in linkage

@@ -19,6 +19,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import commands
 import pytest
 from e2e_builds import REMOVED, SAFETY_VILLAGES, keyless_env
 from e2e_builds import SafetyDemo as Demo
@@ -291,8 +292,7 @@ def test_a_copied_project_keeps_its_claim_on_its_processed_folder(tmp_path: Path
 
 def berdaya(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     """The command in a fresh process whose home holds no pseudonymization key yet."""
-    env = {**keyless_env(home), "PYTHONHASHSEED": "0"}
-    return subprocess.run([*BERDAYA, *args], capture_output=True, text=True, env=env, timeout=1200)
+    return commands.berdaya(*args, env=keyless_env(home), timeout=1200)
 
 
 def record(out: Path) -> dict:

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import ReportError
-from analysis.report.html_export import find_chromium
 from analysis.report.text import LANGUAGES, Language, t
 from analysis.shared.text import strip_bidi_controls
 
@@ -172,6 +171,10 @@ def print_pdfs(
     """
     if not pages:
         return []
+    # Imported here: html_export brings nbconvert (1.5 s), which a run that prints nothing,
+    # or has exported no page in this process, need not pay.
+    from analysis.report.html_export import find_chromium
+
     chromium = find_chromium()
     if chromium is None:
         raise ReportError(missing_chromium())
