@@ -164,7 +164,7 @@ def test_init_then_run_gives_the_hand_written_studys_tables(tmp_path: Path, demo
     assert made.returncode == 0, made.stderr
     out = tmp_path / "out"
     ran = berdaya(
-        "run", str(folder / "study.yml"), "--out", str(out), "--no-village-reports", env=env, cwd=tmp_path
+        "run", str(folder / "study.yml"), "--out", str(out), "--no-village-reports", "--no-pdf", env=env, cwd=tmp_path
     )
     assert ran.returncode == 0, ran.stderr[-3000:]
     expected = sorted(p.name for p in demo_stages.tables.iterdir())

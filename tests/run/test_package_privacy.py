@@ -393,13 +393,13 @@ def test_creating_the_key_is_announced_once_and_the_next_run_skips_unchanged_sta
     monkeypatch.setattr(analysis.run.fingerprint, "source_digest", lambda folder=None: "pinned")
     study = minimal_study(tmp_path / "study", households=16)
     out = tmp_path / "out"
-    assert main(["run", str(study), "--out", str(out), "--no-village-reports"]) == 0
+    assert main(["run", str(study), "--out", str(out), "--no-village-reports", "--no-pdf"]) == 0
     first = capsys.readouterr().err
     key = home / ".config" / "berdaya" / "pseudonym.key"
     assert key.is_file()
     notes = [line for line in first.splitlines() if "pseudonymization key" in line]
     assert len(notes) == 1 and str(key) in notes[0] and "back it up" in notes[0]
-    assert main(["run", str(study), "--out", str(out), "--no-village-reports"]) == 0
+    assert main(["run", str(study), "--out", str(out), "--no-village-reports", "--no-pdf"]) == 0
     second = capsys.readouterr().err
     assert "pseudonymization key" not in second
     stages = {s["name"]: s["status"] for s in json.loads((out / "run.json").read_text())["stages"]}

@@ -377,7 +377,7 @@ def test_warnings_are_printed_and_recorded_even_when_every_stage_is_skipped(tmp_
     # 30 households an arm under min_cell 40: the small-arm warning, one per arm.
     study = minimal_study(tmp_path / "data", extra="min_cell: 40\n")
     out = tmp_path / "out"
-    runs = [berdaya("run", str(study), "--out", str(out), home=tmp_path) for _ in range(2)]
+    runs = [berdaya("run", str(study), "--out", str(out), "--no-pdf", home=tmp_path) for _ in range(2)]
     # The data stages' warnings, then the run's own: the processed data sit inside `out`.
     warnings = read_warnings_table(out / "tables")
     assert warnings, "the study should give run warnings"

@@ -1429,18 +1429,18 @@ class Run:
         return True
 
 
-def _stage_kernel() -> WarmKernel:
+def _stage_kernel(stages: Sequence[str] = STAGE_NOTEBOOKS) -> WarmKernel:
     """The kernel of a run's stage notebooks (not started yet).
 
-    Its warm-up is every stage notebook's imports, run before the kernel's state is recorded:
-    each notebook then starts from the same state, whichever stages the run skips.
+    Its warm-up is the imports of every notebook of ``stages``, run before the kernel's state is
+    recorded: each notebook then starts from the same state, whichever stages the run skips.
     """
     from analysis.run.execute import kernel_name
     from analysis.run.kernels import WarmKernel, warm_up_code
 
     lines = (
         line
-        for stage in STAGE_NOTEBOOKS
+        for stage in stages
         for line in warm_up_code(NOTEBOOKS_DIR / NOTEBOOKS[stage]).splitlines()
     )
     return WarmKernel(
@@ -1469,14 +1469,15 @@ class _SideKernel:
 
     Everything done with the kernel (launch, execute, close) runs on that one thread, as each
     batch kernel stays on its thread (:func:`analysis.run.kernels.kernel_for_thread`); only
-    :meth:`kill` may be called from any thread. Its warm-up is the stage kernel's, so a round
-    is cleaned from the same kernel state in either kernel.
+    :meth:`kill` may be called from any thread. It only cleans, so its warm-up is the clean
+    notebook's imports alone: the report modules (matplotlib, seaborn, statsmodels), 2 s of
+    CPU, are the stage kernel's. A round cleaned in either kernel writes the same bytes (tested).
     """
 
     def __init__(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self.kernel = _stage_kernel()
+        self.kernel = _stage_kernel(("clean",))
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="berdaya-side-kernel")
 
     def launch(self) -> None:
