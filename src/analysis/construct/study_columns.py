@@ -109,14 +109,19 @@ def _outcome_needs(outcome: OutcomeSpec) -> list[Named]:
 
 def named_columns(study: Study) -> list[Named]:
     """Every column the study file names, with where it must be found."""
-    named = [Named("`id`", study.id, "every", role="household_id", hint=_CODEBOOK_HINT)]
+    # A repeated cross-section has no `id`, and a rollout column may stand in for `treatment`.
+    named = [Named("`id`", study.id, "every", role="household_id", hint=_CODEBOOK_HINT)] if study.id else []
     if study.village:
         named.append(Named("`village`", study.village, "every", role="village", hint=_CODEBOOK_HINT))
     if study.cluster and study.cluster != study.village:
         named.append(Named("`cluster`", study.cluster, "every", hint=_CODEBOOK_HINT))
     if study.weights:
         named.append(Named("`weights`", study.weights, "every", role="weight", hint=_CODEBOOK_HINT))
-    named.append(Named("`treatment`", study.treatment, "any", role="treatment"))
+    if study.treatment:
+        named.append(Named("`treatment`", study.treatment, "any", role="treatment"))
+    rollout = study.round_design.rollout_column
+    if rollout:
+        named.append(Named("`rollout.column`", rollout, "any"))
     for covariate in study.covariates:
         named.append(Named("`covariates`", covariate, "baseline", hint="covariates enter as baseline values"))
     for outcome in study.outcomes:
@@ -331,7 +336,7 @@ def _needed_in(item: Named, round_name: str) -> bool:
 
 def _from_village_list(item: Named, village_columns: Sequence[str]) -> bool:
     """The arm and the cluster may be columns of the village list instead of the rounds."""
-    return item.key in ("`treatment`", "`cluster`") and item.column in village_columns
+    return item.key in ("`treatment`", "`cluster`", "`rollout.column`") and item.column in village_columns
 
 
 def _check_raw(

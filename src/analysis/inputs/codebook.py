@@ -482,9 +482,11 @@ def codebook_from_study(study: Study, columns: Mapping[str, Iterable[str]]) -> C
         The raw column names of each round.
     """
     present = {r: set(cols) for r, cols in columns.items()}
+    # baseline and followup first, as always; any other round in the order given.
+    order = [*(r for r in ROUNDS if r in present), *(r for r in present if r not in ROUNDS)]
 
     def sources(column: str) -> dict[str, str]:
-        return {r: column for r in ROUNDS if column in present.get(r, set())}
+        return {r: column for r in order if column in present[r]}
 
     variables: list[Variable] = []
     seen: set[str] = set()

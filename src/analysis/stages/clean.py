@@ -50,11 +50,12 @@ from analysis.inputs.codebook import (
     village_labels,
     with_village_names,
 )
-from analysis.inputs.readers import RawTable, read_table
+from analysis.inputs.readers import RawTable
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import write_csv, write_parquet, write_text_atomic
 from analysis.shared.run_warnings import write_stage_warnings
+from analysis.stages.rounds import round_table, with_record_ids
 
 
 def _codebook_for_round(study: Study, table: RawTable, round_name: str) -> Codebook:
@@ -135,13 +136,15 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
     study_path
         The study file (or a study already loaded).
     round_name
-        ``baseline`` or ``followup``.
+        One of the study's rounds (``baseline`` or ``followup`` in a two-round study; a value of
+        the round column for one long file).
     processed
         The processed-data folder.
     """
     study = study_path if isinstance(study_path, Study) else load_study(study_path)
-    spec = study.rounds[round_name]
-    table = read_table(spec.file, sheet=spec.sheet)
+    # A round of a long file is the rows holding its name, cleaned as if in a file of its own.
+    study, table = round_table(study, round_name)
+    study, table = with_record_ids(study, table, round_name)
     codebook = _codebook_for_round(study, table, round_name)
     # Every column the study file names must be there, before minutes of cleaning.
     check_round_columns(
