@@ -151,7 +151,7 @@ def _role_column(codebook: Codebook, role: str, fallback: str | None) -> str | N
     return fallback
 
 
-def _standardize(frame: pd.DataFrame, *, round_name: str, codebook: Codebook, study: Study) -> pd.DataFrame:
+def standardize(frame: pd.DataFrame, *, round_name: str, codebook: Codebook, study: Study) -> pd.DataFrame:
     """Give one round the standard column names."""
     id_col = _role_column(codebook, "household_id", study.id)
     village_col = _role_column(codebook, "village", study.village)
@@ -496,7 +496,7 @@ def build_panel(
     """
     if new_households not in NEW_HOUSEHOLDS:
         raise ValueError(f"new_households={new_households!r}: expecting one of {', '.join(NEW_HOUSEHOLDS)}")
-    parts = [_standardize(rounds[r], round_name=r, codebook=codebook, study=study) for r in ROUNDS]
+    parts = [standardize(rounds[r], round_name=r, codebook=codebook, study=study) for r in ROUNDS]
     base, follow = parts
     check_unique_keys(base["hh"], follow["hh"])
     id_columns = {r: _id_source(codebook, study, r) for r in ROUNDS}
@@ -590,7 +590,7 @@ def build_panel(
     data["in_sample"] = reason == ""
 
     ordered = list(STANDARD) + [c for c in data.columns if c not in STANDARD]
-    data = data[ordered].take(_sort_order(data, ["round", "village", "hh"])).reset_index(drop=True)
+    data = data[ordered].take(sort_order(data, ["round", "village", "hh"])).reset_index(drop=True)
 
     first = data.drop_duplicates("hh")
     summary = (
@@ -617,7 +617,7 @@ def build_panel(
     )
 
 
-def _sort_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+def sort_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Row positions of ``frame.sort_values(columns, kind="stable", na_position="last")``.
 
     Each column is sorted as integer codes of its sorted values (missing last), which is how

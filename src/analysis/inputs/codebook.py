@@ -520,6 +520,8 @@ def codebook_from_study(study: Study, columns: Mapping[str, Iterable[str]]) -> C
     add(study.cluster, "id", "cluster")
     add(study.treatment, "number", "treatment")
     add(study.weights, "number", "weight")
+    # The first treated round, when the rounds hold it (else it is in the village list).
+    add(study.round_design.rollout_column, "text", None)
     for covariate in study.covariates:
         add(covariate, "number", "covariate")
     for outcome in study.outcomes:
@@ -852,5 +854,12 @@ def load_codebook(study: Study, tables: dict[str, RawTable] | None = None) -> Co
     if study.codebook is not None:
         return with_study_roles(read_codebook(study.codebook), study)
     if tables is None:
-        tables = {r: read_table(study.rounds[r].file, sheet=study.rounds[r].sheet) for r in ROUNDS}
+        # Every round's file, each read once (one long file holds every round).
+        read: dict[tuple[Path, str | None], RawTable] = {}
+        tables = {}
+        for name, spec in study.rounds.items():
+            where = (spec.file, spec.sheet)
+            if where not in read:
+                read[where] = read_table(spec.file, sheet=spec.sheet)
+            tables[name] = read[where]
     return codebook_from_study(study, {r: list(t.frame.columns) for r, t in tables.items()})
