@@ -148,6 +148,10 @@ IMPACT_DETAIL_CSV: Final = "impact_detail.csv"
 #: Event-study coefficients of a study with more than two rounds (exactly
 #: config.EVENT_STUDY_COLUMNS): estimate writes; the programme report reads it.
 EVENT_STUDY_CSV: Final = "event_study.csv"
+#: The joint test of the pre-period event-study coefficients, per outcome and estimator, of a
+#: study with more than two rounds (columns analysis.estimate.multi_round.PRETREND_COLUMNS):
+#: estimate writes; the programme report reads it.
+PRETREND_CSV: Final = "pretrend.csv"
 #: Few-cluster p-values and q-values: estimate writes; the reports read it.
 IMPACT_INFERENCE_CSV: Final = "impact_inference.csv"
 #: Index weights of the family indices: estimate writes; the programme report reads it.
