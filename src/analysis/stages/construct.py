@@ -52,7 +52,7 @@ from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import read_csv, write_csv, write_parquet, write_text_atomic
 from analysis.shared.run_warnings import write_stage_warnings
-from analysis.stages.rounds import RECORD_ID, study_rounds
+from analysis.inputs.rounds import RECORD_ID, study_rounds
 
 NOT_IN_BASELINE = "not_in_baseline"
 

@@ -55,7 +55,7 @@ from analysis.shared.disclosure import (
 from analysis.shared.files import read_csv, write_csv, write_text_atomic
 from analysis.shared.run_warnings import RunWarning, read_stage_warnings, warnings_file, warnings_frame
 from analysis.shared.text import bidi_controls, show_bidi_controls
-from analysis.stages.rounds import study_rounds
+from analysis.inputs.rounds import study_rounds
 
 #: Statistics of ``villages.csv``: the column and how it is summarized per village and round.
 VILLAGE_STATISTICS: dict[str, str] = {"income_pc": "median", "participation_score": "mean"}
