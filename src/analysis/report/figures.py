@@ -429,3 +429,36 @@ def event_study_plot(data: pd.DataFrame, *, language: Language) -> Figure | None
     ax.set_ylabel(textwrap.fill(t("event_effect_axis", language), 30))
     fig.legend(loc="outside upper center", ncol=2, frameon=False)
     return fig
+
+
+def trajectory_plot(
+    data: pd.DataFrame, *, names: Mapping[str, str], title: str, language: Language
+) -> Figure | None:
+    """One outcome's mean in every round: this village and the programme and comparison villages.
+
+    Parameters
+    ----------
+    data
+        Columns ``group`` (``village``, ``programme``, ``comparison``), ``round``,
+        ``round_number`` and ``mean``.
+    names
+        Each group's label in the legend.
+    title
+        The outcome's label.
+    """
+    if data.empty:
+        return None
+    fig, ax = new_figure(7.0, 3.0)
+    styles = {"village": ("-", "o", 2.2), "programme": ("--", "s", 1.4), "comparison": (":", "^", 1.4)}
+    rounds = data.drop_duplicates("round_number").sort_values("round_number")
+    for group, (line, marker, width) in styles.items():
+        part = data.loc[data["group"] == group].sort_values("round_number")
+        if part.empty:
+            continue
+        ax.plot(part["round_number"], part["mean"], ls=line, marker=marker, lw=width, ms=5,
+                color=PALETTE[group], label=names[group])  # fmt: skip
+    ax.set_xticks(rounds["round_number"].tolist(), rounds["round"].astype(str).tolist())
+    localize_axis(ax, language, which="y")
+    ax.set_title(title, loc="left")
+    fig.legend(loc="outside upper center", ncol=3, frameon=False)
+    return fig

@@ -141,6 +141,13 @@ TEXT: dict[str, dict[str, str]] = {
         "id": "Nilai tujuan (0 = rata-rata desa pembanding pada survei awal)",
         "en": "Goal score (0 = comparison villages' average at baseline)",
     },
+    "trajectory_heading": {"id": "Perjalanan di semua putaran", "en": "Every round"},
+    "trajectory_reading": {
+        "id": "{outcome}: rata-rata pada setiap putaran, desa ini dibandingkan dengan desa program "
+        "dan desa pembanding lainnya (kelompok dengan terlalu sedikit rumah tangga tidak ditampilkan).",
+        "en": "{outcome}: the mean in every round, this village against the other programme and "
+        "comparison villages (a group with too few households is not shown).",
+    },
     "rounds_heading": {"id": "Semua putaran dan waktu program", "en": "Every round and the programme's timing"},
     "rounds_compare": {
         "id": "Studi ini punya {n} putaran ({rounds}). Tabel survei awal, atrisi dan dampak di atas "
