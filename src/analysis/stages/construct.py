@@ -51,7 +51,7 @@ from analysis.inputs.codebook import load_codebook
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import read_csv, write_csv, write_parquet, write_text_atomic
-from analysis.shared.run_warnings import write_stage_warnings
+from analysis.shared.run_warnings import RunWarning, write_stage_warnings
 from analysis.inputs.rounds import RECORD_ID, study_rounds
 
 NOT_IN_BASELINE = "not_in_baseline"
@@ -160,8 +160,14 @@ def construct_stage(study_path: str | Path | Study, processed: str | Path) -> pd
     return panel.linkage
 
 
-def _cohort_from_treatment(data: pd.DataFrame, study: Study) -> pd.Series:
-    """Each row's cohort from a ``treatment`` that varies by round; a unit switching back stops."""
+def _cohort_from_treatment(data: pd.DataFrame, study: Study) -> tuple[pd.Series, list[RunWarning]]:
+    """Each row's cohort from a ``treatment`` that varies by round; a unit switching back stops.
+
+    A ``treatment`` that is 1 in every round for every programme household (the arm written in
+    each round, as in a two-round study) is read as the arm: the programme starts after the
+    reference round, so every programme household's first treated round is the second one.
+    The run says so in a warning.
+    """
     try:
         first = first_treated_round(data, unit="hh", period="round_number", treatment="treatment")
     except EstimationError:
@@ -169,7 +175,21 @@ def _cohort_from_treatment(data: pd.DataFrame, study: Study) -> pd.Series:
         if error is None:
             raise
         raise error from None
-    return data["hh"].map(first).astype(float)
+    warnings = []
+    if len(first.dropna()) and (first.dropna() == 1).all():
+        first = first.where(first.isna(), 2.0)
+        warnings.append(
+            RunWarning(
+                "construct",
+                "treatment_is_arm",
+                f"`{study.treatment}` is 1 in every round for every programme household, so it is "
+                f"read as the arm and the programme as starting after the reference round "
+                f"({study.round_design.round_order[0]}); if the programme reached households at "
+                "different rounds, write 1 only from the round it reached them, or give "
+                "`rollout: {column: ...}`",
+            )
+        )
+    return data["hh"].map(first).astype(float), warnings
 
 
 def construct_long_stage(study: Study, processed: Path) -> pd.DataFrame:
@@ -212,13 +232,14 @@ def construct_long_stage(study: Study, processed: Path) -> pd.DataFrame:
     )
     data = stack_rounds(rounds, codebook=codebook, study=named, order=order)
     cohort: pd.Series | None = None
+    warnings: list[RunWarning] = []
     if study.round_design.kind != "repeated_cross_section":
         if study.round_design.rollout_column:
             cohort = rollout_cohort(data, study, files=round_files(study))
         else:
-            cohort = _cohort_from_treatment(data, study)
+            cohort, warnings = _cohort_from_treatment(data, study)
     panel = finish_panel(data, study=study, cohort=cohort)
-    write_stage_warnings(processed, "construct", [])
+    write_stage_warnings(processed, "construct", warnings)
     write_parquet(panel.data.drop(columns=[ROW], errors="ignore"), processed / layout.PANEL_PARQUET)
     write_csv(panel.linkage, processed / layout.PANEL_LINKAGE_CSV)
     write_csv(panel.exclusions, processed / layout.PANEL_EXCLUSIONS_CSV)
