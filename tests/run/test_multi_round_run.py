@@ -198,7 +198,9 @@ def test_one_treated_village_fires_the_few_clusters_warning(tmp_path: Path) -> N
     assert events["std_error"].isna().all()
 
 
-def test_a_treatment_written_as_the_arm_in_every_round_starts_after_the_reference_round(tmp_path: Path) -> None:
+def test_a_treatment_written_as_the_arm_in_every_round_starts_after_the_reference_round(
+    tmp_path: Path,
+) -> None:
     arm = {(f"{v}{h:02d}", t): 1 for v in range(3) for h in range(12) for t in (0, 1, 2)}
     study = _three_rounds(tmp_path / "data", treatment=arm)
     impact = _stages(study, tmp_path / "processed", tmp_path / "tables").set_index("estimator")
@@ -216,8 +218,9 @@ def test_rounds_named_with_spaces_get_file_safe_names(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
     rows = [["hhid", "period", "treat", "y"]]
-    rows += [[f"{i:03d}", period, int(i < 20), 10 + i % 7 + 3 * (period == "2021 Q2") * (i < 20)]
-             for period in ("2021 Q1", "2021 Q2") for i in range(40)]  # fmt: skip
+    for period in ("2021 Q1", "2021 Q2"):
+        effect = 3 if period == "2021 Q2" else 0
+        rows += [[f"{i:03d}", period, int(i < 20), 10 + i % 7 + effect * (i < 20)] for i in range(40)]
     with (folder / "survey.csv").open("w", newline="") as f:
         csv.writer(f).writerows(rows)
     (folder / "study.yml").write_text(

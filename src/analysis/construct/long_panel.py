@@ -34,12 +34,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.clean.round import ROW
 from analysis.construct.panel import STANDARD, read_villages, sort_order, standardize
 from analysis.errors import InputError
 from analysis.inputs.codebook import Codebook
 from analysis.inputs.study import Study, rollout_cohorts
 
+#: The spreadsheet row of each record (the clean stage's ``_row`` column).
+ROW = "_row"
 #: The linkage status of every record of a repeated cross-section.
 CROSS_SECTION = "cross_section"
 #: Columns a long panel has beyond :data:`analysis.construct.panel.STANDARD`.
@@ -289,14 +290,20 @@ def finish_panel(data: pd.DataFrame, *, study: Study, cohort: pd.Series | None) 
     data = data.take(sort_order(data, ["round_number", "village", "hh"])).reset_index(drop=True)
     first_rows = data.drop_duplicates("hh")
     linkage = (
-        first_rows.assign(arm=first_rows["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown"))
+        first_rows.assign(
+            arm=first_rows["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown")
+        )
         .groupby(["arm", "linkage"], dropna=False)
         .size()
         .rename("households")
         .reset_index()
     )
     exclusions = (
-        data.loc[~data["in_sample"]].groupby(["round", "exclusion_reason"]).size().rename("rows").reset_index()
+        data.loc[~data["in_sample"]]
+        .groupby(["round", "exclusion_reason"])
+        .size()
+        .rename("rows")
+        .reset_index()
     )
     return LongPanel(data=data, linkage=linkage, exclusions=exclusions)
 

@@ -78,11 +78,15 @@ def two_round_view(panel: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, Stu
     rows["round"] = np.where(rows["round_number"] == 1, ROUNDS[0], ROUNDS[1])
     names = {ROUNDS[0]: first, ROUNDS[1]: last}
     rounds = {
-        new: dataclasses.replace(study.rounds[old], name=new) if old in study.rounds else RoundSpec(name=new, file=study.path)
+        new: dataclasses.replace(study.rounds[old], name=new)
+        if old in study.rounds
+        else RoundSpec(name=new, file=study.path)
         for new, old in names.items()
     }
     outcomes = tuple(
-        dataclasses.replace(o, columns={new: o.columns[old] for new, old in names.items() if old in o.columns})
+        dataclasses.replace(
+            o, columns={new: o.columns[old] for new, old in names.items() if old in o.columns}
+        )
         for o in study.outcomes
     )
     view = dataclasses.replace(
@@ -162,7 +166,6 @@ def staggered_tables(
     """
     data = panel.loc[panel["in_sample"].astype(bool)]
     cluster = "cluster" if clustered else None
-    options = {"unit": "hh", "period": "round_number", "cohort": "cohort", "cluster": cluster}
     impact: list[dict[str, object]] = []
     events: list[pd.DataFrame] = []
     tests: list[dict[str, object]] = []
@@ -171,8 +174,12 @@ def staggered_tables(
             continue
         frame = data.assign(**{outcome: pd.to_numeric(data[column], errors="coerce")})
         try:
-            fit = twfe(frame, outcome=outcome, **options)
-            dynamic = twfe_event_study(frame, outcome=outcome, **options)
+            fit = twfe(
+                frame, outcome=outcome, unit="hh", period="round_number", cohort="cohort", cluster=cluster
+            )
+            dynamic = twfe_event_study(
+                frame, outcome=outcome, unit="hh", period="round_number", cohort="cohort", cluster=cluster
+            )
         except EstimationError as exc:
             impact.append(_not_estimated(outcome, "twfe", str(exc)))
         else:
@@ -180,7 +187,15 @@ def staggered_tables(
             events.append(_event_rows(dynamic))
             tests.append(_pretrend_row(outcome, "twfe", dynamic.pre_test, gap=dynamic.gap))
         try:
-            cs = callaway_santanna(frame, outcome=outcome, control_group=study.round_design.controls, **options)
+            cs = callaway_santanna(
+                frame,
+                outcome=outcome,
+                unit="hh",
+                period="round_number",
+                cohort="cohort",
+                cluster=cluster,
+                control_group=study.round_design.controls,
+            )
         except EstimationError as exc:
             impact.append(_not_estimated(outcome, "cs_att", str(exc)))
         else:
@@ -256,9 +271,8 @@ def cross_section_impact(
             continue
         row = estimate.impact_row()
         row["outcome"] = outcome.name
-        row["note"] = "; ".join(
-            n for n in ("pooled DiD of a repeated cross-section (no household is followed)", row["note"]) if n
-        )
+        notes = ("pooled DiD of a repeated cross-section (no household is followed)", str(row["note"]))
+        row["note"] = "; ".join(n for n in notes if n)
         rows.append(row)
     did = pd.DataFrame(rows, columns=list(impact.columns))
     out = pd.concat([keep, did], ignore_index=True)

@@ -794,9 +794,7 @@ def with_study_roles(codebook: Codebook, study: Study) -> Codebook:
         given[target.name] = role
     if not given:
         return codebook
-    variables = tuple(
-        replace(v, role=given[v.name]) if v.name in given else v for v in codebook.variables
-    )
+    variables = tuple(replace(v, role=given[v.name]) if v.name in given else v for v in codebook.variables)
     return Codebook(variables=variables, path=codebook.path)
 
 
@@ -833,9 +831,7 @@ def village_labels(table: RawTable, codebook: Codebook, round_name: str) -> dict
     return {}
 
 
-def with_village_names(
-    frame: pd.DataFrame, labels: Mapping[str, str], *, codebook: Codebook
-) -> pd.DataFrame:
+def with_village_names(frame: pd.DataFrame, labels: Mapping[str, str], *, codebook: Codebook) -> pd.DataFrame:
     """A clean round with a ``village_name`` column from :func:`village_labels`.
 
     The construct stage takes the names from here when the village list gives none (a list's

@@ -18,7 +18,6 @@ from analysis.errors import InputError, StudyError
 from analysis.inputs.readers import RawTable, read_table
 from analysis.inputs.study import Study, order_long_rounds, with_round_order
 
-
 #: The record id a repeated cross-section (a study without ``id``) is cleaned with: the round
 #: and the record's row in its file, so each record is its own household and two identical
 #: answers are two respondents, not a duplicate submission.
@@ -50,9 +49,7 @@ def _round_labels(study: Study, table: RawTable) -> tuple[pd.Series, tuple[str, 
             file=table.path,
             sheet=table.sheet,
         )
-    return order_long_rounds(
-        table.frame[column], column=column, order=design.round_order, file=table.path
-    )
+    return order_long_rounds(table.frame[column], column=column, order=design.round_order, file=table.path)
 
 
 def study_rounds(study: Study) -> Study:

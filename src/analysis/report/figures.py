@@ -418,8 +418,17 @@ def event_study_plot(data: pd.DataFrame, *, language: Language) -> Figure | None
             ax.plot(x, y, marker=MARKERS[estimator], ms=5, lw=1.6, color=colour, label=label)
         else:
             bars = np.vstack([y - low, high - y])
-            ax.errorbar(x, y, yerr=np.where(np.isfinite(bars), bars, 0.0), fmt=MARKERS[estimator],
-                        ms=4, capsize=0, lw=1.0, color=colour, label=label)  # fmt: skip
+            ax.errorbar(
+                x,
+                y,
+                yerr=np.where(np.isfinite(bars), bars, 0.0),
+                fmt=MARKERS[estimator],
+                ms=4,
+                capsize=0,
+                lw=1.0,
+                color=colour,
+                label=label,
+            )
     ax.axhline(0, color="#52606d", lw=1)
     ax.axvline(-0.5, color="#52606d", lw=1, ls=":")
     times = sorted({int(e) for e in data["event_time"]})
@@ -455,8 +464,16 @@ def trajectory_plot(
         part = data.loc[data["group"] == group].sort_values("round_number")
         if part.empty:
             continue
-        ax.plot(part["round_number"], part["mean"], ls=line, marker=marker, lw=width, ms=5,
-                color=PALETTE[group], label=names[group])  # fmt: skip
+        ax.plot(
+            part["round_number"],
+            part["mean"],
+            ls=line,
+            marker=marker,
+            lw=width,
+            ms=5,
+            color=PALETTE[group],
+            label=names[group],
+        )
     ax.set_xticks(rounds["round_number"].tolist(), rounds["round"].astype(str).tolist())
     localize_axis(ax, language, which="y")
     ax.set_title(title, loc="left")

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import PROJECT_ROOT, ROUNDS, STAGGERED_ESTIMATORS, TESTED_ESTIMATORS
-from analysis.estimate.women import is_woman
 from analysis.estimate.multi_round import two_round_view
+from analysis.estimate.women import is_woman
 from analysis.inputs.codebook import Codebook, load_codebook
 from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import Study, load_study
@@ -1589,14 +1589,21 @@ def rounds_section(ctx: ProgrammeContext) -> list[object]:
             figures.event_study_plot(data, language=lang),
             alt=f"{label}. {alt}",
             caption=_numbered(
-                ctx, f"event_study_{outcome}", render("event_study_reading", lang, outcome=label), kind="figure"
+                ctx,
+                f"event_study_{outcome}",
+                render("event_study_reading", lang, outcome=label),
+                kind="figure",
             ),
             base=None,
             language=lang,
             min_cell=ctx.min_cell,
         )
-        parts += [fragment(paragraph(_pretrend(ctx, tests, outcome, estimator))) for estimator in STAGGERED_ESTIMATORS
-                  if tests is not None and ((tests["outcome"] == outcome) & (tests["estimator"] == estimator)).any()]  # fmt: skip
+        for estimator in STAGGERED_ESTIMATORS:
+            if (
+                tests is not None
+                and ((tests["outcome"] == outcome) & (tests["estimator"] == estimator)).any()
+            ):
+                parts.append(fragment(paragraph(_pretrend(ctx, tests, outcome, estimator))))
     return parts
 
 

@@ -148,7 +148,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "{outcome}: the mean in every round, this village against the other programme and "
         "comparison villages (a group with too few households is not shown).",
     },
-    "rounds_heading": {"id": "Semua putaran dan waktu program", "en": "Every round and the programme's timing"},
+    "rounds_heading": {
+        "id": "Semua putaran dan waktu program",
+        "en": "Every round and the programme's timing",
+    },
     "rounds_compare": {
         "id": "Studi ini punya {n} putaran ({rounds}). Tabel survei awal, atrisi dan dampak di atas "
         "membandingkan putaran terakhir ({last}) dengan putaran acuan ({first}); kelompok program "

@@ -600,9 +600,17 @@ def trajectory_data(ctx: VillageContext, outcome: str, column: str) -> pd.DataFr
         if group == "village" and ctx.hidden:
             continue
         part = data.loc[mask].groupby(["round_number", "round"], sort=True)["y"].agg(["mean", "count"])
-        for (number_, round_name), record in part.iterrows():
+        for record in part.reset_index().to_dict("records"):
             if int(record["count"]) >= ctx.min_cell:
-                rows.append((group, str(round_name), int(number_), float(record["mean"]), int(record["count"])))
+                rows.append(
+                    (
+                        group,
+                        str(record["round"]),
+                        int(record["round_number"]),
+                        float(record["mean"]),
+                        int(record["count"]),
+                    )
+                )
     return pd.DataFrame(rows, columns=["group", "round", "round_number", "mean", "n"])
 
 

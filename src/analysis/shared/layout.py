@@ -40,6 +40,7 @@ def round_stem(round_name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", round_name).strip("_-")[:60] or "round"
     return f"{cleaned}-{hashlib.sha256(round_name.encode('utf-8')).hexdigest()[:8]}"
 
+
 # ---------------------------------------------------------------------------------------------
 # The processed folder: one set per round, written by the clean stage (stages/clean.py)
 

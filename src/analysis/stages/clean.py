@@ -51,11 +51,11 @@ from analysis.inputs.codebook import (
     with_village_names,
 )
 from analysis.inputs.readers import RawTable
+from analysis.inputs.rounds import round_table, with_record_ids
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import write_csv, write_parquet, write_text_atomic
 from analysis.shared.run_warnings import write_stage_warnings
-from analysis.inputs.rounds import round_table, with_record_ids
 
 
 def _codebook_for_round(study: Study, table: RawTable, round_name: str) -> Codebook:

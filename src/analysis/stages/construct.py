@@ -48,11 +48,11 @@ from analysis.construct.study_columns import check_constructed, read_raw_columns
 from analysis.errors import BerdayaError, EstimationError
 from analysis.estimate.staggered import first_treated_round
 from analysis.inputs.codebook import load_codebook
+from analysis.inputs.rounds import RECORD_ID, study_rounds
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import read_csv, write_csv, write_parquet, write_text_atomic
 from analysis.shared.run_warnings import RunWarning, write_stage_warnings
-from analysis.inputs.rounds import RECORD_ID, study_rounds
 
 NOT_IN_BASELINE = "not_in_baseline"
 
@@ -243,7 +243,9 @@ def construct_long_stage(study: Study, processed: Path) -> pd.DataFrame:
     write_parquet(panel.data.drop(columns=[ROW], errors="ignore"), processed / layout.PANEL_PARQUET)
     write_csv(panel.linkage, processed / layout.PANEL_LINKAGE_CSV)
     write_csv(panel.exclusions, processed / layout.PANEL_EXCLUSIONS_CSV)
-    unlinked = panel.data.loc[panel.data["linkage"].isin(["baseline_only", "followup_only"]), ["hh", "round", "linkage"]]
+    unlinked = panel.data.loc[
+        panel.data["linkage"].isin(["baseline_only", "followup_only"]), ["hh", "round", "linkage"]
+    ]
     write_csv(unlinked.reset_index(drop=True), processed / layout.UNLINKED_CSV)
     write_csv(linkage_by_village(panel.data), processed / layout.LINKAGE_BY_VILLAGE_CSV)
     summary = {"design": study.round_design.kind, "rounds": list(order), **linkage_summary(panel.data)}

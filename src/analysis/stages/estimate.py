@@ -41,6 +41,7 @@ from analysis.estimate.multi_round import (
 )
 from analysis.estimate.tables import ImpactTables, analyse, respondent_sex_column, text_columns_read
 from analysis.inputs.codebook import load_codebook
+from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.disclosure import (
@@ -55,7 +56,6 @@ from analysis.shared.disclosure import (
 from analysis.shared.files import read_csv, write_csv, write_text_atomic
 from analysis.shared.run_warnings import RunWarning, read_stage_warnings, warnings_file, warnings_frame
 from analysis.shared.text import bidi_controls, show_bidi_controls
-from analysis.inputs.rounds import study_rounds
 
 #: Statistics of ``villages.csv``: the column and how it is summarized per village and round.
 VILLAGE_STATISTICS: dict[str, str] = {"income_pc": "median", "participation_score": "mean"}
@@ -303,8 +303,11 @@ def _multi_round(
         inference = result.inference.loc[
             ~result.inference["estimator"].isin(["did", *LINKED_ESTIMATORS])
         ].reset_index(drop=True)
-        empty = {"attrition": result.attrition.iloc[0:0], "lee_bounds": result.lee_bounds.iloc[0:0]}
-        return replace(result, impact=impact, inference=inference, **empty), {}
+        # Nobody is followed, so nobody attrits: the tables keep their columns and no row.
+        attrition, lee_bounds = result.attrition.iloc[0:0], result.lee_bounds.iloc[0:0]
+        return replace(
+            result, impact=impact, inference=inference, attrition=attrition, lee_bounds=lee_bounds
+        ), {}
     outcomes = {o.name: o.columns.get(last) or o.name for o in study.outcomes}
     staggered = staggered_tables(long_panel, study, outcomes=outcomes, clustered=clustered)
     impact = pd.concat([result.impact, staggered.impact], ignore_index=True)
