@@ -234,3 +234,24 @@ def test_rounds_named_with_spaces_get_file_safe_names(tmp_path: Path) -> None:
     assert layout.clean_parquet("2021 Q1") != layout.clean_parquet("2021-Q1")
     did = impact.set_index("estimator").loc["did"]
     assert did["estimate"] == pytest.approx(3.0)
+
+
+def test_the_public_event_study_hides_a_coefficient_of_few_households() -> None:
+    from analysis.shared.disclosure import public_event_study
+
+    events = pd.DataFrame(
+        {
+            "outcome": "y",
+            "estimator": "cs_att",
+            "event_time": [-2, -1, 0, 1],
+            "estimate": [0.1, 0.0, 1.0, 2.0],
+            "std_error": [0.2, float("nan"), 0.3, 0.4],
+            "ci_low": [-0.3, float("nan"), 0.4, 1.2],
+            "ci_high": [0.5, float("nan"), 1.6, 2.8],
+            "n_obs": [4, 30, 30, 9],
+            "n_clusters": 12,
+        }
+    )
+    public = public_event_study(events, min_cell=10).set_index("event_time")
+    assert public.loc[[-2, 1], ["estimate", "std_error", "n_obs"]].isna().all().all()
+    assert public.loc[0, "estimate"] == 1.0 and public.loc[-1, "estimate"] == 0.0
