@@ -708,9 +708,9 @@ def public_tables(
         The same file names. ``villages.csv``, ``linkage.csv``, ``attrition.csv``,
         ``alkire_foster.csv``, ``balance.csv``, ``index_weights.csv``, ``impact.csv``,
         ``impact_detail.csv``, ``impact_inference.csv`` and ``event_study.csv`` follow the
-        policy (module docstring and ``docs/disclosure.md``); the other tables hold no count or statistic of a group
-        smaller than the whole sample (``row_accounting.csv`` holds cleaning counts only) and
-        are the same in both tiers.
+        policy (module docstring and ``docs/disclosure.md``); the other tables hold no count or
+        statistic of a group smaller than the whole sample (``row_accounting.csv`` holds
+        cleaning counts only) and are the same in both tiers.
     """
     check_min_cell(min_cell)
     linkage = internal.get(layout.LINKAGE_CSV)
