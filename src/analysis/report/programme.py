@@ -151,8 +151,11 @@ class ProgrammeContext:
 
     @property
     def primary(self) -> str:
-        """The primary estimator: ANCOVA in a randomized design, DiD with matched villages."""
-        return primary_estimator(self.study)
+        """The primary estimator: ANCOVA in a randomized design, DiD with matched villages.
+
+        DiD in a repeated cross-section, which has no household in both rounds for ANCOVA.
+        """
+        return "did" if self.cross_section else primary_estimator(self.study)
 
     def table(self, name: str) -> pd.DataFrame | None:
         """An optional table of the estimate stage (None when this run did not write it)."""
@@ -1541,6 +1544,7 @@ def rounds_section(ctx: ProgrammeContext) -> list[object]:
     ]
     if ctx.cross_section:
         return parts + [fragment(paragraph(render("rcs_design", lang)))]
+    parts.append(fragment(paragraph(render("programme_group_reached", lang))))
     events = read_output_table(ctx.tables_dir, layout.EVENT_STUDY_CSV)
     tests = read_output_table(ctx.tables_dir, layout.PRETREND_CSV)
     controls = t(f"controls_{ctx.all_rounds.round_design.controls}", lang)

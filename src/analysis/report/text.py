@@ -154,11 +154,13 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "rounds_compare": {
         "id": "Studi ini punya {n} putaran ({rounds}). Tabel survei awal, atrisi dan dampak di atas "
-        "membandingkan putaran terakhir ({last}) dengan putaran acuan ({first}); kelompok program "
-        "adalah rumah tangga yang dijangkau program pada suatu putaran.",
+        "membandingkan putaran terakhir ({last}) dengan putaran acuan ({first}).",
         "en": "This study has {n} rounds ({rounds}). The baseline, attrition and impact tables above "
-        "compare the last round ({last}) with the reference round ({first}); the programme group is "
-        "the households the programme reached in some round.",
+        "compare the last round ({last}) with the reference round ({first}).",
+    },
+    "programme_group_reached": {
+        "id": "Kelompok program adalah rumah tangga yang dijangkau program pada suatu putaran.",
+        "en": "The programme group is the households the programme reached in some round.",
     },
     "rcs_design": {
         "id": "Desain ini potong lintang berulang: setiap putaran mewawancarai rumah tangga yang "
