@@ -109,6 +109,30 @@ def test_cs_att_covers_the_truth_and_twfe_shows_the_bias_of_growing_effects(demo
     assert impact.loc[("income_pc", "twfe"), "estimate"] < impact.loc[("income_pc", "cs_att"), "estimate"]
 
 
+@pytest.mark.e2e
+def test_a_second_run_of_the_three_round_demo_skips_every_step(demo_run) -> None:
+    done, out, data = demo_run
+    assert done.returncode == 0, done.stderr
+    again = berdaya("run", str(data / "study.yml"), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    for step in ("clean baseline", "clean midline", "clean endline", "construct panel", "estimate impacts"):
+        assert f"{step}: unchanged, skipped" in again.stderr
+    assert f"village reports: all {DEMO['villages']} unchanged, skipped" in again.stderr
+
+
+@pytest.mark.e2e
+def test_a_replication_package_of_the_three_round_demo_verifies(demo_run, tmp_path: Path) -> None:
+    _, _, data = demo_run
+    package = tmp_path / "package"
+    built = berdaya("package", str(data / "study.yml"), "--out", str(package))
+    assert built.returncode == 0, built.stderr
+    assert len(list((package / "data" / "processed").glob(layout.clean_parquet("*")))) == 3
+    verified = berdaya("verify", str(package))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    output = verified.stdout + verified.stderr
+    assert f"{layout.EVENT_STUDY_CSV}: matches" in output and f"{layout.PRETREND_CSV}: matches" in output
+
+
 def _stages(study_path: Path, processed: Path, tables: Path) -> pd.DataFrame:
     """Clean every round, construct and estimate, in-process."""
     study = study_rounds(load_study(study_path))

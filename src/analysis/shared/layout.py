@@ -35,7 +35,8 @@ def round_stem(round_name: str) -> str:
     >>> round_stem("2020 Q1")
     '2020_Q1-92defc57'
     """
-    if _SAFE_ROUND.match(round_name):
+    if _SAFE_ROUND.match(round_name) or round_name == "*":
+        # "*" stays, so that clean_parquet("*") globs every round's file.
         return round_name
     cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", round_name).strip("_-")[:60] or "round"
     return f"{cleaned}-{hashlib.sha256(round_name.encode('utf-8')).hexdigest()[:8]}"
