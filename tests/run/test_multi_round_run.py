@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.config import EVENT_STUDY_COLUMNS, IMPACT_COLUMNS
+from analysis.config import DEMO_DIR, EVENT_STUDY_COLUMNS, IMPACT_COLUMNS
 from analysis.demo.staggered import write_staggered
+from analysis.errors import StudyError
 from analysis.estimate.multi_round import PRETREND_COLUMNS
 from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import load_study
@@ -190,6 +192,41 @@ def test_a_repeated_cross_section_runs_and_its_report_says_what_the_design_means
     # Attrition and Lee bounds are left out with a sentence; DiD is the estimate the summary reads.
     assert "jadi tidak ada atrisi dan tidak ada batas Lee" in page and "Batas Lee untuk" not in page
     assert "ldurat: Selisih-dari-selisih (DiD) memperkirakan dampak +0,19" in page
+
+
+def _survey_without_id(tmp_path: Path, *, keep_role: bool = False) -> Path:
+    """The bundled two-round demo as a repeated cross-section: `id` removed (and its role)."""
+    folder = tmp_path / "survey"
+    shutil.copytree(DEMO_DIR, folder)
+    study = folder / "study.yml"
+    study.write_text(study.read_text().replace("id: hhid\n", "") + "pdf: false\n")
+    if not keep_role:
+        codebook = folder / "codebook.csv"
+        lines = codebook.read_text().splitlines(keepends=True)
+        lines = [line.replace(",household_id,", ",,") if line.startswith("hhid,") else line for line in lines]
+        codebook.write_text("".join(lines))
+    return study
+
+
+def test_a_codebook_that_names_a_household_id_without_id_in_the_study_is_refused(tmp_path: Path) -> None:
+    study = load_study(_survey_without_id(tmp_path, keep_role=True))
+    with pytest.raises(StudyError, match=r"has no `id`, so it is read as a repeated cross-section, but"):
+        clean_stage(study, "baseline", tmp_path / "processed")
+
+
+@pytest.mark.e2e
+def test_a_repeated_cross_section_with_villages_and_a_codebook_runs(tmp_path: Path) -> None:
+    study = _survey_without_id(tmp_path)
+    out = tmp_path / "out"
+    done = berdaya("run", str(study), "--out", str(out), "--villages", "0101")
+    assert done.returncode == 0, done.stderr
+    impact = pd.read_csv(out / layout.TABLES_DIR / layout.IMPACT_CSV).set_index(["outcome", "estimator"])
+    did = impact.loc[("income_pc", "did")]
+    assert did["se_type"] == "CR1" and did["n_clusters"] == 30  # clustered by village
+    assert not {"ancova", "before_after"} & set(impact.index.get_level_values("estimator"))
+    page = (out / layout.VILLAGES_DIR / "0101.html").read_text(encoding="utf-8")
+    assert "Setiap putaran mewawancarai rumah tangga yang berbeda" in page
+    assert "Ditemukan lagi" not in page
 
 
 def _three_rounds(folder: Path, *, treatment: dict[tuple[str, int], int], villages: int = 6) -> Path:

@@ -11,10 +11,12 @@ user can open.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import pandas as pd
 
 from analysis.errors import InputError, StudyError
+from analysis.inputs.codebook import Codebook, Variable, read_codebook
 from analysis.inputs.readers import RawTable, read_table
 from analysis.inputs.study import Study, order_long_rounds, with_round_order
 
@@ -33,9 +35,32 @@ def with_record_ids(study: Study, table: RawTable, round_name: str) -> tuple[Stu
     """
     if study.id:
         return study, table
+    if study.codebook is not None:
+        named = read_codebook(study.codebook).by_role("household_id")
+        if named:
+            raise StudyError(
+                f"{study.path.name} has no `id`, so it is read as a repeated cross-section, but "
+                f"{study.codebook.name} gives the role household_id to {named[0].name}: write "
+                f"`id: {named[0].name}` to follow households across rounds, or remove that role"
+            )
     ids = [f"{round_name}:{row}" for row in table.row_numbers.tolist()]
     frame = table.frame.assign(**{RECORD_ID: ids})
     return dataclasses.replace(study, id=RECORD_ID), dataclasses.replace(table, frame=frame)
+
+
+def with_record_variable(codebook: Codebook, rounds: Sequence[str]) -> Codebook:
+    """A codebook with :data:`RECORD_ID` as the household id of ``rounds`` (a study without ``id``).
+
+    The record id is berdaya's own column (:func:`with_record_ids`), so a study's codebook
+    cannot list it; it is added, pseudonymized like any id. A codebook that has it is returned
+    as it is.
+    """
+    if RECORD_ID in codebook:
+        return codebook
+    record = Variable(
+        name=RECORD_ID, type="id", sources=dict.fromkeys(rounds, RECORD_ID), role="household_id"
+    )
+    return dataclasses.replace(codebook, variables=(record, *codebook.variables))
 
 
 def _round_labels(study: Study, table: RawTable) -> tuple[pd.Series, tuple[str, ...]]:

@@ -174,6 +174,12 @@ TEXT: dict[str, dict[str, str]] = {
         "means, not the change of the same households; ANCOVA and the before/after change are not "
         "computed.",
     },
+    "rcs_village_households": {
+        "id": "Setiap putaran mewawancarai rumah tangga yang berbeda (potong lintang berulang): tidak "
+        "ada rumah tangga yang diikuti, jadi tidak ada yang hilang atau ditemukan lagi.",
+        "en": "Each round interviewed different households (a repeated cross-section): no household "
+        "is followed, so none is lost or found again.",
+    },
     "rcs_no_attrition": {
         "id": "Bagian ini dilewati: potong lintang berulang tidak mengikuti rumah tangga, jadi tidak "
         "ada atrisi dan tidak ada batas Lee.",

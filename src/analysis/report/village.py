@@ -316,6 +316,17 @@ def households_section(ctx: VillageContext) -> list[object]:
         "new": t("new_followup", lang),
         "followup": t("surveyed_followup", lang),
     }
+    if ctx.all_rounds is not None and ctx.all_rounds.round_design.kind == "repeated_cross_section":
+        # Different households every round: how many were surveyed, and nothing to follow.
+        surveyed = [[labels[key], _attrition_cell(table, key, ctx)] for key in ("baseline", "followup")]
+        return [
+            fragment(heading(t("households", lang)), note(render("rcs_village_households", lang))),
+            Table(
+                [Column("", "left"), Column(t("n_households", lang), cls="num")],
+                surveyed,
+                notes=[render("hidden_note", lang, n=ctx.min_cell)] if table.hidden else [],
+            ),
+        ]
     rows = [[labels[key], _attrition_cell(table, key, ctx)] for key in labels]
     shown = {
         key: t("hidden", lang) if table.shown(key) is None else integer(table.values[key], lang)

@@ -51,7 +51,7 @@ from analysis.inputs.codebook import (
     with_village_names,
 )
 from analysis.inputs.readers import RawTable
-from analysis.inputs.rounds import round_table, with_record_ids
+from analysis.inputs.rounds import RECORD_ID, round_table, with_record_ids, with_record_variable
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import write_csv, write_parquet, write_text_atomic
@@ -146,6 +146,8 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
     study, table = round_table(study, round_name)
     study, table = with_record_ids(study, table, round_name)
     codebook = _codebook_for_round(study, table, round_name)
+    if study.id == RECORD_ID:
+        codebook = with_record_variable(codebook, [round_name])  # a study without `id`
     # Every column the study file names must be there, before minutes of cleaning.
     check_round_columns(
         study,

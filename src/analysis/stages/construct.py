@@ -48,7 +48,7 @@ from analysis.construct.study_columns import check_constructed, read_raw_columns
 from analysis.errors import BerdayaError, EstimationError
 from analysis.estimate.staggered import first_treated_round
 from analysis.inputs.codebook import load_codebook
-from analysis.inputs.rounds import RECORD_ID, study_rounds
+from analysis.inputs.rounds import RECORD_ID, study_rounds, with_record_variable
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import read_csv, write_csv, write_parquet, write_text_atomic
@@ -209,6 +209,8 @@ def construct_long_stage(study: Study, processed: Path) -> pd.DataFrame:
     study = study_rounds(study)
     order = study.round_design.round_order
     codebook = load_codebook(study)
+    if not study.id:
+        codebook = with_record_variable(codebook, order)  # cleaned with a record id per row
     base_cpi = study.rounds[order[0]].cpi
     rounds = {}
     for round_name in order:
