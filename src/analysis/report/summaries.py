@@ -45,8 +45,10 @@ def attrition_counts(panel: pd.DataFrame) -> dict[str, int]:
     lost = int(counts.get("baseline_only", 0))
     new = int(counts.get("followup_only", 0))
     # A repeated cross-section's records are new in every round: counted by round, none followed.
-    records = panel.loc[panel["linkage"] == "cross_section", "round"].value_counts()
-    baseline, followup = int(records.get("baseline", 0)), int(records.get("followup", 0))
+    baseline = followup = 0
+    if "cross_section" in counts.index:
+        records = panel.loc[panel["linkage"] == "cross_section", "round"].value_counts()
+        baseline, followup = int(records.get("baseline", 0)), int(records.get("followup", 0))
     return {
         "baseline": found + lost + baseline,
         "panel": found,
