@@ -697,7 +697,9 @@ def data_quality_section(ctx: ProgrammeContext) -> list[object]:
 def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
     lang = ctx.language
     counts: dict[str, dict[str, int]] = {}
-    for round_name in ROUNDS:
+    # Every round of a study with more; baseline and followup otherwise.
+    rounds = ctx.all_rounds.round_design.round_order if ctx.all_rounds is not None else ROUNDS
+    for round_name in rounds:
         path = ctx.processed_dir / layout.quarantine_csv(round_name)
         if not path.is_file():
             continue
@@ -712,13 +714,13 @@ def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
     # Reason codes (``ambiguous_number:income_other``) as phrases with the column's label.
     rows = [
         [reason_text(reason, lang, label=lambda name: _label(ctx, name))]
-        + [fieldwork_count(by_round.get(r, 0), language=lang) for r in ROUNDS]
+        + [fieldwork_count(by_round.get(r, 0), language=lang) for r in rounds]
         for reason, by_round in sorted(counts.items())
     ]
     header = t("quarantine_reason", lang)
     caption = t("quarantine_caption", lang)
     return Table(
-        [Column(header, "left"), Column(t("baseline", lang)), Column(t("followup", lang))],
+        [Column(header, "left"), *(Column(t(r, lang) if r in ROUNDS else r) for r in rounds)],
         rows,
         caption=_numbered(ctx, "quarantine", caption),
     )
