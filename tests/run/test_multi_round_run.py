@@ -26,6 +26,7 @@ from analysis.errors import StudyError
 from analysis.estimate.multi_round import PRETREND_COLUMNS
 from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import load_study
+from analysis.report.html_export import find_chromium
 from analysis.shared import layout
 from analysis.stages import clean_stage, construct_stage, estimate_stage
 
@@ -133,6 +134,21 @@ def test_a_replication_package_of_the_three_round_demo_verifies(demo_run, tmp_pa
     assert verified.returncode == 0, verified.stdout + verified.stderr
     output = verified.stdout + verified.stderr
     assert f"{layout.EVENT_STUDY_CSV}: matches" in output and f"{layout.PRETREND_CSV}: matches" in output
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (`make test` installs it)")
+def test_the_three_round_demo_prints_its_reports(demo_run, tmp_path: Path) -> None:
+    # The printed page's date is the last round's (a three-round study has no `followup`).
+    _, _, data = demo_run
+    study = tmp_path / "study.yml"
+    text = (data / "study.yml").read_text().replace("pdf: false\n", "")
+    study.write_text(text.replace("file: ", f"file: {data}/"))
+    out = tmp_path / "out"
+    done = berdaya("run", str(study), "--out", str(out), "--villages", "0101")
+    assert done.returncode == 0, done.stderr
+    assert (out / layout.PROGRAMME_PDF).stat().st_size > 0
+    assert (out / layout.VILLAGES_DIR / layout.village_pdf("0101")).stat().st_size > 0
 
 
 def _stages(study_path: Path, processed: Path, tables: Path) -> pd.DataFrame:

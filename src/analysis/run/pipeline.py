@@ -1353,8 +1353,9 @@ class Run:
             st.status, st.detail = "skipped", "unchanged since the last run"
             log(f"PDFs: all {len(printed)} unchanged, skipped")
             return
-        fieldwork = study.fieldwork.get("followup")
-        dated, date = data_dates(fieldwork[1] if fieldwork else None, study.rounds["followup"].year)
+        final = self.rounds[-1]  # the follow-up, or the last of more rounds: the data's date
+        fieldwork = study.fieldwork.get(final)
+        dated, date = data_dates(fieldwork[1] if fieldwork else None, study.rounds[final].year)
         # The footer ties a printout to its data: a hash of the input files' hashes.
         inputs = hashlib.sha256("\n".join(sorted(self.inputs.values())).encode()).hexdigest()[:12]
         stamp = PdfStamp(dated=dated, date=date, footer=f"{study.name} · berdaya · SHA-256 {inputs}")
