@@ -22,7 +22,7 @@ import pytest
 
 from analysis.config import DEMO_DIR, EVENT_STUDY_COLUMNS, IMPACT_COLUMNS
 from analysis.demo.staggered import write_staggered
-from analysis.errors import StudyError
+from analysis.errors import InputError, StudyError
 from analysis.estimate.multi_round import PRETREND_COLUMNS
 from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import load_study
@@ -293,6 +293,20 @@ def test_one_treated_village_fires_the_few_clusters_warning(tmp_path: Path) -> N
     assert "one_treated_cluster" in set(warnings["code"])
     events = pd.read_csv(tmp_path / "tables" / layout.EVENT_STUDY_CSV)
     assert events["std_error"].isna().all()
+
+
+def test_a_panel_whose_last_round_shares_no_id_with_the_first_stops(tmp_path: Path) -> None:
+    treated = {(f"{v}{h:02d}", t): 1 for v in range(3) for h in range(12) for t in (1, 2)}
+    study = _three_rounds(tmp_path / "data", treatment=treated)
+    endline = tmp_path / "data" / "endline.csv"
+    lines = endline.read_text().splitlines()
+    endline.write_text("\n".join([lines[0], *(f"9{line}" for line in lines[1:])]) + "\n")  # ids re-coded
+    with pytest.raises(InputError, match=r"^endline.csv column hhid: 0 of 72 follow-up ids appear") as error:
+        _stages(study, tmp_path / "processed", tmp_path / "tables")
+    # The advice of a study of more rounds: without `id` it is a repeated cross-section.
+    assert str(error.value).endswith(
+        "leave `id` out of study.yml (a repeated cross-section: pooled DiD, no linkage)"
+    )
 
 
 def test_a_treatment_written_as_the_arm_in_every_round_starts_after_the_reference_round(

@@ -349,6 +349,7 @@ def check_linkage(
     forms: Mapping[str, pd.DataFrame] | None = None,
     cross_sections: bool = False,
     study_file: str = "the study file",
+    cross_section_fix: str | None = None,
 ) -> list[RunWarning]:
     """Stop when the household linkage between the rounds cannot be right.
 
@@ -377,6 +378,9 @@ def check_linkage(
         The study declares repeated cross-sections (``did_fixed_effects: none``).
     study_file
         The study file's name, for the message.
+    cross_section_fix
+        What the message tells a study of repeated cross-sections to do; by default, to set
+        ``did_fixed_effects: none`` (a study of more rounds is told to leave out ``id``).
 
     Returns
     -------
@@ -437,8 +441,12 @@ def check_linkage(
             "rounds, or different households in each round). berdaya needs a household panel "
             "here: if the ids were re-coded, add each household's baseline id to "
             f"{files['followup']} and name that column in `id`; if the rounds are repeated "
-            f"cross-sections by design, set did_fixed_effects: none in {study_file} (the pooled "
-            "difference-in-differences, which links no household)",
+            "cross-sections by design, "
+            + (
+                cross_section_fix
+                or f"set did_fixed_effects: none in {study_file} (the pooled difference-in-differences, "
+                "which links no household)"
+            ),
             file=files["followup"],
             column=columns["followup"],
         )

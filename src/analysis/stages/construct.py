@@ -40,6 +40,7 @@ from analysis.construct.long_panel import (
 from analysis.construct.panel import (
     Panel,
     build_panel,
+    check_linkage,
     linkage_by_village,
     linkage_summary,
     read_id_forms,
@@ -47,7 +48,7 @@ from analysis.construct.panel import (
 from analysis.construct.study_columns import check_constructed, read_raw_columns, village_list_columns
 from analysis.errors import BerdayaError, EstimationError
 from analysis.estimate.staggered import first_treated_round
-from analysis.inputs.codebook import load_codebook
+from analysis.inputs.codebook import Codebook, load_codebook
 from analysis.inputs.rounds import RECORD_ID, study_rounds, with_record_variable
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
@@ -192,6 +193,40 @@ def _cohort_from_treatment(data: pd.DataFrame, study: Study) -> tuple[pd.Series,
     return data["hh"].map(first).astype(float), warnings
 
 
+def _check_long_linkage(
+    data: pd.DataFrame, study: Study, codebook: Codebook, processed: Path
+) -> list[RunWarning]:
+    """The linkage check of two rounds (:func:`check_linkage`) on the reference and last rounds.
+
+    A panel whose first and last rounds share almost no household id stops, as a two-round one
+    does: ids re-coded between rounds, damaged by a spreadsheet, or a repeated cross-section
+    given an `id`.
+    """
+    order = study.round_design.round_order
+    ends = {"baseline": order[0], "followup": order[-1]}
+    paths = {key: processed / layout.id_forms_parquet(name) for key, name in ends.items()}
+    forms = (
+        {k: pd.read_parquet(p) for k, p in paths.items()}
+        if all(p.is_file() for p in paths.values())
+        else None
+    )
+    named = codebook.by_role("household_id")
+    return check_linkage(
+        data.loc[data["round"] == ends["baseline"], "hh"],
+        data.loc[data["round"] == ends["followup"], "hh"],
+        files={key: study.rounds[name].file.name for key, name in ends.items()},
+        columns={
+            key: named[0].sources.get(name, named[0].name) if named else study.id
+            for key, name in ends.items()
+        },
+        forms=forms,
+        study_file=study.path.name,
+        cross_section_fix=(
+            f"leave `id` out of {study.path.name} (a repeated cross-section: pooled DiD, no linkage)"
+        ),
+    )
+
+
 def construct_long_stage(study: Study, processed: Path) -> pd.DataFrame:
     """The construct stage of a study with more than two rounds, one long file or no ``id``.
 
@@ -236,6 +271,7 @@ def construct_long_stage(study: Study, processed: Path) -> pd.DataFrame:
     cohort: pd.Series | None = None
     warnings: list[RunWarning] = []
     if study.round_design.kind != "repeated_cross_section":
+        warnings += _check_long_linkage(data, study, codebook, processed)
         if study.round_design.rollout_column:
             cohort = rollout_cohort(data, study, files=round_files(study))
         else:
