@@ -98,7 +98,7 @@ def test_linkage_summary_is_plain_json_for_the_run_record(tmp_path: Path) -> Non
 def test_panel_row_order_is_that_of_a_stable_sort_by_round_village_household() -> None:
     # build_panel sorts by integer codes of each key; the order must be pandas' own stable sort
     # with missing values last, ties kept in their original order.
-    from analysis.construct.panel import _sort_order
+    from analysis.construct.panel import sort_order
 
     rng = np.random.default_rng(11)
     n = 400
@@ -111,4 +111,4 @@ def test_panel_row_order_is_that_of_a_stable_sort_by_round_village_household() -
         }
     )
     expected = frame.sort_values(["round", "village", "hh"], kind="stable", na_position="last")
-    np.testing.assert_array_equal(_sort_order(frame, ["round", "village", "hh"]), expected["row"].to_numpy())
+    np.testing.assert_array_equal(sort_order(frame, ["round", "village", "hh"]), expected["row"].to_numpy())

@@ -85,7 +85,9 @@ def layout_names() -> set[str]:
         ):
             # A marker where the argument goes leaves the parts the function adds around it.
             # (Functions of more arguments, such as in_language, rename a name; they add none.)
-            names |= {part for part in value("\0").split("\0") if "." in part or len(part) > 3}
+            # The marker is a safe round name, which round_stem keeps as it is.
+            marker = "MARKER0"
+            names |= {part for part in value(marker).split(marker) if "." in part or len(part) > 3}
     return names
 
 

@@ -151,7 +151,7 @@ def _role_column(codebook: Codebook, role: str, fallback: str | None) -> str | N
     return fallback
 
 
-def _standardize(frame: pd.DataFrame, *, round_name: str, codebook: Codebook, study: Study) -> pd.DataFrame:
+def standardize(frame: pd.DataFrame, *, round_name: str, codebook: Codebook, study: Study) -> pd.DataFrame:
     """Give one round the standard column names."""
     id_col = _role_column(codebook, "household_id", study.id)
     village_col = _role_column(codebook, "village", study.village)
@@ -349,6 +349,7 @@ def check_linkage(
     forms: Mapping[str, pd.DataFrame] | None = None,
     cross_sections: bool = False,
     study_file: str = "the study file",
+    cross_section_fix: str | None = None,
 ) -> list[RunWarning]:
     """Stop when the household linkage between the rounds cannot be right.
 
@@ -377,6 +378,9 @@ def check_linkage(
         The study declares repeated cross-sections (``did_fixed_effects: none``).
     study_file
         The study file's name, for the message.
+    cross_section_fix
+        What the message tells a study of repeated cross-sections to do; by default, to set
+        ``did_fixed_effects: none`` (a study of more rounds is told to leave out ``id``).
 
     Returns
     -------
@@ -437,8 +441,12 @@ def check_linkage(
             "rounds, or different households in each round). berdaya needs a household panel "
             "here: if the ids were re-coded, add each household's baseline id to "
             f"{files['followup']} and name that column in `id`; if the rounds are repeated "
-            f"cross-sections by design, set did_fixed_effects: none in {study_file} (the pooled "
-            "difference-in-differences, which links no household)",
+            "cross-sections by design, "
+            + (
+                cross_section_fix
+                or f"set did_fixed_effects: none in {study_file} (the pooled difference-in-differences, "
+                "which links no household)"
+            ),
             file=files["followup"],
             column=columns["followup"],
         )
@@ -496,7 +504,7 @@ def build_panel(
     """
     if new_households not in NEW_HOUSEHOLDS:
         raise ValueError(f"new_households={new_households!r}: expecting one of {', '.join(NEW_HOUSEHOLDS)}")
-    parts = [_standardize(rounds[r], round_name=r, codebook=codebook, study=study) for r in ROUNDS]
+    parts = [standardize(rounds[r], round_name=r, codebook=codebook, study=study) for r in ROUNDS]
     base, follow = parts
     check_unique_keys(base["hh"], follow["hh"])
     id_columns = {r: _id_source(codebook, study, r) for r in ROUNDS}
@@ -590,7 +598,7 @@ def build_panel(
     data["in_sample"] = reason == ""
 
     ordered = list(STANDARD) + [c for c in data.columns if c not in STANDARD]
-    data = data[ordered].take(_sort_order(data, ["round", "village", "hh"])).reset_index(drop=True)
+    data = data[ordered].take(sort_order(data, ["round", "village", "hh"])).reset_index(drop=True)
 
     first = data.drop_duplicates("hh")
     summary = (
@@ -617,7 +625,7 @@ def build_panel(
     )
 
 
-def _sort_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+def sort_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Row positions of ``frame.sort_values(columns, kind="stable", na_position="last")``.
 
     Each column is sorted as integer codes of its sorted values (missing last), which is how

@@ -109,14 +109,19 @@ def _outcome_needs(outcome: OutcomeSpec) -> list[Named]:
 
 def named_columns(study: Study) -> list[Named]:
     """Every column the study file names, with where it must be found."""
-    named = [Named("`id`", study.id, "every", role="household_id", hint=_CODEBOOK_HINT)]
+    # A repeated cross-section has no `id`, and a rollout column may stand in for `treatment`.
+    named = [Named("`id`", study.id, "every", role="household_id", hint=_CODEBOOK_HINT)] if study.id else []
     if study.village:
         named.append(Named("`village`", study.village, "every", role="village", hint=_CODEBOOK_HINT))
     if study.cluster and study.cluster != study.village:
         named.append(Named("`cluster`", study.cluster, "every", hint=_CODEBOOK_HINT))
     if study.weights:
         named.append(Named("`weights`", study.weights, "every", role="weight", hint=_CODEBOOK_HINT))
-    named.append(Named("`treatment`", study.treatment, "any", role="treatment"))
+    if study.treatment:
+        named.append(Named("`treatment`", study.treatment, "any", role="treatment"))
+    rollout = study.round_design.rollout_column
+    if rollout:
+        named.append(Named("`rollout.column`", rollout, "any"))
     for covariate in study.covariates:
         named.append(Named("`covariates`", covariate, "baseline", hint="covariates enter as baseline values"))
     for outcome in study.outcomes:
@@ -331,7 +336,7 @@ def _needed_in(item: Named, round_name: str) -> bool:
 
 def _from_village_list(item: Named, village_columns: Sequence[str]) -> bool:
     """The arm and the cluster may be columns of the village list instead of the rounds."""
-    return item.key in ("`treatment`", "`cluster`") and item.column in village_columns
+    return item.key in ("`treatment`", "`cluster`", "`rollout.column`") and item.column in village_columns
 
 
 def _check_raw(
@@ -454,31 +459,33 @@ def check_constructed(
         Naming the key, the file(s), the columns there are and the closest match.
     """
     village_columns = [str(c) for c in village_columns or []]
+    # The rounds as given (baseline and followup, or every round of a longer study in order).
+    rounds, last = tuple(frames), tuple(frames)[-1]
     for item in (as_variable(named, codebook) for named in named_columns(study)):
-        present = [r for r in ROUNDS if item.column in frames[r].columns]
+        present = [r for r in rounds if item.column in frames[r].columns]
         if _from_village_list(item, village_columns):
             continue
         if item.key == "`pii_columns`":
             # Dropped by de-identification, so looked up among the raw columns; with a codebook
             # the clean stage has checked them against its variables.
             if codebook is None and raw_columns is not None:
-                if not any(item.column in raw_columns.get(r, ()) for r in ROUNDS):
-                    files = " nor ".join(study.rounds[r].file.name for r in ROUNDS)
-                    shown = [str(c) for c in raw_columns.get("followup", ())]
+                if not any(item.column in raw_columns.get(r, ()) for r in rounds):
+                    files = " nor ".join(study.rounds[r].file.name for r in rounds)
+                    shown = [str(c) for c in raw_columns.get(last, ())]
                     raise StudyError(missing_message(study, item, f"neither {files} has", shown))
             continue
         if item.need == "every":
-            for round_name in ROUNDS:
+            for round_name in rounds:
                 if round_name not in present:
                     _raise_absent(study, item, round_name, frames, raw_columns, codebook)
             continue
         if item.need == "any":
             if present:
                 continue
-            places = [study.rounds[r].file.name for r in ROUNDS]
+            places = [study.rounds[r].file.name for r in rounds]
             if study.villages is not None:
                 places.append(study.villages.file.name)
-            what, shown = _shown(frames, raw_columns, "followup", codebook)
+            what, shown = _shown(frames, raw_columns, last, codebook)
             where = f"neither {' nor '.join(places)} has"
             raise StudyError(missing_message(study, item, where, shown, what=what))
         if item.need not in present:
@@ -531,9 +538,9 @@ def _shown(
     return "columns", [str(c) for c in frames[round_name].columns if not str(c).startswith("_")]
 
 
-def read_raw_columns(processed: Path) -> dict[str, list[str]] | None:
-    """Each round's raw columns from the clean stage's ``<round>_columns.csv``, if both exist."""
-    paths = {r: Path(processed) / layout.columns_csv(r) for r in ROUNDS}
+def read_raw_columns(processed: Path, *, rounds: Sequence[str] = ROUNDS) -> dict[str, list[str]] | None:
+    """Each round's raw columns from the clean stage's ``<round>_columns.csv``, if all exist."""
+    paths = {r: Path(processed) / layout.columns_csv(r) for r in rounds}
     if not all(p.is_file() for p in paths.values()):
         return None
     return {r: read_csv(p, dtype=str, keep_default_na=False)["column"].tolist() for r, p in paths.items()}

@@ -340,6 +340,9 @@ def _study_yml(names: tuple[str, ...]) -> str:
         "cluster: village",
         "# The round the programme reached each village (empty: never), from the village list.",
         f"rollout: {{column: {ROLLOUT_COLUMN}, controls: never_treated}}",
+        "# A fixed, documented key so the demo's pseudonyms are the same on every machine",
+        "# (a real study keeps its key outside the repository; see docs/study-file.md).",
+        "pseudonym_key: berdaya-demo-key-not-secret",
         "outcomes:",
         "  - {name: income_pc, family: income}",
         "  - {name: savings, family: life}",
@@ -382,6 +385,6 @@ Rp {income["twfe"]:,.0f} against Rp {income["cs_att"]:,.0f},
 because villages reached early serve as controls for those reached later while their own
 effect still grows.
 
-`berdaya run` does not analyse studies with more than two rounds yet and stops on this one with
-one line; the estimators are in `analysis.estimate.staggered`.
+`berdaya run study.yml --out reports` analyses it: `tables/impact.csv` has `twfe` and `cs_att`,
+`tables/event_study.csv` the event study, and the programme report draws it.
 """

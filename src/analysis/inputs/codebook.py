@@ -482,9 +482,11 @@ def codebook_from_study(study: Study, columns: Mapping[str, Iterable[str]]) -> C
         The raw column names of each round.
     """
     present = {r: set(cols) for r, cols in columns.items()}
+    # baseline and followup first, as always; any other round in the order given.
+    order = [*(r for r in ROUNDS if r in present), *(r for r in present if r not in ROUNDS)]
 
     def sources(column: str) -> dict[str, str]:
-        return {r: column for r in ROUNDS if column in present.get(r, set())}
+        return {r: column for r in order if column in present[r]}
 
     variables: list[Variable] = []
     seen: set[str] = set()
@@ -518,6 +520,8 @@ def codebook_from_study(study: Study, columns: Mapping[str, Iterable[str]]) -> C
     add(study.cluster, "id", "cluster")
     add(study.treatment, "number", "treatment")
     add(study.weights, "number", "weight")
+    # The first treated round, when the rounds hold it (else it is in the village list).
+    add(study.round_design.rollout_column, "text", None)
     for covariate in study.covariates:
         add(covariate, "number", "covariate")
     for outcome in study.outcomes:
@@ -790,9 +794,7 @@ def with_study_roles(codebook: Codebook, study: Study) -> Codebook:
         given[target.name] = role
     if not given:
         return codebook
-    variables = tuple(
-        replace(v, role=given[v.name]) if v.name in given else v for v in codebook.variables
-    )
+    variables = tuple(replace(v, role=given[v.name]) if v.name in given else v for v in codebook.variables)
     return Codebook(variables=variables, path=codebook.path)
 
 
@@ -829,9 +831,7 @@ def village_labels(table: RawTable, codebook: Codebook, round_name: str) -> dict
     return {}
 
 
-def with_village_names(
-    frame: pd.DataFrame, labels: Mapping[str, str], *, codebook: Codebook
-) -> pd.DataFrame:
+def with_village_names(frame: pd.DataFrame, labels: Mapping[str, str], *, codebook: Codebook) -> pd.DataFrame:
     """A clean round with a ``village_name`` column from :func:`village_labels`.
 
     The construct stage takes the names from here when the village list gives none (a list's
@@ -850,5 +850,12 @@ def load_codebook(study: Study, tables: dict[str, RawTable] | None = None) -> Co
     if study.codebook is not None:
         return with_study_roles(read_codebook(study.codebook), study)
     if tables is None:
-        tables = {r: read_table(study.rounds[r].file, sheet=study.rounds[r].sheet) for r in ROUNDS}
+        # Every round's file, each read once (one long file holds every round).
+        read: dict[tuple[Path, str | None], RawTable] = {}
+        tables = {}
+        for name, spec in study.rounds.items():
+            where = (spec.file, spec.sheet)
+            if where not in read:
+                read[where] = read_table(spec.file, sheet=spec.sheet)
+            tables[name] = read[where]
     return codebook_from_study(study, {r: list(t.frame.columns) for r, t in tables.items()})

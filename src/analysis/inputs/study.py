@@ -1512,25 +1512,25 @@ def _languages(data: Mapping[str, Any], ctx: _Context) -> tuple[Language, ...]:
 
 
 def check_run_supported(study: Study) -> None:
-    """Stop ``berdaya run`` before any work on a design it does not analyse yet (issue 13).
+    """Stop ``berdaya run`` before any work on a design it does not analyse (issue 13).
 
-    The study file reads every design (:class:`RoundDesign`); the run's stages read two rounds
-    named baseline and followup, each in its own file, linked by ``id``, with the arm in
-    ``treatment``. Anything else stops here with one line saying what was read, rather than
-    failing later with a traceback or running on two of the rounds.
+    Two rounds, more rounds, one long file, a rollout and a repeated cross-section are run.
+    A repeated cross-section with ``rollout`` is not: the cohort estimators follow units from
+    round to round, and a repeated cross-section has none to follow. It stops here with one
+    line saying what was read, rather than failing later with a traceback.
 
     Raises
     ------
     StudyError
-        For every design but ``two_round_panel``.
+        For a repeated cross-section with a rollout.
     """
     design = study.round_design
-    if design.kind == "two_round_panel":
+    if design.kind != "repeated_cross_section" or design.rollout_column is None:
         return
     raise StudyError(
-        f"{study.path.name}: read as {design.describe()}; `berdaya run` does not analyse this design "
-        "yet (issue 13): it runs two rounds named baseline and followup, each in its own file, "
-        "linked by `id`, with the arm in `treatment`"
+        f"{study.path.name}: read as {design.describe()}; `berdaya run` does not analyse a rollout "
+        "in a repeated cross-section yet (issue 13): the cohort estimators need `id` to follow "
+        "households; without `id`, give the programme group in `treatment` for the pooled DiD"
     )
 
 

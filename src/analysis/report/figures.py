@@ -32,6 +32,8 @@ PALETTE = {
     "ancova": "#0b6e4f",
     "did": "#3b82c4",
     "followup_diff": "#7b8794",
+    "cs_att": "#0b6e4f",
+    "twfe": "#d9822b",
     "hidden": "#e4e7eb",
 }
 
@@ -40,7 +42,7 @@ PALETTE = {
 HATCHES = {"village": "////", "comparison": "", "programme": ""}
 
 #: Estimators differ by marker shape as well as colour, for the same reason.
-MARKERS = {"ancova": "o", "did": "s", "followup_diff": "^"}
+MARKERS = {"ancova": "o", "did": "s", "followup_diff": "^", "cs_att": "o", "twfe": "D"}
 
 
 class LocalizedFormatter(Formatter):
@@ -380,5 +382,100 @@ def coefficient_plot(data: pd.DataFrame, *, language: Language) -> Figure | None
     localize_axis(ax, language)
     ax.set_xlabel(textwrap.fill(t("effect_axis", language), 48))
     # Above the plot: a tall figure would push a legend below it out of sight.
+    fig.legend(loc="outside upper center", ncol=3, frameon=False)
+    return fig
+
+
+def event_study_plot(data: pd.DataFrame, *, language: Language) -> Figure | None:
+    """The event study of one outcome: estimates and 95% bands by event time, −1 the reference.
+
+    Parameters
+    ----------
+    data
+        Rows of ``tables/event_study.csv`` for one outcome: ``estimator`` (``cs_att`` and/or
+        ``twfe``), ``event_time``, ``estimate``, ``ci_low`` and ``ci_high``. ``cs_att`` is drawn
+        as a line with a shaded band, ``twfe`` as offset points with bars, so the two stay
+        apart in greyscale. The pre-periods are shown; a dotted line marks the programme's
+        arrival (between −1 and 0).
+    """
+    if data.empty:
+        return None
+    fig, ax = new_figure(7.0, 3.4)
+    estimators = [e for e in ("cs_att", "twfe") if e in set(data["estimator"])]
+    offsets = dict(zip(estimators, (0.0, 0.12), strict=False))
+    for estimator in estimators:
+        part = data.loc[data["estimator"] == estimator].sort_values("event_time")
+        x = part["event_time"].to_numpy(dtype=float) + offsets[estimator]
+        y = part["estimate"].to_numpy(dtype=float)
+        low, high = part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float)
+        # The reference (−1) is 0 without an interval: the band narrows to it rather than break.
+        reference = part["event_time"].to_numpy() == -1
+        low, high = np.where(reference, 0.0, low), np.where(reference, 0.0, high)
+        colour = PALETTE[estimator]
+        label = ESTIMATOR_LABELS[estimator][language].split(":")[0]
+        if estimator == "cs_att":
+            ax.fill_between(x, low, high, color=colour, alpha=0.15, lw=0)
+            ax.plot(x, y, marker=MARKERS[estimator], ms=5, lw=1.6, color=colour, label=label)
+        else:
+            bars = np.vstack([y - low, high - y])
+            ax.errorbar(
+                x,
+                y,
+                yerr=np.where(np.isfinite(bars), bars, 0.0),
+                fmt=MARKERS[estimator],
+                ms=4,
+                capsize=0,
+                lw=1.0,
+                color=colour,
+                label=label,
+            )
+    ax.axhline(0, color="#52606d", lw=1)
+    ax.axvline(-0.5, color="#52606d", lw=1, ls=":")
+    times = sorted({int(e) for e in data["event_time"]})
+    ax.set_xticks(times, [f"{e}\n({t('event_reference', language)})" if e == -1 else str(e) for e in times])
+    localize_axis(ax, language, which="y")
+    ax.set_xlabel(t("event_axis", language))
+    ax.set_ylabel(textwrap.fill(t("event_effect_axis", language), 30))
+    fig.legend(loc="outside upper center", ncol=2, frameon=False)
+    return fig
+
+
+def trajectory_plot(
+    data: pd.DataFrame, *, names: Mapping[str, str], title: str, language: Language
+) -> Figure | None:
+    """One outcome's mean in every round: this village and the programme and comparison villages.
+
+    Parameters
+    ----------
+    data
+        Columns ``group`` (``village``, ``programme``, ``comparison``), ``round``,
+        ``round_number`` and ``mean``.
+    names
+        Each group's label in the legend.
+    title
+        The outcome's label.
+    """
+    if data.empty:
+        return None
+    fig, ax = new_figure(7.0, 3.0)
+    styles = {"village": ("-", "o", 2.2), "programme": ("--", "s", 1.4), "comparison": (":", "^", 1.4)}
+    rounds = data.drop_duplicates("round_number").sort_values("round_number")
+    for group, (line, marker, width) in styles.items():
+        part = data.loc[data["group"] == group].sort_values("round_number")
+        if part.empty:
+            continue
+        ax.plot(
+            part["round_number"],
+            part["mean"],
+            ls=line,
+            marker=marker,
+            lw=width,
+            ms=5,
+            color=PALETTE[group],
+            label=names[group],
+        )
+    ax.set_xticks(rounds["round_number"].tolist(), rounds["round"].astype(str).tolist())
+    localize_axis(ax, language, which="y")
+    ax.set_title(title, loc="left")
     fig.legend(loc="outside upper center", ncol=3, frameon=False)
     return fig

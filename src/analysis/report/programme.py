@@ -19,9 +19,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis.config import PROJECT_ROOT, ROUNDS, TESTED_ESTIMATORS
+from analysis.config import PROJECT_ROOT, ROUNDS, STAGGERED_ESTIMATORS, TESTED_ESTIMATORS
+from analysis.estimate.multi_round import two_round_view
 from analysis.estimate.women import is_woman
 from analysis.inputs.codebook import Codebook, load_codebook
+from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import Study, load_study
 from analysis.report import figures, summaries
 from analysis.report.blocks import (
@@ -116,6 +118,16 @@ class ProgrammeContext:
     binary: dict[str, bool] = field(default_factory=dict, init=False, compare=False, repr=False)
     #: The same report in the run's other languages: language code → file, relative to this one.
     other_languages: Mapping[str, str] = field(default_factory=dict)
+    #: A study with more rounds or no ``id``: the study with every round, and the long panel.
+    #: ``study`` and ``panel`` are then its reference and last rounds as a two-round study
+    #: (:func:`analysis.estimate.multi_round.two_round_view`), which the two-round sections read.
+    all_rounds: Study | None = None
+    long_panel: pd.DataFrame | None = None
+
+    @property
+    def cross_section(self) -> bool:
+        """Whether the study is a repeated cross-section (no household is followed)."""
+        return self.all_rounds is not None and self.all_rounds.round_design.kind == "repeated_cross_section"
 
     @property
     def min_cell(self) -> int:
@@ -139,8 +151,11 @@ class ProgrammeContext:
 
     @property
     def primary(self) -> str:
-        """The primary estimator: ANCOVA in a randomized design, DiD with matched villages."""
-        return primary_estimator(self.study)
+        """The primary estimator: ANCOVA in a randomized design, DiD with matched villages.
+
+        DiD in a repeated cross-section, which has no household in both rounds for ANCOVA.
+        """
+        return "did" if self.cross_section else primary_estimator(self.study)
 
     def table(self, name: str) -> pd.DataFrame | None:
         """An optional table of the estimate stage (None when this run did not write it)."""
@@ -191,10 +206,17 @@ def load(
     study = load_study(study_path)
     check_min_cell(study.min_cell)
     tables = Path(tables_dir)
+    panel = pd.read_parquet(Path(processed_dir) / layout.PANEL_PARQUET)
+    all_rounds, long_panel = None, None
+    if study.round_design.kind != "two_round_panel":
+        all_rounds, long_panel = study_rounds(study), panel
+        panel, study = two_round_view(long_panel, all_rounds)
     return ProgrammeContext(
         study=study,
-        codebook=load_codebook(study),
-        panel=pd.read_parquet(Path(processed_dir) / layout.PANEL_PARQUET),
+        codebook=load_codebook(all_rounds or study),
+        panel=panel,
+        all_rounds=all_rounds,
+        long_panel=long_panel,
         impact=read_csv(tables / layout.IMPACT_DETAIL_CSV),
         accounting=read_csv(tables / layout.ROW_ACCOUNTING_CSV),
         tables={name: read_output_table(tables, name) for name in OPTIONAL_TABLES},
@@ -675,7 +697,9 @@ def data_quality_section(ctx: ProgrammeContext) -> list[object]:
 def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
     lang = ctx.language
     counts: dict[str, dict[str, int]] = {}
-    for round_name in ROUNDS:
+    # Every round of a study with more; baseline and followup otherwise.
+    rounds = ctx.all_rounds.round_design.round_order if ctx.all_rounds is not None else ROUNDS
+    for round_name in rounds:
         path = ctx.processed_dir / layout.quarantine_csv(round_name)
         if not path.is_file():
             continue
@@ -690,13 +714,13 @@ def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
     # Reason codes (``ambiguous_number:income_other``) as phrases with the column's label.
     rows = [
         [reason_text(reason, lang, label=lambda name: _label(ctx, name))]
-        + [fieldwork_count(by_round.get(r, 0), language=lang) for r in ROUNDS]
+        + [fieldwork_count(by_round.get(r, 0), language=lang) for r in rounds]
         for reason, by_round in sorted(counts.items())
     ]
     header = t("quarantine_reason", lang)
     caption = t("quarantine_caption", lang)
     return Table(
-        [Column(header, "left"), Column(t("baseline", lang)), Column(t("followup", lang))],
+        [Column(header, "left"), *(Column(t(r, lang) if r in ROUNDS else r) for r in rounds)],
         rows,
         caption=_numbered(ctx, "quarantine", caption),
     )
@@ -705,6 +729,8 @@ def _quarantine_reasons(ctx: ProgrammeContext) -> Table | None:
 def attrition_section(ctx: ProgrammeContext) -> list[object]:
     """Households by arm (surveyed, found again, lost, new), attrition tests and Lee bounds."""
     lang = ctx.language
+    if ctx.cross_section:
+        return [fragment(heading(t("attrition", lang)), note(render("rcs_no_attrition", lang)))]
     table = summaries.attrition_by_arm(ctx.panel, min_cell=ctx.min_cell)
     labels = {
         "baseline": t("surveyed_baseline", lang),
@@ -1488,6 +1514,119 @@ def mde_section(ctx: ProgrammeContext) -> list[object]:
             notes=[*notes, render("table_reading_generic", lang, table=layout.MDE_CSV)],
         ),
     ]
+
+
+def rounds_section(ctx: ProgrammeContext) -> list[object]:
+    """A study with more than two rounds or no ``id``: what the design means, and the event study.
+
+    For a repeated cross-section, what the design means for reading the tables. For a panel,
+    ``twfe`` and ``cs_att`` of every outcome (``twfe`` labelled as biased under staggered
+    timing), and for each outcome the event-study plot (estimate and 95% band by event time,
+    −1 the reference, pre-periods shown) and the joint test of the pre-period coefficients.
+    Nothing for a two-round study.
+    """
+    if ctx.all_rounds is None:
+        return []
+    lang = ctx.language
+    order = ctx.all_rounds.round_design.round_order
+    parts: list[object] = [
+        fragment(
+            heading(t("rounds_heading", lang)),
+            paragraph(
+                render(
+                    "rounds_compare",
+                    lang,
+                    n=len(order),
+                    rounds=", ".join(order),
+                    first=order[0],
+                    last=order[-1],
+                )
+            ),
+        )
+    ]
+    if ctx.cross_section:
+        return parts + [fragment(paragraph(render("rcs_design", lang)))]
+    parts.append(fragment(paragraph(render("programme_group_reached", lang))))
+    events = read_output_table(ctx.tables_dir, layout.EVENT_STUDY_CSV)
+    tests = read_output_table(ctx.tables_dir, layout.PRETREND_CSV)
+    controls = t(f"controls_{ctx.all_rounds.round_design.controls}", lang)
+    parts.append(fragment(note(render("twfe_label", lang, controls=controls))))
+    outcomes = [o for o in dict.fromkeys(ctx.impact["outcome"].astype(str)) if not o.startswith("index_")]
+    rows = []
+    for outcome in outcomes:
+        cells = [_label(ctx, outcome), _unit(ctx, outcome)]
+        found = False
+        for estimator in STAGGERED_ESTIMATORS:
+            row = _impact_row(ctx, outcome, estimator)
+            found = found or row is not None
+            cells.append(_estimate_cell(ctx, outcome, row))
+        if found:
+            rows.append(cells)
+    if rows:
+        columns = [Column(t("outcome", lang), "left"), Column(t("unit", lang), "left")]
+        columns += [Column(ESTIMATOR_LABELS[e][lang]) for e in STAGGERED_ESTIMATORS]
+        caption = _numbered(ctx, "staggered", t("staggered_caption", lang))
+        parts.append(Table(columns, rows, caption=caption))
+    if events is None or events.empty:
+        return parts + [_missing(ctx, layout.EVENT_STUDY_CSV)]
+    for outcome in outcomes:
+        data = events.loc[events["outcome"].astype(str) == outcome]
+        if data.empty:
+            continue
+        label = _label(ctx, outcome)
+        alt = " ".join(
+            f"{ESTIMATOR_LABELS[str(estimator)][lang].split(':')[0]}: "
+            + "; ".join(
+                f"e = {int(r['event_time'])}: "
+                + (
+                    t("event_reference", lang)
+                    if int(r["event_time"]) == -1
+                    else f"{_effect(ctx, outcome, r['estimate'], table=True)} "
+                    f"[{_effect(ctx, outcome, r['ci_low'], table=True)}, "
+                    f"{_effect(ctx, outcome, r['ci_high'], table=True)}]"
+                )
+                for r in part.sort_values("event_time").to_dict("records")
+            )
+            + "."
+            for estimator, part in data.groupby("estimator", sort=False)
+        )
+        parts.append(fragment(heading(label, level=3)))
+        parts += figure_block(
+            figures.event_study_plot(data, language=lang),
+            alt=f"{label}. {alt}",
+            caption=_numbered(
+                ctx,
+                f"event_study_{outcome}",
+                render("event_study_reading", lang, outcome=label),
+                kind="figure",
+            ),
+            base=None,
+            language=lang,
+            min_cell=ctx.min_cell,
+        )
+        for estimator in STAGGERED_ESTIMATORS:
+            if (
+                tests is not None
+                and ((tests["outcome"] == outcome) & (tests["estimator"] == estimator)).any()
+            ):
+                parts.append(fragment(paragraph(_pretrend(ctx, tests, outcome, estimator))))
+    return parts
+
+
+def _pretrend(ctx: ProgrammeContext, tests: pd.DataFrame, outcome: str, estimator: str) -> Safe:
+    """The sentence of one joint pre-trend test (``tables/pretrend.csv``)."""
+    lang = ctx.language
+    row = tests.loc[(tests["outcome"] == outcome) & (tests["estimator"] == estimator)].iloc[0]
+    name = ESTIMATOR_LABELS[estimator][lang].split(":")[0]
+    p = _number(row["p_value"])
+    if not np.isfinite(p):
+        why = str(row["note"]) if isinstance(row["note"], str) and row["note"] else "–"
+        return render("pretrend_none", lang, estimator=name, why=why)
+    df, denom = int(row["df"]), _number(row["df_denom"])
+    statistic = number(row["statistic"], lang)
+    test = f"F({df}, {int(denom)}) = {statistic}" if np.isfinite(denom) else f"χ²({df}) = {statistic}"
+    verdict = t("pretrend_ok" if p >= 0.05 else "pretrend_bad", lang)
+    return render("pretrend_sentence", lang, estimator=name, test=test, p=p_value(p, lang), verdict=verdict)
 
 
 def methods_section(ctx: ProgrammeContext) -> list[object]:

@@ -44,7 +44,18 @@ def attrition_counts(panel: pd.DataFrame) -> dict[str, int]:
     found = int(counts.get("panel", 0))
     lost = int(counts.get("baseline_only", 0))
     new = int(counts.get("followup_only", 0))
-    return {"baseline": found + lost, "panel": found, "lost": lost, "new": new, "followup": found + new}
+    # A repeated cross-section's records are new in every round: counted by round, none followed.
+    baseline = followup = 0
+    if "cross_section" in counts.index:
+        records = panel.loc[panel["linkage"] == "cross_section", "round"].value_counts()
+        baseline, followup = int(records.get("baseline", 0)), int(records.get("followup", 0))
+    return {
+        "baseline": found + lost + baseline,
+        "panel": found,
+        "lost": lost,
+        "new": new,
+        "followup": found + new + followup,
+    }
 
 
 def attrition_table(panel: pd.DataFrame, *, min_cell: int, hide: Iterable[str] = ()) -> SuppressedTable[str]:

@@ -41,6 +41,11 @@ ESTIMATOR_LABELS: dict[str, dict[str, str]] = {
     "did": {"id": "Selisih-dari-selisih (DiD)", "en": "Difference-in-differences"},
     "ancova": {"id": "ANCOVA", "en": "ANCOVA"},
     "before_after": {"id": "Sebelum–sesudah (deskriptif)", "en": "Before/after (descriptive)"},
+    "twfe": {
+        "id": "Efek tetap dua arah (twfe): bias bila waktu program bertahap dan dampaknya heterogen",
+        "en": "Two-way fixed effects (twfe): biased under staggered timing with heterogeneous effects",
+    },
+    "cs_att": {"id": "Callaway–Sant'Anna (cs_att)", "en": "Callaway–Sant'Anna (cs_att)"},
 }
 
 TEXT: dict[str, dict[str, str]] = {
@@ -135,6 +140,90 @@ TEXT: dict[str, dict[str, str]] = {
     "index_axis": {
         "id": "Nilai tujuan (0 = rata-rata desa pembanding pada survei awal)",
         "en": "Goal score (0 = comparison villages' average at baseline)",
+    },
+    "trajectory_heading": {"id": "Perjalanan di semua putaran", "en": "Every round"},
+    "trajectory_reading": {
+        "id": "{outcome}: rata-rata pada setiap putaran, desa ini dibandingkan dengan desa program "
+        "dan desa pembanding lainnya (kelompok dengan terlalu sedikit rumah tangga tidak ditampilkan).",
+        "en": "{outcome}: the mean in every round, this village against the other programme and "
+        "comparison villages (a group with too few households is not shown).",
+    },
+    "rounds_heading": {
+        "id": "Semua putaran dan waktu program",
+        "en": "Every round and the programme's timing",
+    },
+    "rounds_compare": {
+        "id": "Studi ini punya {n} putaran ({rounds}). Tabel survei awal, atrisi dan dampak di atas "
+        "membandingkan putaran terakhir ({last}) dengan putaran acuan ({first}).",
+        "en": "This study has {n} rounds ({rounds}). The baseline, attrition and impact tables above "
+        "compare the last round ({last}) with the reference round ({first}).",
+    },
+    "programme_group_reached": {
+        "id": "Kelompok program adalah rumah tangga yang dijangkau program pada suatu putaran.",
+        "en": "The programme group is the households the programme reached in some round.",
+    },
+    "rcs_design": {
+        "id": "Desain ini potong lintang berulang: setiap putaran mewawancarai rumah tangga yang "
+        "berbeda dan tidak ada rumah tangga yang diikuti. Karena itu tidak ada atrisi dan tidak ada "
+        "batas Lee; DiD adalah regresi gabungan (kelompok, sesudah, dan interaksinya) yang "
+        "membandingkan perubahan rata-rata kelompok, bukan perubahan rumah tangga yang sama; ANCOVA "
+        "dan perubahan sebelum–sesudah tidak dihitung.",
+        "en": "This design is a repeated cross-section: each round interviewed different households "
+        "and no household is followed. So there is no attrition and no Lee bounds; DiD is the pooled "
+        "regression (group, after, and their interaction), which compares the change in the groups' "
+        "means, not the change of the same households; ANCOVA and the before/after change are not "
+        "computed.",
+    },
+    "rcs_village_households": {
+        "id": "Setiap putaran mewawancarai rumah tangga yang berbeda (potong lintang berulang): tidak "
+        "ada rumah tangga yang diikuti, jadi tidak ada yang hilang atau ditemukan lagi.",
+        "en": "Each round interviewed different households (a repeated cross-section): no household "
+        "is followed, so none is lost or found again.",
+    },
+    "rcs_no_attrition": {
+        "id": "Bagian ini dilewati: potong lintang berulang tidak mengikuti rumah tangga, jadi tidak "
+        "ada atrisi dan tidak ada batas Lee.",
+        "en": "Section left out: a repeated cross-section follows no household, so there is no "
+        "attrition and there are no Lee bounds.",
+    },
+    "twfe_label": {
+        "id": "twfe (efek tetap dua arah) bias bila waktu program bertahap dan dampaknya berbeda "
+        "antar kelompok atau bertambah dengan waktu: rumah tangga yang sudah dijangkau menjadi "
+        "pembanding. Bacalah cs_att (Callaway–Sant'Anna), yang hanya membandingkan dengan rumah "
+        "tangga yang {controls}.",
+        "en": "twfe (two-way fixed effects) is biased under staggered timing with heterogeneous "
+        "effects: households already reached serve as comparisons. Read cs_att "
+        "(Callaway–Sant'Anna), which compares only with households {controls}.",
+    },
+    "controls_never_treated": {"id": "tidak pernah dijangkau", "en": "never reached"},
+    "controls_not_yet_treated": {"id": "belum dijangkau", "en": "not yet reached"},
+    "staggered_caption": {"id": "Dampak dengan semua putaran", "en": "Effects using every round"},
+    "event_axis": {"id": "Putaran sejak program tiba", "en": "Rounds since the programme arrived"},
+    "event_effect_axis": {"id": "Dampak, selang 95%", "en": "Effect, 95% interval"},
+    "event_reference": {"id": "acuan", "en": "reference"},
+    "event_study_reading": {
+        "id": "{outcome}: dampak menurut jumlah putaran sejak program tiba (0 = putaran pertama "
+        "dengan program), dengan selang 95%; −1 adalah putaran acuan (nol menurut definisi); titik "
+        "sebelum −1 memeriksa tren sejajar sebelum program.",
+        "en": "{outcome}: the effect by rounds since the programme arrived (0 = the first round "
+        "with the programme), with 95% intervals; −1 is the reference round (zero by "
+        "construction); points before −1 check parallel trends before the programme.",
+    },
+    "pretrend_sentence": {
+        "id": "Uji gabungan semua koefisien sebelum program ({estimator}): {test}, p = {p}. {verdict}",
+        "en": "Joint test of every pre-programme coefficient ({estimator}): {test}, p = {p}. {verdict}",
+    },
+    "pretrend_ok": {
+        "id": "Tidak ada bukti bahwa kelompok sudah berbeda tren sebelum program.",
+        "en": "No evidence that the groups trended differently before the programme.",
+    },
+    "pretrend_bad": {
+        "id": "Kelompok sudah berbeda tren sebelum program: baca dampaknya dengan hati-hati.",
+        "en": "The groups already trended differently before the programme: read the effects with care.",
+    },
+    "pretrend_none": {
+        "id": "Uji gabungan koefisien sebelum program ({estimator}) tidak tersedia: {why}.",
+        "en": "No joint test of the pre-programme coefficients ({estimator}): {why}.",
     },
     "effect_axis": {
         "id": "Dampak (simpangan baku kelompok pembanding), selang 95%",

@@ -24,7 +24,9 @@ from matplotlib.figure import Figure
 
 from analysis.config import PROJECT_ROOT
 from analysis.errors import ReportError
+from analysis.estimate.multi_round import two_round_view
 from analysis.inputs.codebook import Codebook, load_codebook
+from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import Study, load_study
 from analysis.report import figures, summaries
 from analysis.report.blocks import (
@@ -38,6 +40,7 @@ from analysis.report.blocks import (
     fragment,
     heading,
     inference_value,
+    is_money,
     language_links,
     note,
     outcome_label,
@@ -103,6 +106,11 @@ class VillageContext:
     suppressed: str = ""
     #: The same report in the run's other languages: language code → file, relative to this one.
     other_languages: Mapping[str, str] = field(default_factory=dict)
+    #: A study with more rounds or no ``id``: the study with every round, and the long panel.
+    #: ``study`` and ``panel`` are then its reference and last rounds as a two-round study
+    #: (:func:`analysis.estimate.multi_round.two_round_view`), which the two-round sections read.
+    all_rounds: Study | None = None
+    long_panel: pd.DataFrame | None = None
 
     @property
     def withheld(self) -> str:
@@ -172,6 +180,10 @@ def load(
     lang = check_language(language or study.language)
     panel = pd.read_parquet(Path(processed_dir) / layout.PANEL_PARQUET)
     panel["village"] = panel["village"].astype("string")
+    all_rounds, long_panel = None, None
+    if study.round_design.kind != "two_round_panel":
+        all_rounds, long_panel = study_rounds(study), panel
+        panel, study = two_round_view(long_panel, all_rounds)
     here = panel.loc[panel["village"] == str(village)]
     if here.empty:
         raise ReportError(f"village {village!r} has no households in the panel")
@@ -180,7 +192,9 @@ def load(
     counts = summaries.attrition_counts(here)
     return VillageContext(
         study=study,
-        codebook=load_codebook(study),
+        codebook=load_codebook(all_rounds or study),
+        all_rounds=all_rounds,
+        long_panel=long_panel,
         village=str(village),
         village_name=str(name.iloc[0]) if len(name) and str(name.iloc[0]).strip() else str(village),
         treatment=float(arm.iloc[0]) if len(arm) else float("nan"),
@@ -302,6 +316,17 @@ def households_section(ctx: VillageContext) -> list[object]:
         "new": t("new_followup", lang),
         "followup": t("surveyed_followup", lang),
     }
+    if ctx.all_rounds is not None and ctx.all_rounds.round_design.kind == "repeated_cross_section":
+        # Different households every round: how many were surveyed, and nothing to follow.
+        surveyed = [[labels[key], _attrition_cell(table, key, ctx)] for key in ("baseline", "followup")]
+        return [
+            fragment(heading(t("households", lang)), note(render("rcs_village_households", lang))),
+            Table(
+                [Column("", "left"), Column(t("n_households", lang), cls="num")],
+                surveyed,
+                notes=[render("hidden_note", lang, n=ctx.min_cell)] if table.hidden else [],
+            ),
+        ]
     rows = [[labels[key], _attrition_cell(table, key, ctx)] for key in labels]
     shown = {
         key: t("hidden", lang) if table.shown(key) is None else integer(table.values[key], lang)
@@ -557,6 +582,88 @@ def income_figure(ctx: VillageContext) -> tuple[Figure | None, int | None, str, 
         for r in rows
     )
     return fig, int(stats["n"].min()), alt, cap
+
+
+def trajectory_data(ctx: VillageContext, outcome: str, column: str) -> pd.DataFrame:
+    """Mean of one outcome per round: this village, programme villages and comparison villages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group`` (``village``, ``programme``, ``comparison``; the other villages of
+        this village's arm exclude it), ``round``, ``round_number``, ``mean`` and ``n``. A
+        group-round with fewer than ``min_cell`` households is left out (its mean would describe
+        a handful of households); the village's own rows are left out when it is hidden.
+    """
+    panel = ctx.long_panel
+    if panel is None or column not in panel.columns:
+        return pd.DataFrame(columns=["group", "round", "round_number", "mean", "n"])
+    values = pd.to_numeric(panel[column], errors="coerce")
+    data = panel.assign(y=values).loc[values.notna() & panel["in_sample"].astype(bool)]
+    others = data["village"] != ctx.village
+    groups = {
+        "village": data["village"] == ctx.village,
+        "programme": (data["treatment"] == 1) & others,
+        "comparison": (data["treatment"] == 0) & others,
+    }
+    rows = []
+    for group, mask in groups.items():
+        if group == "village" and ctx.hidden:
+            continue
+        part = data.loc[mask].groupby(["round_number", "round"], sort=True)["y"].agg(["mean", "count"])
+        for record in part.reset_index().to_dict("records"):
+            if int(record["count"]) >= ctx.min_cell:
+                rows.append(
+                    (
+                        group,
+                        str(record["round"]),
+                        int(record["round_number"]),
+                        float(record["mean"]),
+                        int(record["count"]),
+                    )
+                )
+    return pd.DataFrame(rows, columns=["group", "round", "round_number", "mean", "n"])
+
+
+def trajectory_section(ctx: VillageContext) -> list[object]:
+    """A study with more than two rounds: each outcome's mean in every round, as a line chart.
+
+    This village against the programme and comparison villages (each without this village),
+    so the whole path is visible, not only the first and last rounds. Nothing for two rounds
+    or a repeated cross-section (whose households differ from round to round).
+    """
+    if ctx.all_rounds is None or ctx.all_rounds.round_design.kind == "repeated_cross_section":
+        return []
+    lang = ctx.language
+    last = ctx.all_rounds.round_design.round_order[-1]
+    parts: list[object] = [fragment(heading(t("trajectory_heading", lang)))]
+    names = {
+        "village": t("this_village", lang),
+        "programme": t("programme_villages", lang),
+        "comparison": _comparison_label(ctx),
+    }
+    for outcome in ctx.all_rounds.outcomes:
+        data = trajectory_data(ctx, outcome.name, outcome.columns.get(last) or outcome.name)
+        if data.empty:
+            continue
+        label = outcome_label(outcome.name, study=ctx.study, codebook=ctx.codebook, language=lang)
+        digits = 0 if is_money(outcome.name, ctx.codebook) else 2  # rupiah without decimals
+        alt = "; ".join(
+            f"{names[str(g)]}: "
+            + ", ".join(
+                f"{r['round']} {number(r['mean'], lang, digits=digits)}" for r in part.to_dict("records")
+            )
+            for g, part in data.groupby("group", sort=False)
+        )
+        parts += figure_block(
+            figures.trajectory_plot(data, names=names, title=label, language=lang),
+            alt=f"{label}. {alt}",
+            caption=render("trajectory_reading", lang, outcome=label),
+            base=int(data["n"].min()),
+            language=lang,
+            min_cell=ctx.min_cell,
+        )
+    return parts if len(parts) > 1 else []
 
 
 def participation_section(ctx: VillageContext) -> list[object]:

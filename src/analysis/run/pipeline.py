@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.config import NOTEBOOKS_DIR, PROJECT_ROOT, ROUNDS
+from analysis.config import NOTEBOOKS_DIR, PROJECT_ROOT
 from analysis.errors import BerdayaError, ReportError
 from analysis.inputs.study import Study, check_run_supported, load_study, slug
 from analysis.report.text import LANGUAGES, check_language, t
@@ -562,7 +562,10 @@ def run_with_options(study_path: str | Path, *, out: str | Path, options: RunOpt
     from analysis.run.batch import interruptible
 
     study = load_study(study_path)
-    check_run_supported(study)  # more rounds, one long file, no `id`: not read by the stages yet
+    check_run_supported(study)  # a rollout without `id`: not analysed yet
+    from analysis.inputs.rounds import study_rounds
+
+    study = study_rounds(study)  # the rounds of one long file come from its round column
     if options.languages:
         # --language replaces the study's languages: the first is the report language, which
         # the index, the record and the default file names follow.
@@ -633,6 +636,11 @@ class Run:
     translations: dict[str, list[VillageResult]] = field(default_factory=dict)
     kernel: WarmKernel | None = None
     side: _SideKernel | None = None
+
+    @property
+    def rounds(self) -> tuple[str, ...]:
+        """The study's rounds in time order (baseline and followup for two rounds)."""
+        return self.study.round_design.round_order
 
     @property
     def tables(self) -> Path:
@@ -775,7 +783,7 @@ class Run:
         began = time.perf_counter()
         common = {"study_path": str(study.path), "processed_dir": str(self.processed)}
         tables = {"tables_dir": str(self.tables)}
-        cleaned = [f"clean_{r}" for r in ROUNDS]
+        cleaned = [f"clean_{r}" for r in self.rounds]
         try:
             try:
                 self._clean_rounds(common)
@@ -795,7 +803,7 @@ class Run:
                     {**common, **tables},
                     steps.upstream(*cleaned, "construct"),
                 )
-                record.extra["data"] = data_summaries(self.processed, ROUNDS)
+                record.extra["data"] = data_summaries(self.processed, self.rounds)
                 self._provenance()
                 data_steps = steps.upstream(*cleaned, "construct", "estimate", "provenance")
                 for language in self.languages:
@@ -973,7 +981,7 @@ class Run:
                 layout.executed_clean_notebook(r),
                 {**common, "round_name": r},
             )
-            for r in ROUNDS
+            for r in self.rounds
         ]
         pending = [s for s in stages if self._must_run(s[0], s[2], s[3], s[4])]
         if len(pending) < 2 or not _clean_side_by_side(self.options):
@@ -989,7 +997,7 @@ class Run:
         prepare_engine()
         parameters_of(NOTEBOOKS_DIR / NOTEBOOKS["clean"])
         side = self.side = self.side or _SideKernel()
-        prefixes = {s[0]: f"{s[0].removeprefix('clean_')}_" for s in stages}
+        prefixes = {s[0]: f"{layout.round_stem(s[0].removeprefix('clean_'))}_" for s in stages}
 
         def run(stage: tuple[str, str, str, str, dict[str, Any]], kernel: WarmKernel | None) -> None:
             name, message, notebook, output, parameters = stage
@@ -1345,8 +1353,9 @@ class Run:
             st.status, st.detail = "skipped", "unchanged since the last run"
             log(f"PDFs: all {len(printed)} unchanged, skipped")
             return
-        fieldwork = study.fieldwork.get("followup")
-        dated, date = data_dates(fieldwork[1] if fieldwork else None, study.rounds["followup"].year)
+        final = self.rounds[-1]  # the follow-up, or the last of more rounds: the data's date
+        fieldwork = study.fieldwork.get(final)
+        dated, date = data_dates(fieldwork[1] if fieldwork else None, study.rounds[final].year)
         # The footer ties a printout to its data: a hash of the input files' hashes.
         inputs = hashlib.sha256("\n".join(sorted(self.inputs.values())).encode()).hexdigest()[:12]
         stamp = PdfStamp(dated=dated, date=date, footer=f"{study.name} · berdaya · SHA-256 {inputs}")

@@ -36,7 +36,7 @@ import shutil
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +57,8 @@ from analysis.inputs.codebook import (
     load_codebook,
     looks_personal,
 )
-from analysis.inputs.readers import normalize_text, read_table
+from analysis.inputs.readers import normalize_text
+from analysis.inputs.rounds import round_table, study_rounds
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import sha256_file, write_csv, write_json_atomic, write_text_atomic
@@ -168,7 +169,8 @@ def build_package(study_path: str | Path, *, out: str | Path, include_raw: bool 
     BerdayaError
         When ``out`` is a file or a folder that is not empty, or the study cannot be packaged.
     """
-    study = load_study(study_path)
+    # Every round known: those of one long file come from its round column.
+    study = study_rounds(load_study(study_path))
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BerdayaError(f"{out} is not empty; choose a new folder for the package")
@@ -199,7 +201,7 @@ def _build(study: Study, out: Path, *, include_raw: bool) -> None:
     started = time.perf_counter()
     tracemalloc.start()
     processed = out / "data" / "processed"
-    for round_name in ROUNDS:
+    for round_name in study.round_design.round_order:
         clean_stage(study, round_name, processed)
     tables = out / "expected" / "tables"
     construct_stage(study.path, processed)
@@ -235,7 +237,10 @@ def _build(study: Study, out: Path, *, include_raw: bool) -> None:
         for spec in study.rounds.values():
             _copy(spec.file, out / "data" / "raw")
     write_text_atomic(
-        study_dir / "study.yml", _package_study(study.path, files, number_style=study.number_style)
+        study_dir / "study.yml",
+        _package_study(
+            study.path, files, number_style=study.number_style, rounds=study.round_design.round_order
+        ),
     )
     shutil.copytree(NOTEBOOKS_DIR, out / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     lock = PROJECT_ROOT / "requirements.lock"
@@ -329,9 +334,8 @@ class _InstructionScreen:
         rounds = {}
         identified = []
         raw_ids: list[str] = []
-        for round_name in ROUNDS:
-            spec = study.rounds[round_name]
-            table = read_table(spec.file, sheet=spec.sheet)
+        for round_name in study.round_design.round_order:
+            _, table = round_table(study, round_name)
             codebook = (
                 load_codebook(study)
                 if study.codebook is not None
@@ -461,19 +465,25 @@ def _codebook_frame(codebook: Codebook) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS))
 
 
-def _package_study(original: Path, files: dict[str, str | None], *, number_style: str) -> str:
+def _package_study(
+    original: Path, files: dict[str, str | None], *, number_style: str, rounds: Sequence[str] = ROUNDS
+) -> str:
     """The study file as it is inside the package: paths point at the packaged files.
 
     The rounds point at the cleaned, de-identified tables (verify never reads raw data), and no
-    pseudonymization key travels with the package.
+    pseudonymization key travels with the package. The rounds of one long file become one
+    table each, in time order.
     """
     raw = yaml.safe_load(original.read_text(encoding="utf-8"))
-    for round_name in ROUNDS:
-        spec = raw["rounds"][round_name]
+    given = raw["rounds"] if not ({"file", "column"} <= set(raw["rounds"])) else {}
+    packaged = {}
+    for round_name in rounds:
+        spec = given.get(round_name)
         spec = dict(spec) if isinstance(spec, dict) else {}
         spec["file"] = f"../data/processed/{layout.clean_parquet(round_name)}"
         spec.pop("sheet", None)  # the packaged table has no worksheets; load_study refuses a sheet
-        raw["rounds"][round_name] = spec
+        packaged[round_name] = spec
+    raw["rounds"] = packaged
     raw["codebook"] = files["codebook"]
     raw["number_style"] = number_style
     for key in ("decisions", "corrections"):

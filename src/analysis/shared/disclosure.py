@@ -671,6 +671,22 @@ def public_inference(inference: pd.DataFrame, *, small: set[tuple[str, str]], mi
     return out
 
 
+def public_event_study(events: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
+    """``event_study.csv`` for the public tier: a coefficient of fewer than ``min_cell`` units empty.
+
+    ``n_obs`` counts the treated units (households) an event time averages over; with few of
+    them the coefficient describes those few households' answers, as a small estimate of
+    ``impact.csv`` would. The reference event time (0 by construction) stays.
+    """
+    out = _as_nullable(events, ["n_obs", "n_clusters"])
+    if out.empty:
+        return out
+    counts = pd.to_numeric(out["n_obs"], errors="coerce").fillna(0)
+    rows = counts.map(lambda n: is_small(float(n), min_cell)) & (out["event_time"] != -1)
+    _blank(out, rows, _ESTIMATE_COLUMNS)
+    return out
+
+
 def public_tables(
     internal: Mapping[str, pd.DataFrame], *, min_cell: int, village_bases: pd.DataFrame | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -691,10 +707,10 @@ def public_tables(
     dict
         The same file names. ``villages.csv``, ``linkage.csv``, ``attrition.csv``,
         ``alkire_foster.csv``, ``balance.csv``, ``index_weights.csv``, ``impact.csv``,
-        ``impact_detail.csv`` and ``impact_inference.csv`` follow the policy (module docstring
-        and ``docs/disclosure.md``); the other tables hold no count or statistic of a group
-        smaller than the whole sample (``row_accounting.csv`` holds cleaning counts only) and
-        are the same in both tiers.
+        ``impact_detail.csv``, ``impact_inference.csv`` and ``event_study.csv`` follow the
+        policy (module docstring and ``docs/disclosure.md``); the other tables hold no count or
+        statistic of a group smaller than the whole sample (``row_accounting.csv`` holds
+        cleaning counts only) and are the same in both tiers.
     """
     check_min_cell(min_cell)
     linkage = internal.get(layout.LINKAGE_CSV)
@@ -720,6 +736,8 @@ def public_tables(
             out[name] = public_impact(frame, min_cell=min_cell)
         elif name == layout.IMPACT_INFERENCE_CSV:
             out[name] = public_inference(frame, small=small, min_cell=min_cell)
+        elif name == layout.EVENT_STUDY_CSV:
+            out[name] = public_event_study(frame, min_cell=min_cell)
         else:
             out[name] = frame.copy()
     return out

@@ -13,7 +13,34 @@ codebook) are named by the study, not here.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Final
+
+#: A round name that is used as it is in file names (every round named in a study file's
+#: ``rounds`` keys is one; the values of a long file's round column may not be).
+_SAFE_ROUND = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def round_stem(round_name: str) -> str:
+    """The file-name form of a round: the name itself when it is safe, else a slug and a hash.
+
+    Rounds named in a long file's round column can hold spaces, slashes or dots (``2020 Q1``,
+    ``1/2021``); their files get a slug of letters, digits, ``-`` and ``_`` and 8 hex digits
+    of the name's SHA-256, so two names that slug alike (``2020 Q1``, ``2020-Q1``) never share
+    a file. ``baseline`` stays ``baseline``.
+
+    >>> round_stem("midline")
+    'midline'
+    >>> round_stem("2020 Q1")
+    '2020_Q1-92defc57'
+    """
+    if _SAFE_ROUND.match(round_name) or round_name == "*":
+        # "*" stays, so that clean_parquet("*") globs every round's file.
+        return round_name
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", round_name).strip("_-")[:60] or "round"
+    return f"{cleaned}-{hashlib.sha256(round_name.encode('utf-8')).hexdigest()[:8]}"
+
 
 # ---------------------------------------------------------------------------------------------
 # The processed folder: one set per round, written by the clean stage (stages/clean.py)
@@ -21,57 +48,57 @@ from typing import Final
 
 def clean_parquet(round_name: str) -> str:
     """Clean rows, de-identified: clean writes; construct, village summaries, replication read."""
-    return f"{round_name}_clean.parquet"
+    return f"{round_stem(round_name)}_clean.parquet"
 
 
 def id_forms_parquet(round_name: str) -> str:
     """Keyed hashes of the normalised household ids: clean writes; construct reads (linkage check)."""
-    return f"{round_name}_id_forms.parquet"
+    return f"{round_stem(round_name)}_id_forms.parquet"
 
 
 def quarantine_csv(round_name: str) -> str:
     """Quarantined rows and reasons: clean writes, construct appends; the reports read it."""
-    return f"{round_name}_quarantine.csv"
+    return f"{round_stem(round_name)}_quarantine.csv"
 
 
 def row_states_csv(round_name: str) -> str:
     """One state per raw row: clean writes, construct updates; estimate reads (row accounting)."""
-    return f"{round_name}_row_states.csv"
+    return f"{round_stem(round_name)}_row_states.csv"
 
 
 def changes_csv(round_name: str) -> str:
     """The cell-level cleaning log: clean writes; the village report's data quality reads it."""
-    return f"{round_name}_changes.csv"
+    return f"{round_stem(round_name)}_changes.csv"
 
 
 def missing_csv(round_name: str) -> str:
     """Values set to missing, by variable and reason: clean writes; for the user."""
-    return f"{round_name}_missing.csv"
+    return f"{round_stem(round_name)}_missing.csv"
 
 
 def quality_csv(round_name: str) -> str:
     """Quality flags: clean writes; for the user."""
-    return f"{round_name}_quality.csv"
+    return f"{round_stem(round_name)}_quality.csv"
 
 
 def validation_csv(round_name: str) -> str:
     """Schema-check failures: clean writes; for the user."""
-    return f"{round_name}_validation.csv"
+    return f"{round_stem(round_name)}_validation.csv"
 
 
 def duplicates_csv(round_name: str) -> str:
     """The duplicates report, to copy into the decisions file: clean writes; for the user."""
-    return f"{round_name}_duplicates.csv"
+    return f"{round_stem(round_name)}_duplicates.csv"
 
 
 def columns_csv(round_name: str) -> str:
     """The raw columns with their variable and kind: clean writes; construct reads (schema diff)."""
-    return f"{round_name}_columns.csv"
+    return f"{round_stem(round_name)}_columns.csv"
 
 
 def summary_json(round_name: str) -> str:
     """Counts, notes, removed and hashed columns: clean writes; the run record reads it."""
-    return f"{round_name}_summary.json"
+    return f"{round_stem(round_name)}_summary.json"
 
 
 def warnings_json(name: str) -> str:
@@ -123,6 +150,10 @@ IMPACT_DETAIL_CSV: Final = "impact_detail.csv"
 #: Event-study coefficients of a study with more than two rounds (exactly
 #: config.EVENT_STUDY_COLUMNS): estimate writes; the programme report reads it.
 EVENT_STUDY_CSV: Final = "event_study.csv"
+#: The joint test of the pre-period event-study coefficients, per outcome and estimator, of a
+#: study with more than two rounds (columns analysis.estimate.multi_round.PRETREND_COLUMNS):
+#: estimate writes; the programme report reads it.
+PRETREND_CSV: Final = "pretrend.csv"
 #: Few-cluster p-values and q-values: estimate writes; the reports read it.
 IMPACT_INFERENCE_CSV: Final = "impact_inference.csv"
 #: Index weights of the family indices: estimate writes; the programme report reads it.
@@ -238,7 +269,7 @@ NOTEBOOKS: Final[dict[str, str]] = {
 
 def executed_clean_notebook(round_name: str) -> str:
     """The clean notebook as executed for one round, in ``notebooks/``: the run writes it."""
-    return executed_notebook(f"01_clean_{round_name}")
+    return executed_notebook(f"01_clean_{round_stem(round_name)}")
 
 
 # ---------------------------------------------------------------------------------------------

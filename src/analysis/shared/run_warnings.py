@@ -51,7 +51,7 @@ class RunWarning:
 
 def warnings_file(processed: Path, stage: str) -> Path:
     """Where a data stage (``clean_<round>`` or ``construct``) keeps its warnings."""
-    name = stage.removeprefix("clean_") if stage.startswith("clean_") else stage
+    name = layout.round_stem(stage.removeprefix("clean_")) if stage.startswith("clean_") else stage
     return Path(processed) / layout.warnings_json(name)
 
 

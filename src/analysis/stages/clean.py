@@ -50,7 +50,8 @@ from analysis.inputs.codebook import (
     village_labels,
     with_village_names,
 )
-from analysis.inputs.readers import RawTable, read_table
+from analysis.inputs.readers import RawTable
+from analysis.inputs.rounds import RECORD_ID, round_table, with_record_ids, with_record_variable
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.files import write_csv, write_parquet, write_text_atomic
@@ -135,14 +136,18 @@ def clean_stage(study_path: str | Path | Study, round_name: str, processed: str 
     study_path
         The study file (or a study already loaded).
     round_name
-        ``baseline`` or ``followup``.
+        One of the study's rounds (``baseline`` or ``followup`` in a two-round study; a value of
+        the round column for one long file).
     processed
         The processed-data folder.
     """
     study = study_path if isinstance(study_path, Study) else load_study(study_path)
-    spec = study.rounds[round_name]
-    table = read_table(spec.file, sheet=spec.sheet)
+    # A round of a long file is the rows holding its name, cleaned as if in a file of its own.
+    study, table = round_table(study, round_name)
+    study, table = with_record_ids(study, table, round_name)
     codebook = _codebook_for_round(study, table, round_name)
+    if study.id == RECORD_ID:
+        codebook = with_record_variable(codebook, [round_name])  # a study without `id`
     # Every column the study file names must be there, before minutes of cleaning.
     check_round_columns(
         study,

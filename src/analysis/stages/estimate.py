@@ -12,7 +12,8 @@ Reads ``panel.parquet`` (and the row states for the accounting table) and comput
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -32,8 +33,15 @@ from analysis.estimate.latex import (
     is_money,
     outcome_labels,
 )
-from analysis.estimate.tables import analyse, respondent_sex_column, text_columns_read
+from analysis.estimate.multi_round import (
+    LINKED_ESTIMATORS,
+    cross_section_impact,
+    staggered_tables,
+    two_round_view,
+)
+from analysis.estimate.tables import ImpactTables, analyse, respondent_sex_column, text_columns_read
 from analysis.inputs.codebook import load_codebook
+from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import Study, load_study
 from analysis.shared import layout
 from analysis.shared.disclosure import (
@@ -76,10 +84,10 @@ def read_panel(processed: Path, study: Study, *, sex_column: str | None = None) 
     return pd.read_parquet(path, columns=columns)
 
 
-def row_accounting(processed: Path) -> pd.DataFrame:
+def row_accounting(processed: Path, *, rounds: Sequence[str] = ROUNDS) -> pd.DataFrame:
     """Raw rows per round by final state; ``n_raw = clean + quarantined + excluded`` is checked."""
     rows = []
-    for round_name in ROUNDS:
+    for round_name in rounds:
         path = processed / layout.row_states_csv(round_name)
         # Only the state is counted: parsing the other columns of 400,000 rows took seconds.
         states = read_csv(path, dtype=str, keep_default_na=False, usecols=["state"])
@@ -212,12 +220,26 @@ def estimate_stage(
     study = load_study(study_path)
     processed, tables = Path(processed), Path(tables)
     sex_column = respondent_sex_column(study)
-    panel = read_panel(processed, study, sex_column=sex_column)
+    design = study.round_design
+    rounds: tuple[str, ...] = ROUNDS
+    extra: dict[str, pd.DataFrame] = {}
+    long_panel: pd.DataFrame | None = None
+    if design.kind != "two_round_panel":
+        study = study_rounds(study)
+        rounds = study.round_design.round_order
+        long_panel = read_panel(processed, study, sex_column=sex_column)
+        # The two-round tables compare the last round with the reference round.
+        panel, two_rounds = two_round_view(long_panel, study)
+    else:
+        panel = read_panel(processed, study, sex_column=sex_column)
+        two_rounds = study
     # One BLAS thread: the regressions are tall and thin (hundreds of thousands of rows, a few
     # columns), where a second OpenBLAS thread gains nothing and its spinning competes with the
     # work itself; at national scale the stage took twice as long with two threads.
     with threadpool_limits(limits=1, user_api="blas"):
-        result = analyse(panel, study, sex_column=sex_column)
+        result = analyse(panel, two_rounds, sex_column=sex_column)
+        if long_panel is not None:
+            result, extra = _multi_round(result, long_panel, panel, study)
     # berdaya's reader: linkage.csv is written again, and its codes must not be guarded twice.
     linkage = read_csv(processed / layout.PANEL_LINKAGE_CSV)
     kept: dict[str, pd.DataFrame] = {
@@ -232,8 +254,9 @@ def estimate_stage(
         layout.MDE_CSV: result.mde,
         layout.ALKIRE_FOSTER_CSV: result.alkire_foster,
         layout.INCOME_CONVENTIONS_CSV: result.income_conventions,
-        layout.ROW_ACCOUNTING_CSV: row_accounting(processed),
+        layout.ROW_ACCOUNTING_CSV: row_accounting(processed, rounds=rounds),
         layout.LINKAGE_CSV: linkage,
+        **extra,
     }
     villages, bases = village_tables(panel)
     if not villages.empty:
@@ -244,7 +267,7 @@ def estimate_stage(
     small_arms = small_arm_warnings(linkage, min_cell=study.min_cell)
     # Reports drop bidi controls from names and labels; the run says so rather than hiding it.
     direction = [RunWarning("estimate", "bidi_controls", m) for m in text_direction_findings(study, panel)]
-    warnings = gather_warnings(processed, [*result.warnings, *small_arms, *direction])
+    warnings = gather_warnings(processed, [*result.warnings, *small_arms, *direction], rounds=rounds)
     kinds = result.outcomes.set_index("outcome")["kind"]
     main = [o for o in dict.fromkeys(result.impact["outcome"]) if kinds.get(o) in ("outcome", "women")]
     note = (
@@ -262,6 +285,34 @@ def estimate_stage(
     if internal:
         write_tier(kept, internal_dir(processed), main=main, warnings=warnings, labels=labels, money=money)
     return published[layout.IMPACT_DETAIL_CSV]
+
+
+def _multi_round(
+    result: ImpactTables, long_panel: pd.DataFrame, view: pd.DataFrame, study: Study
+) -> tuple[ImpactTables, dict[str, pd.DataFrame]]:
+    """The tables of a study with more rounds or no ``id``, from the two-round analysis.
+
+    A panel adds ``twfe`` and ``cs_att`` to the impact table and writes the event study and
+    the pre-trend tests; a repeated cross-section gets the pooled ``did`` and no table that
+    needs linked households (:mod:`analysis.estimate.multi_round`).
+    """
+    clustered = study.cluster_column is not None and bool(long_panel["cluster"].notna().any())
+    last = study.round_design.round_order[-1]
+    if study.round_design.kind == "repeated_cross_section":
+        impact = cross_section_impact(result.impact, view, study, clustered=clustered)
+        inference = result.inference.loc[
+            ~result.inference["estimator"].isin(["did", *LINKED_ESTIMATORS])
+        ].reset_index(drop=True)
+        # Nobody is followed, so nobody attrits: the tables keep their columns and no row.
+        attrition, lee_bounds = result.attrition.iloc[0:0], result.lee_bounds.iloc[0:0]
+        return replace(
+            result, impact=impact, inference=inference, attrition=attrition, lee_bounds=lee_bounds
+        ), {}
+    outcomes = {o.name: o.columns.get(last) or o.name for o in study.outcomes}
+    staggered = staggered_tables(long_panel, study, outcomes=outcomes, clustered=clustered)
+    impact = pd.concat([result.impact, staggered.impact], ignore_index=True)
+    extra = {layout.EVENT_STUDY_CSV: staggered.event_study, layout.PRETREND_CSV: staggered.pretrend}
+    return replace(result, impact=impact), extra
 
 
 def _hides(public: pd.DataFrame, full: pd.DataFrame) -> bool:
@@ -308,10 +359,12 @@ def write_tier(
     write_csv(warnings_frame(warnings), folder / layout.WARNINGS_CSV)
 
 
-def gather_warnings(processed: Path, estimate: list[RunWarning]) -> list[RunWarning]:
+def gather_warnings(
+    processed: Path, estimate: list[RunWarning], *, rounds: Sequence[str] = ROUNDS
+) -> list[RunWarning]:
     """Every warning of the run so far: cleaning per round, construction, then estimation."""
     found: list[RunWarning] = []
-    for stage in (*(f"clean_{r}" for r in ROUNDS), "construct"):
+    for stage in (*(f"clean_{r}" for r in rounds), "construct"):
         found.extend(read_stage_warnings(warnings_file(processed, stage)))
     return found + list(estimate)
 

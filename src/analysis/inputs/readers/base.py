@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -126,6 +127,24 @@ class RawTable:
             if len(lines) != n:
                 raise ValueError(f"line_numbers has {len(lines)} entries for {n} rows")
             object.__setattr__(self, "line_numbers", lines)
+
+    def take(self, keep: np.ndarray | pd.Series) -> RawTable:
+        """The records where ``keep`` is true, as if the file held only them.
+
+        Used for one round of a long file (``rounds: {file, column}``): every record keeps its
+        spreadsheet row and line number in the whole file, so messages still point at the cell
+        the user can open.
+        """
+        mask = np.asarray(keep, dtype=bool)
+        if len(mask) != len(self.frame):
+            raise ValueError(f"keep has {len(mask)} entries for {len(self.frame)} rows")
+        return dataclasses.replace(
+            self,
+            frame=self.frame.loc[mask].reset_index(drop=True),
+            row_numbers=self.row_numbers[mask],
+            line_numbers=None if self.line_numbers is None else self.line_numbers[mask],
+            numeric_cells={c: np.asarray(m)[mask] for c, m in self.numeric_cells.items()},
+        )
 
 
 def _megabytes(n: int) -> str:
