@@ -14,7 +14,9 @@ End-to-end runs, through the real ``berdaya`` command (kernels, nbconvert, the v
   (test_one_treated_cluster; tests/jobs.py);
 - ``stage_notebook_runs``: each stage notebook through papermill's command line, from the project
   root and from notebooks/, on copies of ``demo_stages`` (test_notebook_params);
-- ``tutorial_runs``: both tutorials through papermill on ``demo_run``'s study (tests/jobs.py).
+- ``tutorial_runs``: both tutorials through papermill on ``demo_run``'s study (tests/jobs.py);
+- ``multi_round_runs``: the three-round demo run, packaged and verified, and two repeated
+  cross-sections run (test_multi_round_run; tests/e2e_builds.py).
 
 In-process runs of the data stages and commands, run one after another in one background
 process (jobs, tests/background.py; not end to end, so ``make test-fast`` runs them too):
@@ -59,11 +61,13 @@ import pytest
 from background import JobServer
 from e2e_builds import (
     BatchStudy,
+    MultiRoundRuns,
     NotebookRun,
     SafetyDemo,
     build_batch_local_run,
     build_batch_stages,
     build_checkouts,
+    build_multi_round_runs,
     build_safety_demo,
     build_stage_notebook_runs,
     build_without_a_village,
@@ -85,6 +89,7 @@ E2E_BUILDS = (
     "one_cluster_pilot",
     "stage_notebook_runs",
     "tutorial_runs",
+    "multi_round_runs",
 )
 E2E_FIXTURES = frozenset(E2E_BUILDS)
 #: In-process work, each run as ``module.function(folder)`` in the session's job process
@@ -179,6 +184,9 @@ class Builds:
         if name == "tutorial_runs":
             demo, folder = self._futures["demo_run"], mktemp("tutorials")
             return lambda: jobs.run("jobs", "run_tutorials", demo.result().study, folder)
+        if name == "multi_round_runs":
+            folder = mktemp("rounds")
+            return lambda: build_multi_round_runs(folder, env=env)
         if name == "one_cluster_pilot":
             folder = mktemp("pilot")
             return lambda: jobs.run("jobs", "build_one_cluster_pilot", folder)
@@ -309,6 +317,12 @@ def stage_notebook_runs(e2e_builds: Builds, demo_stages: DemoStages) -> dict[tup
 def tutorial_runs(e2e_builds: Builds, demo_run: DemoRun) -> dict[str, tuple[Path, Path, str]]:
     """Both tutorials executed on ``demo_run``'s study: by name, the notebook, its work folder, its error."""
     return e2e_builds.result("tutorial_runs")
+
+
+@pytest.fixture(scope="session")
+def multi_round_runs(e2e_builds: Builds) -> MultiRoundRuns:
+    """The three-round demo (run, package, verify) and two repeated cross-sections, run once."""
+    return e2e_builds.result("multi_round_runs")
 
 
 @pytest.fixture(scope="session")

@@ -246,3 +246,89 @@ def build_stage_notebook_runs(
             result = run(command, env=env, cwd=cwd)
             runs[notebook, where] = NotebookRun(copied, copied_tables, before, out, result)
     return runs
+
+
+# --- more rounds and repeated cross-sections (tests/run/test_multi_round_run.py) ------------------
+
+#: The three-round demo's size and seed: cs_att's interval covers the truth and twfe is about
+#: half of it for income on each of seeds 1 to 8 at this size (checked when the test was written).
+THREE_ROUND_DEMO = {"villages": 12, "households": 20, "rounds": 3, "waves": 2, "seed": 4}
+PUBLISHED = Path(__file__).resolve().parent / "fixtures" / "published"
+
+
+@dataclass(frozen=True)
+class MultiRoundRuns:
+    """The runs of the multi-round tests, made in the background.
+
+    ``three_rounds``: ``berdaya run --no-pdf`` of the three-round demo (``data`` into ``out``);
+    ``package`` and ``verify``: its replication package and the package's check;
+    ``injury``: the repeated cross-section of one long file (``injury/study.yml`` into
+    ``injury_out``); ``no_id``: the bundled demo without ``id`` (``no_id/study.yml``), village
+    0101 only, into ``no_id_out``.
+    """
+
+    folder: Path
+    three_rounds: subprocess.CompletedProcess[str]
+    package: subprocess.CompletedProcess[str]
+    verify: subprocess.CompletedProcess[str]
+    injury: subprocess.CompletedProcess[str]
+    no_id: subprocess.CompletedProcess[str]
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def out(self) -> Path:
+        return self.folder / "out"
+
+
+def injury_study(folder: Path) -> Path:
+    """Wooldridge's injury data as one long file, the period in column afchnge, no id."""
+    folder.mkdir(parents=True)
+    (folder / "injury.csv").write_bytes((PUBLISHED / "wooldridge_injury" / "injury.csv").read_bytes())
+    (folder / "study.yml").write_text(
+        "name: Kentucky benefit cap\n"
+        "rounds: {file: injury.csv, column: afchnge}\n"
+        "treatment: highearn\n"
+        "pseudonym_key: test-key-not-secret\n"
+        "pdf: false\n"
+        "outcomes:\n  - {name: ldurat}\n"
+    )
+    return folder / "study.yml"
+
+
+def survey_without_id(folder: Path, *, keep_role: bool = False) -> Path:
+    """The bundled two-round demo as a repeated cross-section: `id` removed (and its role)."""
+    from analysis.config import DEMO_DIR
+
+    shutil.copytree(DEMO_DIR, folder)
+    study = folder / "study.yml"
+    study.write_text(study.read_text().replace("id: hhid\n", "") + "pdf: false\n")
+    if not keep_role:
+        codebook = folder / "codebook.csv"
+        lines = codebook.read_text().splitlines(keepends=True)
+        lines = [line.replace(",household_id,", ",,") if line.startswith("hhid,") else line for line in lines]
+        codebook.write_text("".join(lines))
+    return study
+
+
+def build_multi_round_runs(folder: Path, *, env: Mapping[str, str] | None = None) -> MultiRoundRuns:
+    """The three-round demo run, packaged and verified; a repeated cross-section with and without villages."""
+    from analysis.demo.staggered import write_staggered
+
+    write_staggered(folder / "data", **THREE_ROUND_DEMO)
+    study = folder / "data" / "study.yml"
+    # --no-pdf on the command line, not in the study: the printing test prints from a copy.
+    three = berdaya("run", str(study), "--out", str(folder / "out"), "--no-pdf", env=env, cwd=folder)
+    package = folder / "package"
+    built = berdaya("package", str(study), "--out", str(package), env=env, cwd=folder)
+    verified = berdaya("verify", str(package), env=env, cwd=folder)
+    injury = berdaya(
+        "run", str(injury_study(folder / "injury")), "--out", str(folder / "injury_out"), env=env, cwd=folder
+    )
+    no_id = berdaya(
+        "run", str(survey_without_id(folder / "no_id")), "--out", str(folder / "no_id_out"), "--villages", "0101",
+        env=env, cwd=folder,
+    )  # fmt: skip
+    return MultiRoundRuns(folder, three, built, verified, injury, no_id)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import commands
 import pandas as pd
 import pytest
+from e2e_builds import PUBLISHED, THREE_ROUND_DEMO, MultiRoundRuns, injury_study, survey_without_id
 
-from analysis.config import DEMO_DIR, EVENT_STUDY_COLUMNS, IMPACT_COLUMNS
-from analysis.demo.staggered import write_staggered
+from analysis.config import EVENT_STUDY_COLUMNS, IMPACT_COLUMNS
 from analysis.errors import InputError, StudyError
 from analysis.estimate.multi_round import PRETREND_COLUMNS
 from analysis.inputs.rounds import study_rounds
@@ -30,33 +30,24 @@ from analysis.report.html_export import find_chromium
 from analysis.shared import layout
 from analysis.stages import clean_stage, construct_stage, estimate_stage
 
-PUBLISHED = Path(__file__).resolve().parents[1] / "fixtures" / "published"
 BERDAYA = [sys.executable, "-m", "analysis.run.cli"]
-#: The demo's size and seed: cs_att's interval covers the truth and twfe is about half of it
-#: for income on each of seeds 1 to 8 at this size (checked when the test was written).
-DEMO = {"villages": 12, "households": 20, "rounds": 3, "waves": 2, "seed": 4}
+DEMO = THREE_ROUND_DEMO
 
 
 def berdaya(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run([*BERDAYA, *args], capture_output=True, text=True, env=env, timeout=1200)
+    return commands.berdaya(*args, timeout=1200)
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
-    """`berdaya run` of the three-round demo: the process, the output folder and the demo folder."""
-    root = tmp_path_factory.mktemp("three_rounds")
-    data = root / "data"
-    write_staggered(data, **DEMO)
-    study = data / "study.yml"
-    study.write_text(study.read_text() + "pdf: false\n")
-    out = root / "out"
-    return berdaya("run", str(study), "--out", str(out)), out, data
+@pytest.fixture
+def three_rounds(multi_round_runs: MultiRoundRuns) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    """`berdaya run --no-pdf` of the three-round demo (tests/e2e_builds.py): process, output, demo folder."""
+    runs = multi_round_runs
+    return runs.three_rounds, runs.out, runs.data
 
 
 @pytest.mark.e2e
-def test_the_three_round_demo_runs_and_writes_the_event_study(demo_run) -> None:
-    done, out, _ = demo_run
+def test_the_three_round_demo_runs_and_writes_the_event_study(three_rounds) -> None:
+    done, out, _ = three_rounds
     assert done.returncode == 0, done.stderr
     events = pd.read_csv(out / layout.TABLES_DIR / layout.EVENT_STUDY_CSV)
     assert tuple(events.columns) == EVENT_STUDY_COLUMNS
@@ -76,8 +67,8 @@ def test_the_three_round_demo_runs_and_writes_the_event_study(demo_run) -> None:
 
 
 @pytest.mark.e2e
-def test_the_programme_report_draws_the_event_study_and_labels_twfe(demo_run) -> None:
-    done, out, _ = demo_run
+def test_the_programme_report_draws_the_event_study_and_labels_twfe(three_rounds) -> None:
+    done, out, _ = three_rounds
     assert done.returncode == 0, done.stderr
     page = (out / layout.PROGRAMME_HTML).read_text(encoding="utf-8")
     events = pd.read_csv(out / layout.TABLES_DIR / layout.EVENT_STUDY_CSV)
@@ -96,8 +87,8 @@ def test_the_programme_report_draws_the_event_study_and_labels_twfe(demo_run) ->
 
 
 @pytest.mark.e2e
-def test_cs_att_covers_the_truth_and_twfe_shows_the_bias_of_growing_effects(demo_run) -> None:
-    done, out, data = demo_run
+def test_cs_att_covers_the_truth_and_twfe_shows_the_bias_of_growing_effects(three_rounds) -> None:
+    done, out, data = three_rounds
     assert done.returncode == 0, done.stderr
     truth = json.loads((data / "truth.json").read_text())
     impact = pd.read_csv(out / layout.TABLES_DIR / layout.IMPACT_CSV).set_index(["outcome", "estimator"])
@@ -113,10 +104,10 @@ def test_cs_att_covers_the_truth_and_twfe_shows_the_bias_of_growing_effects(demo
 
 
 @pytest.mark.e2e
-def test_a_second_run_of_the_three_round_demo_skips_every_step(demo_run) -> None:
-    done, out, data = demo_run
+def test_a_second_run_of_the_three_round_demo_skips_every_step(three_rounds) -> None:
+    done, out, data = three_rounds
     assert done.returncode == 0, done.stderr
-    again = berdaya("run", str(data / "study.yml"), "--out", str(out))
+    again = berdaya("run", str(data / "study.yml"), "--out", str(out), "--no-pdf")
     assert again.returncode == 0, again.stderr
     for step in ("clean baseline", "clean midline", "clean endline", "construct panel", "estimate impacts"):
         assert f"{step}: unchanged, skipped" in again.stderr
@@ -124,13 +115,11 @@ def test_a_second_run_of_the_three_round_demo_skips_every_step(demo_run) -> None
 
 
 @pytest.mark.e2e
-def test_a_replication_package_of_the_three_round_demo_verifies(demo_run, tmp_path: Path) -> None:
-    _, _, data = demo_run
-    package = tmp_path / "package"
-    built = berdaya("package", str(data / "study.yml"), "--out", str(package))
+def test_a_replication_package_of_the_three_round_demo_verifies(multi_round_runs: MultiRoundRuns) -> None:
+    built, verified = multi_round_runs.package, multi_round_runs.verify
     assert built.returncode == 0, built.stderr
+    package = multi_round_runs.folder / "package"
     assert len(list((package / "data" / "processed").glob(layout.clean_parquet("*")))) == 3
-    verified = berdaya("verify", str(package))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     output = verified.stdout + verified.stderr
     assert f"{layout.EVENT_STUDY_CSV}: matches" in output and f"{layout.PRETREND_CSV}: matches" in output
@@ -138,17 +127,19 @@ def test_a_replication_package_of_the_three_round_demo_verifies(demo_run, tmp_pa
 
 @pytest.mark.e2e
 @pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (`make test` installs it)")
-def test_the_three_round_demo_prints_its_reports(demo_run, tmp_path: Path) -> None:
-    # The printed page's date is the last round's (a three-round study has no `followup`).
-    _, _, data = demo_run
-    study = tmp_path / "study.yml"
-    text = (data / "study.yml").read_text().replace("pdf: false\n", "")
-    study.write_text(text.replace("file: ", f"file: {data}/"))
-    out = tmp_path / "out"
-    done = berdaya("run", str(study), "--out", str(out), "--villages", "0101")
+def test_the_three_round_demo_prints_its_reports(three_rounds, tmp_path: Path) -> None:
+    # The printed page's date is the last round's (a three-round study has no `followup`). On a
+    # copy of the run's output with one village report: the run prints what is there.
+    _, out, data = three_rounds
+    copy = shutil.copytree(out, tmp_path / "out")
+    for page in (copy / layout.VILLAGES_DIR).glob("*.html"):
+        if page.name != layout.village_html("0101"):
+            page.unlink()
+    done = berdaya("run", str(data / "study.yml"), "--out", str(copy), "--villages", "0101")
     assert done.returncode == 0, done.stderr
-    assert (out / layout.PROGRAMME_PDF).stat().st_size > 0
-    assert (out / layout.VILLAGES_DIR / layout.village_pdf("0101")).stat().st_size > 0
+    assert "construct panel: unchanged, skipped" in done.stderr
+    assert (copy / layout.PROGRAMME_PDF).stat().st_size > 0
+    assert (copy / layout.VILLAGES_DIR / layout.village_pdf("0101")).stat().st_size > 0
 
 
 def _stages(study_path: Path, processed: Path, tables: Path) -> pd.DataFrame:
@@ -163,18 +154,7 @@ def _stages(study_path: Path, processed: Path, tables: Path) -> pd.DataFrame:
 
 def _injury(tmp_path: Path) -> Path:
     """Wooldridge's injury data as one long file, the period in column afchnge, no id."""
-    folder = tmp_path / "injury"
-    folder.mkdir()
-    (folder / "injury.csv").write_bytes((PUBLISHED / "wooldridge_injury" / "injury.csv").read_bytes())
-    (folder / "study.yml").write_text(
-        "name: Kentucky benefit cap\n"
-        "rounds: {file: injury.csv, column: afchnge}\n"
-        "treatment: highearn\n"
-        "pseudonym_key: test-key-not-secret\n"
-        "pdf: false\n"
-        "outcomes:\n  - {name: ldurat}\n"
-    )
-    return folder
+    return injury_study(tmp_path / "injury").parent
 
 
 def test_a_repeated_cross_section_in_one_file_reproduces_wooldridge_example_13_4(tmp_path: Path) -> None:
@@ -198,10 +178,10 @@ def test_a_repeated_cross_section_in_one_file_reproduces_wooldridge_example_13_4
 
 
 @pytest.mark.e2e
-def test_a_repeated_cross_section_runs_and_its_report_says_what_the_design_means(tmp_path: Path) -> None:
-    folder = _injury(tmp_path)
-    out = tmp_path / "out"
-    done = berdaya("run", str(folder / "study.yml"), "--out", str(out))
+def test_a_repeated_cross_section_runs_and_its_report_says_what_the_design_means(
+    multi_round_runs: MultiRoundRuns,
+) -> None:
+    done, out = multi_round_runs.injury, multi_round_runs.folder / "injury_out"
     assert done.returncode == 0, done.stderr
     page = (out / layout.PROGRAMME_HTML).read_text(encoding="utf-8")
     assert "Desain ini potong lintang berulang" in page
@@ -212,16 +192,7 @@ def test_a_repeated_cross_section_runs_and_its_report_says_what_the_design_means
 
 def _survey_without_id(tmp_path: Path, *, keep_role: bool = False) -> Path:
     """The bundled two-round demo as a repeated cross-section: `id` removed (and its role)."""
-    folder = tmp_path / "survey"
-    shutil.copytree(DEMO_DIR, folder)
-    study = folder / "study.yml"
-    study.write_text(study.read_text().replace("id: hhid\n", "") + "pdf: false\n")
-    if not keep_role:
-        codebook = folder / "codebook.csv"
-        lines = codebook.read_text().splitlines(keepends=True)
-        lines = [line.replace(",household_id,", ",,") if line.startswith("hhid,") else line for line in lines]
-        codebook.write_text("".join(lines))
-    return study
+    return survey_without_id(tmp_path / "survey", keep_role=keep_role)
 
 
 def test_a_codebook_that_names_a_household_id_without_id_in_the_study_is_refused(tmp_path: Path) -> None:
@@ -231,10 +202,8 @@ def test_a_codebook_that_names_a_household_id_without_id_in_the_study_is_refused
 
 
 @pytest.mark.e2e
-def test_a_repeated_cross_section_with_villages_and_a_codebook_runs(tmp_path: Path) -> None:
-    study = _survey_without_id(tmp_path)
-    out = tmp_path / "out"
-    done = berdaya("run", str(study), "--out", str(out), "--villages", "0101")
+def test_a_repeated_cross_section_with_villages_and_a_codebook_runs(multi_round_runs: MultiRoundRuns) -> None:
+    done, out = multi_round_runs.no_id, multi_round_runs.folder / "no_id_out"
     assert done.returncode == 0, done.stderr
     impact = pd.read_csv(out / layout.TABLES_DIR / layout.IMPACT_CSV).set_index(["outcome", "estimator"])
     did = impact.loc[("income_pc", "did")]
