@@ -85,7 +85,11 @@ def _rollout_values(data: pd.DataFrame, study: Study) -> pd.Series:
             file=villages.file,
         )
     first = rollout_cohorts(
-        frame[column], column=column, round_order=study.round_design.round_order, file=villages.file
+        frame[column],
+        column=column,
+        round_order=study.round_design.round_order,
+        file=villages.file,
+        never=study.round_design.never_treated,
     )
     by_village = pd.Series(first.to_numpy(), index=frame[villages.id].str.strip())
     return data["village"].map(by_village)
@@ -118,6 +122,7 @@ def rollout_cohort(data: pd.DataFrame, study: Study, *, files: Mapping[str, str]
             column=column,
             round_order=study.round_design.round_order,
             file=files.get(str(data["round"].iloc[0])) if len(data) else None,
+            never=study.round_design.never_treated,
         ).set_axis(data.index)
     differs = values.groupby(data["hh"].to_numpy()).nunique(dropna=False) > 1
     if differs.any():

@@ -251,6 +251,9 @@ class RoundDesign:
     controls
         ``rollout.controls``: ``never_treated`` (default) or ``not_yet_treated`` units as the
         comparison of ``cs_att``.
+    never_treated
+        ``rollout.never``: the value of the rollout column that means never treated, besides an
+        empty cell (``0`` in exports made for R's ``did`` or Stata's ``csdid``).
     """
 
     kind: RoundsDesign = "two_round_panel"
@@ -260,6 +263,7 @@ class RoundDesign:
     round_column: str | None = None
     rollout_column: str | None = None
     controls: RolloutControls = "never_treated"
+    never_treated: str | None = None
 
     def describe(self) -> str:
         """The design in words, for messages: ``a panel of 3 rounds (baseline, midline, endline)``."""
@@ -1044,9 +1048,13 @@ SCHEMA = _Fields(
             value=_Window(), expects="a mapping such as {baseline: [2023-02-01, 2023-03-31]}"
         ),
         "rollout": _Fields(
-            fields={"column": _COLUMN, "controls": _choice(RolloutControls)},
+            fields={
+                "column": _COLUMN,
+                "controls": _choice(RolloutControls),
+                "never": _Text(expects="the value that means never treated, such as 0", numbers=True),
+            },
             required=("column",),
-            expects="a column name or a mapping {column, controls}",
+            expects="a column name or a mapping {column, controls, never}",
             shorthand="column",
         ),
         "gps": _choice(GpsRule),
@@ -1486,6 +1494,7 @@ def _round_design(
         round_column=None if long_raw is None else long_raw["column"],
         rollout_column=rollout.get("column"),
         controls=rollout.get("controls") or "never_treated",
+        never_treated=None if rollout.get("never") is None else _round_label(rollout["never"]),
     )
 
 
@@ -1620,7 +1629,12 @@ def order_long_rounds(
 
 
 def rollout_cohorts(
-    values: pd.Series, *, column: str, round_order: Sequence[str], file: str | Path | None = None
+    values: pd.Series,
+    *,
+    column: str,
+    round_order: Sequence[str],
+    file: str | Path | None = None,
+    never: str | None = None,
 ) -> pd.Series:
     """Each row's cohort from the ``rollout`` column: the position of its first treated round.
 
@@ -1635,6 +1649,8 @@ def rollout_cohorts(
         The study's rounds in time order (:attr:`RoundDesign.round_order`).
     file
         The file, for messages.
+    never
+        A value that means never treated, as an empty cell does (``rollout.never``).
 
     Returns
     -------
@@ -1650,13 +1666,21 @@ def rollout_cohorts(
     """
     position = {r: float(i) for i, r in enumerate(round_order, start=1)}
     labels = values.map(lambda v: None if pd.isna(v) or not str(v).strip() else _round_label(v))
+    if never is not None:
+        labels = labels.mask(labels == never, None)
     unknown = labels.notna() & ~labels.isin(list(position))
     if unknown.any():
         first = str(labels[unknown].iloc[0])
         rows = [int(i) + 2 for i in unknown.to_numpy().nonzero()[0]]
+        # Exports made for R's did or Stata's csdid mark never-treated units with 0.
+        hint = (
+            f" (if {first} means never treated, write `rollout: {{column: {column}, never: {first}}}`)"
+            if never is None and first in ("0", "-1", "99", "999", "9999", "Inf", "inf")
+            else ""
+        )
         why = (
             f"{first} is not a round{_did_you_mean(_suggest(first, list(round_order)))}: the first "
-            f"treated round must be one of {', '.join(round_order)}, or empty for never treated"
+            f"treated round must be one of {', '.join(round_order)}, or empty for never treated{hint}"
         )
         raise InputError(why, file=file, rows=rows, column=column)
     return labels.map(position).astype(float).rename(column)
