@@ -335,3 +335,25 @@ def test_the_public_event_study_hides_a_coefficient_of_few_households() -> None:
     public = public_event_study(events, min_cell=10).set_index("event_time")
     assert public.loc[[-2, 1], ["estimate", "std_error", "n_obs"]].isna().all().all()
     assert public.loc[0, "estimate"] == 1.0 and public.loc[-1, "estimate"] == 0.0
+
+
+def test_rounds_that_cannot_be_study_keys_are_refused_by_package_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Quarterly rounds in one long file run (test above), but the package lists each round by
+    # name and would not verify: refused before any work, saying what to recode.
+    from analysis.run import cli
+
+    rows = ["period,hhid,treat,income"] + [
+        f"2021 Q{q},{h},{int(h < 5 and q > 1)},{100 + q + h}" for q in (1, 2) for h in range(10)
+    ]
+    (tmp_path / "survey.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "study.yml").write_text(
+        "name: Quarters\nrounds: {file: survey.csv, column: period, order: [2021 Q1, 2021 Q2]}\n"
+        "id: hhid\ntreatment: treat\npseudonym_key: test-key-not-secret\noutcomes: [income]\n"
+    )
+    code = cli.main(["package", str(tmp_path / "study.yml"), "--out", str(tmp_path / "package")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
+    assert "cannot package rounds named '2021 Q1', '2021 Q2'" in err[0] and "recode column period" in err[0]
+    assert not (tmp_path / "package").exists()

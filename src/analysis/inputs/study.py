@@ -792,6 +792,11 @@ class _ByRound(_MapOf):
 _ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
+def is_round_key(name: str) -> bool:
+    """Whether ``name`` may be a key of ``rounds`` (letters, digits, ``_`` and ``-``)."""
+    return bool(_ROUND_NAME.match(name))
+
+
 @dataclass(frozen=True)
 class _Rounds(_Check):
     """``rounds``: every round in time order, or one long file holding them all.

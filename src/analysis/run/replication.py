@@ -59,7 +59,7 @@ from analysis.inputs.codebook import (
 )
 from analysis.inputs.readers import normalize_text
 from analysis.inputs.rounds import round_table, study_rounds
-from analysis.inputs.study import Study, load_study
+from analysis.inputs.study import Study, is_round_key, load_study
 from analysis.shared import layout
 from analysis.shared.files import sha256_file, write_csv, write_json_atomic, write_text_atomic
 from analysis.shared.masking import MASK, KnownNames, mask_personal, screen_reason
@@ -171,6 +171,15 @@ def build_package(study_path: str | Path, *, out: str | Path, include_raw: bool 
     """
     # Every round known: those of one long file come from its round column.
     study = study_rounds(load_study(study_path))
+    # The package lists each round as its own file, by name: a value of a long file's round
+    # column such as "2021 Q1" cannot be a key there, and the package would not verify.
+    odd = [r for r in study.round_design.round_order if not is_round_key(r)]
+    if odd:
+        raise BerdayaError(
+            f"{study.path.name}: cannot package rounds named {', '.join(repr(r) for r in odd)}: the "
+            "package lists each round by name, and a round name may hold only letters, digits, _ "
+            f"and -; recode column {study.round_design.round_column} (2021_Q1, not 2021 Q1)"
+        )
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BerdayaError(f"{out} is not empty; choose a new folder for the package")
