@@ -240,3 +240,46 @@ def test_a_bad_pdf_key_is_named(tmp_path: Path) -> None:
     (tmp_path / "study.yml").write_text(text + "pdf: sometimes\n")
     with pytest.raises(StudyError, match="`pdf`"):
         load_study(tmp_path / "study.yml")
+
+
+def _tagged_pdf(path: Path, first_id: int) -> Path:
+    """A one-page PDF with a tagged table: a header cell and a data cell that names it in /Headers."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    head, cell = f"node{first_id:08d}", f"node{first_id + 1:08d}"
+    th = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.TH, ID=head))
+    td = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.StructElem,
+            S=pikepdf.Name.TD,
+            ID=cell,
+            A=pikepdf.Array([pikepdf.Dictionary(O=pikepdf.Name.Table, Headers=pikepdf.Array([head]))]),
+        )
+    )
+    ids = pikepdf.Dictionary(Names=pikepdf.Array([head, th, cell, td]), Limits=pikepdf.Array([head, cell]))
+    pdf.Root.StructTreeRoot = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=pikepdf.Array([th, td]), IDTree=ids)
+    )
+    pdf.trailer.ID = pikepdf.Array([pikepdf.String(str(first_id)), pikepdf.String(str(first_id))])
+    pdf.save(path)
+    return path
+
+
+def test_element_ids_that_chromium_numbered_from_another_start_give_the_same_bytes(tmp_path: Path) -> None:
+    # Chromium names structure elements after DOM node ids, which start one higher when the
+    # renderer is busier: the rewrite numbers them from 0, headers and id tree alike.
+    import pikepdf
+
+    from analysis.report.pdf import reproducible
+
+    one, two = _tagged_pdf(tmp_path / "a.pdf", 51), _tagged_pdf(tmp_path / "b.pdf", 52)
+    assert one.read_bytes() != two.read_bytes()
+    for path in (one, two):
+        reproducible(path, date=None)
+    assert one.read_bytes() == two.read_bytes()
+    with pikepdf.open(one) as pdf:
+        tree = pdf.Root.StructTreeRoot
+        assert [str(x) for x in tree.IDTree.Names[::2]] == ["node00000000", "node00000001"]
+        assert str(tree.K[1].A[0].Headers[0]) == "node00000000" == str(tree.K[0].ID)

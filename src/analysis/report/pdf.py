@@ -340,7 +340,73 @@ def reproducible(path: Path, *, date: dt.date | None) -> None:
                 info[key] = pikepdf.String(f"D:{date:%Y%m%d}000000Z")
         if "/Metadata" in pdf.Root:
             del pdf.Root["/Metadata"]
+        _renumber_structure_ids(pdf)
+        # qpdf keeps the first half of an existing /ID: chromium's, which differs with the
+        # node ids above. Without one, both halves come from the content.
+        if "/ID" in pdf.trailer:
+            del pdf.trailer["/ID"]
         pdf.save(path, deterministic_id=True)
+
+
+def _renumber_structure_ids(pdf: Any) -> None:
+    """Number the tagged structure's element ids ``node00000000``, ``node00000001`` … in order.
+
+    Chromium names each structure element after its DOM node id, a counter of the renderer
+    process: the same page printed after other pages, or while the machine is busy, can start
+    one higher, and every id (and the PDF's bytes) shifts with it. The ids tie the id tree to
+    its elements and a table cell to its headers (``/Headers``); renumbering all of them by
+    their order keeps the structure and makes the bytes depend on the page alone.
+    """
+    import pikepdf
+
+    root = pdf.Root.get("/StructTreeRoot")
+    tree = None if root is None else root.get("/IDTree")
+    if tree is None:
+        return
+    keys: list[str] = []
+
+    def collect(node: Any) -> None:
+        names = node.get("/Names")
+        if names is not None:
+            keys.extend(str(names[i]) for i in range(0, len(names), 2))
+        for kid in node.get("/Kids", []):
+            collect(kid)
+
+    collect(tree)
+    # Chromium pads the numbers, so text order is number order and survives the shift.
+    new = {key: f"node{rank:08d}" for rank, key in enumerate(sorted(set(keys)))}
+
+    def rewrite(node: Any) -> None:
+        names = node.get("/Names")
+        if names is not None:
+            renamed = pikepdf.Array()
+            for i in range(0, len(names), 2):
+                key, element = str(names[i]), names[i + 1]
+                renamed.append(pikepdf.String(new[key]))
+                renamed.append(element)
+                if isinstance(element, pikepdf.Dictionary) and "/ID" in element:
+                    element.ID = pikepdf.String(new[str(element.ID)])
+            node.Names = renamed
+        limits = node.get("/Limits")
+        if limits is not None:
+            node.Limits = pikepdf.Array([pikepdf.String(new[str(limit)]) for limit in limits])
+        for kid in node.get("/Kids", []):
+            rewrite(kid)
+
+    rewrite(tree)
+
+    def headers(attributes: Any) -> None:
+        if isinstance(attributes, pikepdf.Dictionary) and "/Headers" in attributes:
+            attributes.Headers = pikepdf.Array(
+                [pikepdf.String(new.get(str(h), str(h))) for h in attributes.Headers]
+            )
+
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Dictionary) or "/A" not in obj:
+            continue
+        attributes = obj.A
+        for item in attributes if isinstance(attributes, pikepdf.Array) else [attributes]:
+            headers(item)
 
 
 def _local_link(annotation: Any) -> bool:
