@@ -34,7 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.construct.panel import STANDARD, read_villages, sort_order, standardize
+from analysis.construct.panel import (
+    STANDARD,
+    add_village_list,
+    panel_counts,
+    read_villages,
+    sort_order,
+    standardize,
+)
 from analysis.errors import InputError
 from analysis.inputs.codebook import Codebook
 from analysis.inputs.study import Study, rollout_cohorts
@@ -227,21 +234,7 @@ def stack_rounds(
             file=study.rounds[str(first["round"])].file,
         )
     data["treatment"] = pd.to_numeric(data["treatment"], errors="coerce")
-    villages = read_villages(study)
-    if villages is not None:
-        info = villages.set_index("village")
-        if "treatment" in info and data["treatment"].isna().any():
-            data["treatment"] = data["treatment"].combine_first(data["village"].map(info["treatment"]))
-        for column in ("village_name", "strata"):
-            if column in info:
-                data[column] = data["village"].map(info[column])
-        if "cluster" in info and "cluster" not in data.columns:
-            data["cluster"] = data["village"].map(info["cluster"])
-    if "cluster" not in data.columns:
-        data["cluster"] = data["village"] if study.cluster_column else None
-    for column in ("village_name", "strata"):
-        if column not in data.columns:
-            data[column] = None
+    add_village_list(data, read_villages(study), study=study)
     return data
 
 
@@ -293,23 +286,7 @@ def finish_panel(data: pd.DataFrame, *, study: Study, cohort: pd.Series | None) 
     leading = [*STANDARD, *LONG_COLUMNS]
     data = data[leading + [c for c in data.columns if c not in leading]]
     data = data.take(sort_order(data, ["round_number", "village", "hh"])).reset_index(drop=True)
-    first_rows = data.drop_duplicates("hh")
-    linkage = (
-        first_rows.assign(
-            arm=first_rows["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown")
-        )
-        .groupby(["arm", "linkage"], dropna=False)
-        .size()
-        .rename("households")
-        .reset_index()
-    )
-    exclusions = (
-        data.loc[~data["in_sample"]]
-        .groupby(["round", "exclusion_reason"])
-        .size()
-        .rename("rows")
-        .reset_index()
-    )
+    linkage, exclusions = panel_counts(data)
     return LongPanel(data=data, linkage=linkage, exclusions=exclusions)
 
 

@@ -569,20 +569,7 @@ def build_panel(
     villages = read_villages(study)
     if villages is not None:
         data["village"] = data["village"].astype(object).where(data["village"].notna(), None)
-        info = villages.set_index("village")
-        if "treatment" in info and data["treatment"].isna().any():
-            from_list = data["village"].map(info["treatment"])
-            data["treatment"] = data["treatment"].combine_first(from_list)
-        for column in ("village_name", "strata"):
-            if column in info:
-                data[column] = data["village"].map(info[column])
-        if "cluster" in info and "cluster" not in data.columns:
-            data["cluster"] = data["village"].map(info["cluster"])
-    if "cluster" not in data.columns:
-        data["cluster"] = data["village"] if study.cluster_column else None
-    for column in ("village_name", "strata"):
-        if column not in data.columns:
-            data[column] = None
+    add_village_list(data, villages, study=study)
 
     reason = np.full(len(data), "", dtype=object)
     treatment = data["treatment"]
@@ -600,21 +587,7 @@ def build_panel(
     ordered = list(STANDARD) + [c for c in data.columns if c not in STANDARD]
     data = data[ordered].take(sort_order(data, ["round", "village", "hh"])).reset_index(drop=True)
 
-    first = data.drop_duplicates("hh")
-    summary = (
-        first.assign(arm=first["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown"))
-        .groupby(["arm", "linkage"], dropna=False)
-        .size()
-        .rename("households")
-        .reset_index()
-    )
-    exclusions = (
-        data.loc[~data["in_sample"]]
-        .groupby(["round", "exclusion_reason"])
-        .size()
-        .rename("rows")
-        .reset_index()
-    )
+    summary, exclusions = panel_counts(data)
     return Panel(
         data=data,
         linkage=summary,
@@ -709,3 +682,59 @@ def linkage_by_village(panel: pd.DataFrame) -> pd.DataFrame:
     table["followup"] = table["panel"] + table["followup_only"]
     table["attrition_rate"] = table["baseline_only"] / table["baseline"].where(table["baseline"] > 0)
     return table
+
+
+def panel_counts(data: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Households by arm and linkage (each counted once), and excluded rows by round and reason.
+
+    Parameters
+    ----------
+    data
+        A panel (two rounds or more): ``hh``, ``treatment``, ``linkage``, ``round``,
+        ``in_sample`` and ``exclusion_reason``.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, pandas.DataFrame)
+        ``arm, linkage, households`` and ``round, exclusion_reason, rows``.
+    """
+    first = data.drop_duplicates("hh")
+    linkage = (
+        first.assign(arm=first["treatment"].map({1.0: "treatment", 0.0: "comparison"}).fillna("unknown"))
+        .groupby(["arm", "linkage"], dropna=False)
+        .size()
+        .rename("households")
+        .reset_index()
+    )
+    exclusions = (
+        data.loc[~data["in_sample"]]
+        .groupby(["round", "exclusion_reason"])
+        .size()
+        .rename("rows")
+        .reset_index()
+    )
+    return linkage, exclusions
+
+
+def add_village_list(data: pd.DataFrame, villages: pd.DataFrame | None, *, study: Study) -> None:
+    """Fill the rows' arm, name, stratum and cluster from the village list (in place).
+
+    The arm is taken from the list only where the data have none; a study without a cluster
+    column clusters by village when it has villages. ``village_name`` and ``strata`` exist
+    afterwards, empty without a list.
+    """
+    if villages is not None:
+        info = villages.set_index("village")
+        if "treatment" in info and data["treatment"].isna().any():
+            from_list = data["village"].map(info["treatment"])
+            data["treatment"] = data["treatment"].combine_first(from_list)
+        for column in ("village_name", "strata"):
+            if column in info:
+                data[column] = data["village"].map(info[column])
+        if "cluster" in info and "cluster" not in data.columns:
+            data["cluster"] = data["village"].map(info["cluster"])
+    if "cluster" not in data.columns:
+        data["cluster"] = data["village"] if study.cluster_column else None
+    for column in ("village_name", "strata"):
+        if column not in data.columns:
+            data[column] = None

@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis.config import EVENT_STUDY_COLUMNS, ROUNDS
 from analysis.errors import EstimationError
+from analysis.estimate.regressions import empty_row
 from analysis.estimate.staggered import (
     EventStudy,
     PretrendTest,
@@ -213,19 +214,7 @@ def staggered_tables(
 
 
 def _not_estimated(outcome: str, estimator: str, why: str) -> dict[str, object]:
-    return {
-        "outcome": outcome,
-        "estimator": estimator,
-        "estimate": np.nan,
-        "std_error": np.nan,
-        "p_value": np.nan,
-        "ci_low": np.nan,
-        "ci_high": np.nan,
-        "n_obs": 0,
-        "n_clusters": np.nan,
-        "se_type": "",
-        "note": f"not estimated: {why}",
-    }
+    return empty_row(outcome, estimator, n_obs=0, note=f"not estimated: {why}")
 
 
 def cross_section_impact(

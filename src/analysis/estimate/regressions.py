@@ -779,23 +779,28 @@ def fit_design(design: Design, *, vcov: VcovChoice = "auto") -> Fit:
     )
 
 
+def empty_row(outcome: str, estimator: str, *, n_obs: int, note: str) -> dict[str, object]:
+    """An impact row without an estimate (``impact_detail.csv`` columns); ``note`` says why."""
+    return {
+        "outcome": outcome,
+        "estimator": estimator,
+        "estimate": np.nan,
+        "std_error": np.nan,
+        "p_value": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "n_obs": n_obs,
+        "n_clusters": np.nan,
+        "se_type": "",
+        "note": note,
+    }
+
+
 def _row(
     outcome: str, estimator: str, fit: Fit | None, *, term: str, n_obs: int, note: str = ""
 ) -> dict[str, object]:
     if fit is None:
-        return {
-            "outcome": outcome,
-            "estimator": estimator,
-            "estimate": np.nan,
-            "std_error": np.nan,
-            "p_value": np.nan,
-            "ci_low": np.nan,
-            "ci_high": np.nan,
-            "n_obs": n_obs,
-            "n_clusters": np.nan,
-            "se_type": "",
-            "note": note,
-        }
+        return empty_row(outcome, estimator, n_obs=n_obs, note=note)
     position = list(fit.params.index).index(term)
     return {
         "outcome": outcome,

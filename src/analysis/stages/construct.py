@@ -21,6 +21,7 @@ updated, and the accounting invariant is checked again.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -119,18 +120,7 @@ def construct_stage(study_path: str | Path | Study, processed: str | Path) -> pd
         return construct_long_stage(study, processed)
     _schema(study, processed)
     codebook = load_codebook(study)
-    base_cpi = study.rounds["baseline"].cpi
-    rounds = {}
-    for round_name in ROUNDS:
-        frame = pd.read_parquet(processed / layout.clean_parquet(round_name))
-        rounds[round_name] = construct(
-            frame,
-            codebook=codebook,
-            cpi=study.rounds[round_name].cpi,
-            base_cpi=base_cpi,
-            poverty_line=study.income.poverty_line,
-            winsor_quantile=study.income.winsor_quantile,
-        )
+    rounds = _indicators(study, processed, ROUNDS, codebook)
     # Outcomes, covariates and the arm named in the study must exist now that indicators are
     # built (each round's raw header was checked by the clean stage).
     check_constructed(
@@ -227,6 +217,28 @@ def _check_long_linkage(
     )
 
 
+def _indicators(
+    study: Study, processed: Path, order: Sequence[str], codebook: Codebook
+) -> dict[str, pd.DataFrame]:
+    """Each round's cleaned table with its indicators, built by the one function for every round.
+
+    Money is in the first round's prices (its ``cpi``).
+    """
+    base_cpi = study.rounds[order[0]].cpi
+    rounds = {}
+    for round_name in order:
+        frame = pd.read_parquet(processed / layout.clean_parquet(round_name))
+        rounds[round_name] = construct(
+            frame,
+            codebook=codebook,
+            cpi=study.rounds[round_name].cpi,
+            base_cpi=base_cpi,
+            poverty_line=study.income.poverty_line,
+            winsor_quantile=study.income.winsor_quantile,
+        )
+    return rounds
+
+
 def construct_long_stage(study: Study, processed: Path) -> pd.DataFrame:
     """The construct stage of a study with more than two rounds, one long file or no ``id``.
 
@@ -246,18 +258,7 @@ def construct_long_stage(study: Study, processed: Path) -> pd.DataFrame:
     codebook = load_codebook(study)
     if not study.id:
         codebook = with_record_variable(codebook, order)  # cleaned with a record id per row
-    base_cpi = study.rounds[order[0]].cpi
-    rounds = {}
-    for round_name in order:
-        frame = pd.read_parquet(processed / layout.clean_parquet(round_name))
-        rounds[round_name] = construct(
-            frame,
-            codebook=codebook,
-            cpi=study.rounds[round_name].cpi,
-            base_cpi=base_cpi,
-            poverty_line=study.income.poverty_line,
-            winsor_quantile=study.income.winsor_quantile,
-        )
+    rounds = _indicators(study, processed, order, codebook)
     # Without `id` the rounds were cleaned with a record id (analysis.stages.rounds).
     named = study if study.id else replace(study, id=RECORD_ID)
     check_constructed(
