@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import tracemalloc
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,6 +303,9 @@ def test_a_failed_package_leaves_nothing_that_blocks_a_retry(tmp_path: Path, mon
     assert main(["package", str(study), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err == "error: the estimate stage failed\n"
+    # Nothing of the failed build stays switched on in this process: memory tracing once did,
+    # and slowed everything the process did after it tenfold.
+    assert not tracemalloc.is_tracing()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["study"]  # no package, no partial folder
     # A failure in the user's data (a correction that no longer applies) leaves nothing either.
     monkeypatch.undo()

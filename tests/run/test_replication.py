@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -73,6 +74,9 @@ def test_package_holds_what_the_aea_template_asks_for(package: Path) -> None:
     ]
     positions = [readme.index(h) for h in order]
     assert positions == sorted(positions)
+    # The memory a rebuild needs: the building process's peak (imports alone take over 100 MiB).
+    peak = re.search(r"peaked at (\d+) MiB of resident memory", readme)
+    assert peak is not None and 100 <= int(peak.group(1)) < 24 * 1024, readme
     assert (package / "requirements.lock").is_file()
     assert (package / "study" / "study.yml").is_file() and (package / "study" / "codebook.csv").is_file()
     manifest = json.loads((package / "MANIFEST.json").read_text())
