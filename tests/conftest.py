@@ -117,6 +117,9 @@ DEPENDS = {
 #: Each background build's (name, start, seconds), from the session's start: printed at the end,
 #: so that a slow suite shows whether the tests or the background builds held it up.
 TIMINGS: list[tuple[str, float, float]] = []
+#: Each wait of a test for a background result: (name, when, seconds), when it took over 0.5 s.
+#: Time the tests' lane spent idle, so a slow suite shows which build to start earlier.
+WAITS: list[tuple[str, float, float]] = []
 SESSION_START = time.perf_counter()
 #: Draws of the always-run Monte Carlo, with the effect and without.
 MONTE_CARLO_DRAWS = 20
@@ -219,12 +222,18 @@ class Builds:
         """Wait for ``name`` (starting it now if no test asked for it at the session's start)."""
         self.start(name)
         future = self._futures[name]
-        while True:
-            try:
-                # In short waits: an endless one would not let Ctrl-C through to pytest.
-                return future.result(timeout=0.5)
-            except FutureTimeout:
-                continue
+        began = time.perf_counter()
+        try:
+            while True:
+                try:
+                    # In short waits: an endless one would not let Ctrl-C through to pytest.
+                    return future.result(timeout=0.5)
+                except FutureTimeout:
+                    continue
+        finally:
+            waited = time.perf_counter() - began
+            if waited > 0.5:
+                WAITS.append((name, began - SESSION_START, waited))
 
     def close(self) -> None:
         """Drop the builds not started; stop the one running (the session ended early)."""
@@ -377,3 +386,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     last = max(start + seconds for _, start, seconds in TIMINGS)
     busy = sum(seconds for *_, seconds in TIMINGS)
     terminalreporter.write_line(f"busy {busy:.0f} s; the last ended {last:.0f} s into the session")
+    if WAITS:
+        terminalreporter.write_line("the tests waited for:")
+        for name, start, seconds in WAITS:
+            terminalreporter.write_line(f"{start:7.1f} s  {seconds:6.1f} s  {name}")
+        terminalreporter.write_line(f"waited {sum(s for *_, s in WAITS):.0f} s in all")
