@@ -31,11 +31,10 @@ $(STAMP): pyproject.toml requirements.lock
 report: $(STAMP) ## create .venv and run the whole pipeline on the demo survey into reports/
 	$(BIN)/berdaya run $(STUDY) --out $(OUT)
 
-test: $(STAMP) browser bytecode ## create or refresh .venv, then ruff, the import contracts, mypy on src/ and pytest
+test: $(STAMP) browser bytecode ## create or refresh .venv, then ruff, the import contracts, and mypy on src/ beside pytest
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/lint-imports
-	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash scripts/test.sh $(BIN) $(PYTEST_ARGS)
 
 test-fast: $(STAMP) bytecode ## pytest without the end-to-end tier (pipeline runs, notebooks, browser): the inner loop
 	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
