@@ -241,35 +241,43 @@ def attrition_latex(attrition: pd.DataFrame, *, notes: Sequence[str] = ()) -> st
     return _tabular("lrrr", header, body, [*lines, *map(escape, notes)])
 
 
+_Rows = Mapping[tuple[Hashable, Hashable], Mapping[Hashable, object]]
+
+
+def _first_rows(table: pd.DataFrame) -> _Rows:
+    """Each (outcome, estimator)'s first row of ``table``: one pass instead of two masks per cell."""
+    rows: dict[tuple[Hashable, Hashable], Mapping[Hashable, object]] = {}
+    for row in table.to_dict("records"):
+        rows.setdefault((row["outcome"], row["estimator"]), row)
+    return rows
+
+
 def _estimate_cells(
-    table: pd.DataFrame,
+    rows: _Rows,
     outcome: str,
     estimators: Sequence[str],
     *,
-    q: pd.DataFrame | None,
+    q: _Rows | None,
     label: str,
     decimals: int = 3,
 ) -> list[list[str]]:
+    """One outcome's estimate, standard-error and (with ``q``) q-value rows, from :func:`_first_rows`."""
     est, se, extra = [escape(label)], [""], [""]
     for estimator in estimators:
-        hit = table.loc[(table["outcome"] == outcome) & (table["estimator"] == estimator)]
-        if hit.empty:
+        row = rows.get((outcome, estimator))
+        if row is None:
             est.append("")
             se.append("")
             extra.append("")
             continue
-        row = hit.iloc[0]
         est.append(number(row["estimate"], decimals))
         se.append(_wrap(row["std_error"], "(", ")", decimals))
-        value = np.nan
-        if q is not None:
-            qhit = q.loc[(q["outcome"] == outcome) & (q["estimator"] == estimator)]
-            value = qhit.iloc[0]["q_value_family"] if len(qhit) else np.nan
-        extra.append(_wrap(value, "[", "]"))
-    rows = [est, se]
+        qrow = None if q is None else q.get((outcome, estimator))
+        extra.append(_wrap(np.nan if qrow is None else qrow["q_value_family"], "[", "]"))
+    rows_out = [est, se]
     if q is not None:
-        rows.append(extra)
-    return rows
+        rows_out.append(extra)
+    return rows_out
 
 
 def impact_latex(
@@ -291,10 +299,11 @@ def impact_latex(
     labels = labels or {}
     names = list(dict.fromkeys(impact["outcome"])) if outcomes is None else list(outcomes)
     body: list[list[str]] = []
+    rows, q_rows = _first_rows(impact), None if inference is None else _first_rows(inference)
     for name in names:
         decimals = MONEY_DECIMALS if name in money else 3
         body += _estimate_cells(
-            impact, name, estimators, q=inference, label=labels.get(name, name), decimals=decimals
+            rows, name, estimators, q=q_rows, label=labels.get(name, name), decimals=decimals
         )
     first = impact.loc[impact["estimator"].isin(estimators)]
     clusters = first["n_clusters"].dropna()
@@ -325,8 +334,9 @@ def indices_latex(
     labels = labels or {}
     names = [o for o in dict.fromkeys(impact["outcome"]) if str(o).startswith("index_")]
     body: list[list[str]] = []
+    rows, q_rows = _first_rows(impact), _first_rows(inference)
     for name in names:
-        body += _estimate_cells(impact, name, TESTED_ESTIMATORS, q=inference, label=labels.get(name, name))
+        body += _estimate_cells(rows, name, TESTED_ESTIMATORS, q=q_rows, label=labels.get(name, name))
     lines = [
         "Effects in SD units of the baseline comparison group. Standard errors in parentheses; "
         "sharpened q-values across goals (the family indices of the same kind) in brackets."

@@ -17,11 +17,15 @@ import numpy as np
 _GRID_STEPS = 1000
 
 
-def _bh_rejections(p_sorted: np.ndarray, level: float, m: int) -> int:
-    """Largest rank r with ``p_(r) <= level * r / m`` (0 if none): the BH rejection count."""
+def _bh_rejections(p_sorted: np.ndarray, levels: np.ndarray, m: int) -> np.ndarray:
+    """For each level, the largest rank r with ``p_(r) <= level * r / m`` (0 if none): BH's rejections.
+
+    All levels of the grid at once (levels × ranks): the same comparisons, made in one array
+    operation instead of one call per level.
+    """
     ranks = np.arange(1, len(p_sorted) + 1)
-    ok = p_sorted <= level * ranks / m
-    return int(ranks[ok].max()) if ok.any() else 0
+    ok = p_sorted[None, :] <= levels[:, None] * ranks[None, :] / m
+    return (ok * ranks[None, :]).max(axis=1)
 
 
 def sharpened_qvalues(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -65,20 +69,13 @@ def sharpened_qvalues(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
         return out
     order = np.argsort(pv, kind="stable")
     p_sorted = pv[order]
-    q_sorted = np.ones(m)
-    for j in range(_GRID_STEPS, 0, -1):
-        q = j / _GRID_STEPS
-        q_adj = q / (1 + q)
-        r1 = _bh_rejections(p_sorted, q_adj, m)
-        if r1 == 0:
-            m0 = m
-        elif r1 == m:
-            m0 = 1
-        else:
-            m0 = m - r1
-        r2 = _bh_rejections(p_sorted, min(q_adj * m / m0, 1.0), m)
-        # Going down the grid, the last q that still rejects a rank is its smallest one.
-        q_sorted[:r2] = q
+    q = np.arange(_GRID_STEPS, 0, -1) / _GRID_STEPS  # 1.000, 0.999, ..., 0.001
+    q_adj = q / (1 + q)
+    r1 = _bh_rejections(p_sorted, q_adj, m)
+    m0 = np.where(r1 == 0, m, np.where(r1 == m, 1, m - r1))
+    r2 = _bh_rejections(p_sorted, np.minimum(q_adj * m / m0, 1.0), m)
+    # Rank i's q-value is the smallest q of the grid whose second stage rejects it (1 if none).
+    q_sorted = np.array([q[r2 > i].min() if (r2 > i).any() else 1.0 for i in range(m)])
     qv = np.empty(m)
     qv[order] = q_sorted
     out[valid] = qv
