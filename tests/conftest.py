@@ -30,7 +30,9 @@ process (jobs, tests/background.py; not end to end, so ``make test-fast`` runs t
 - ``layout_stages`` and ``user_text_stages``: the small studies of tests/shared/test_layout.py
   and test_user_text.py through the stages;
 - ``monte_carlo_small``: the 20 + 20 draws of tests/methods/test_monte_carlo.py
-  (tests/monte_carlo.py). Its module runs last, so the draws have the whole session to finish.
+  (tests/monte_carlo.py), in four parts of ten draws. Its module runs last, and when it starts
+  the tests' lane takes the parts the background has not begun, from the end, while the
+  background takes them from the front: whichever lane is free draws, and both finish together.
 
 Every run writes into a ``tmp_path_factory`` folder, processed data included, and is shared
 read-only: a test that changes files copies them first (``shutil.copytree``).
@@ -48,6 +50,7 @@ so that ``make test-fast`` (``-m "not slow and not e2e"``) never builds one.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -73,6 +76,7 @@ from e2e_builds import (
     build_without_a_village,
 )
 from jobs import DemoStages, OneClusterStages, Packages
+from monte_carlo import EFFECT_SEED, NULL_SEED, draw_part
 from report_demo import DemoRun, build_demo, build_hostile
 from tiers_demo import Run
 
@@ -102,9 +106,17 @@ JOBS = {
     "scale_run": ("jobs", "build_scale_run"),
     "layout_stages": ("jobs", "build_layout_stages"),
     "user_text_stages": ("jobs", "build_user_text_stages"),
-    "monte_carlo_small": ("monte_carlo", "draws"),
 }
-BACKGROUND = E2E_BUILDS + tuple(JOBS)
+#: The always-run Monte Carlo's parts: (effect scale, first seed, draws), 20 + 20 draws in all.
+MONTE_CARLO_PARTS = {
+    "monte_carlo_effect_1": (1.0, EFFECT_SEED, 10),
+    "monte_carlo_effect_2": (1.0, EFFECT_SEED + 10, 10),
+    "monte_carlo_null_1": (0.0, NULL_SEED, 10),
+    "monte_carlo_null_2": (0.0, NULL_SEED + 10, 10),
+}
+#: Fixtures whose result is built in parts (each part a background job the tests' lane may take).
+PARTS = {"monte_carlo_small": tuple(MONTE_CARLO_PARTS)}
+BACKGROUND = E2E_BUILDS + tuple(JOBS) + tuple(MONTE_CARLO_PARTS)
 #: Background results whose modules run after all the others: they take long on one core.
 LATE = frozenset({"monte_carlo_small"})
 #: The build each of these copies and runs again.
@@ -121,12 +133,12 @@ TIMINGS: list[tuple[str, float, float]] = []
 #: Time the tests' lane spent idle, so a slow suite shows which build to start earlier.
 WAITS: list[tuple[str, float, float]] = []
 SESSION_START = time.perf_counter()
-#: Draws of the always-run Monte Carlo, with the effect and without.
-MONTE_CARLO_DRAWS = 20
 
 
 def _fixtures(item: pytest.Item) -> set[str]:
-    return set(getattr(item, "fixturenames", ()))
+    """The fixtures ``item`` uses, with the parts of those built in parts."""
+    names = set(getattr(item, "fixturenames", ()))
+    return names.union(*(PARTS[n] for n in names & set(PARTS)))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -140,7 +152,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class Builds:
-    """The end-to-end builds and background jobs of this session, each run once in one background thread."""
+    """The end-to-end builds and background jobs of this session, each run once in one background thread.
+
+    Each name has one result future, set by whichever lane runs its recipe: the background
+    thread, in queue order, or (for :data:`MONTE_CARLO_PARTS`) a test that needs it before the
+    background has begun it (:meth:`take`).
+    """
 
     def __init__(self, factory: pytest.TempPathFactory, env: Mapping[str, str]) -> None:
         self._factory = factory
@@ -149,6 +166,9 @@ class Builds:
         self._env = dict(env)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e2e-build")
         self._futures: dict[str, Future[Any]] = {}
+        self._queued: list[Future[Any]] = []
+        self._claimed: set[str] = set()
+        self._claim_lock = threading.Lock()
         # One process for the in-process jobs, started by the first: the imports are paid once.
         self._jobs = JobServer(factory.mktemp("jobs") / "jobs.log", env=self._env)
 
@@ -193,8 +213,8 @@ class Builds:
         if name == "one_cluster_pilot":
             folder = mktemp("pilot")
             return lambda: jobs.run("jobs", "build_one_cluster_pilot", folder)
-        if name == "monte_carlo_small":
-            return lambda: jobs.run("monte_carlo", "draws", MONTE_CARLO_DRAWS)
+        if name in MONTE_CARLO_PARTS:
+            return lambda: jobs.run("monte_carlo", "draw_part", *MONTE_CARLO_PARTS[name])
         if name in JOBS:
             module, function = JOBS[name]
             folder = mktemp(name)
@@ -208,15 +228,36 @@ class Builds:
         if name in DEPENDS:
             self.start(DEPENDS[name])
         recipe = self._recipe(name)
+        self._futures[name] = Future()
+        self._queued.append(self._pool.submit(self._run, name, recipe, lane="background"))
 
-        def timed() -> Any:
-            began = time.perf_counter()
-            try:
-                return recipe()
-            finally:
-                TIMINGS.append((name, began - SESSION_START, time.perf_counter() - began))
+    def _run(self, name: str, recipe: Callable[[], Any], *, lane: str) -> None:
+        """Run ``recipe`` into ``name``'s future, unless a lane has claimed it (or the session ended)."""
+        with self._claim_lock:
+            if name in self._claimed:
+                return
+            self._claimed.add(name)
+        future = self._futures[name]
+        if not future.set_running_or_notify_cancel():
+            return
+        began = time.perf_counter()
+        try:
+            future.set_result(recipe())
+        except BaseException as exc:
+            future.set_exception(exc)
+        finally:
+            label = name if lane == "background" else f"{name} (in the tests' lane)"
+            TIMINGS.append((label, began - SESSION_START, time.perf_counter() - began))
 
-        self._futures[name] = self._pool.submit(timed)
+    def take(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """The results of ``names``, running here, from the last, those the background has not begun."""
+        for name in names:
+            self.start(name)
+        for name in reversed(names):
+            if name in MONTE_CARLO_PARTS:
+                # In this process: the job process may be busy with the background's part.
+                self._run(name, lambda name=name: draw_part(*MONTE_CARLO_PARTS[name]), lane="tests")
+        return {name: self.result(name) for name in names}
 
     def result(self, name: str) -> Any:
         """Wait for ``name`` (starting it now if no test asked for it at the session's start)."""
@@ -237,11 +278,11 @@ class Builds:
 
     def close(self) -> None:
         """Drop the builds not started; stop the one running (the session ended early)."""
-        for future in self._futures.values():
+        for future in [*self._queued, *self._futures.values()]:
             future.cancel()
-        while not all(future.done() for future in self._futures.values()):
+        while not all(future.done() for future in self._queued):
             commands.stop_all()  # again: a build may have started its next command meanwhile
-            wait(self._futures.values(), timeout=0.5)
+            wait(self._queued, timeout=0.5)
         self._pool.shutdown(wait=True)
         self._jobs.close()
 
@@ -307,7 +348,10 @@ def checkouts(e2e_builds: Builds) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def monte_carlo_small(e2e_builds: Builds) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The Monte Carlo's 20 draws with the programme effect and 20 without (tests/monte_carlo.py)."""
-    return e2e_builds.result("monte_carlo_small")
+    parts = e2e_builds.take(PARTS["monte_carlo_small"])
+    effect = [parts[n] for n, (scale, *_) in MONTE_CARLO_PARTS.items() if scale == 1.0]
+    null = [parts[n] for n, (scale, *_) in MONTE_CARLO_PARTS.items() if scale == 0.0]
+    return pd.concat(effect, ignore_index=True), pd.concat(null, ignore_index=True)
 
 
 @pytest.fixture(scope="session")
@@ -384,8 +428,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for name, start, seconds in sorted(TIMINGS, key=lambda t: t[1]):
         terminalreporter.write_line(f"{start:7.1f} s  {seconds:6.1f} s  {name}")
     last = max(start + seconds for _, start, seconds in TIMINGS)
-    busy = sum(seconds for *_, seconds in TIMINGS)
-    terminalreporter.write_line(f"busy {busy:.0f} s; the last ended {last:.0f} s into the session")
+    taken = sum(seconds for name, _, seconds in TIMINGS if name.endswith("(in the tests' lane)"))
+    busy = sum(seconds for *_, seconds in TIMINGS) - taken
+    terminalreporter.write_line(
+        f"background busy {busy:.0f} s (and {taken:.0f} s of its parts in the tests' lane); "
+        f"the last ended {last:.0f} s into the session"
+    )
     if WAITS:
         terminalreporter.write_line("the tests waited for:")
         for name, start, seconds in WAITS:

@@ -5,8 +5,9 @@ seed, runs the real stages in-process (clean, construct) and estimates DiD and A
 outcomes with the estimator functions directly (no notebooks). Under ``effect_scale = 0`` it also
 runs the wild cluster restricted bootstrap test.
 
-The always-run draws are computed by :func:`draws` in a background process that the session
-starts early (tests/conftest.py), so they use the second core while other tests run.
+The always-run draws are computed in four parts by :func:`draw_part`, in the session's
+background job process or, for the parts it has not begun when the test needs them, in the
+tests' own process (tests/conftest.py), so they use whichever core is free.
 """
 
 from __future__ import annotations
@@ -86,8 +87,6 @@ def simulate(seeds: range, effect_scale: float) -> pd.DataFrame:
         return frame(list(pool.map(one_draw, seeds, [effect_scale] * len(seeds))))
 
 
-def draws(n_draws: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``n_draws`` draws with the effect and ``n_draws`` without, one after another in this process."""
-    effect = frame([one_draw(seed, 1.0) for seed in range(EFFECT_SEED, EFFECT_SEED + n_draws)])
-    null = frame([one_draw(seed, 0.0) for seed in range(NULL_SEED, NULL_SEED + n_draws)])
-    return effect, null
+def draw_part(effect_scale: float, first_seed: int, n_draws: int) -> pd.DataFrame:
+    """``n_draws`` draws from ``first_seed`` on, one after another in this process (a part of the always-run ones)."""
+    return frame([one_draw(seed, effect_scale) for seed in range(first_seed, first_seed + n_draws)])
