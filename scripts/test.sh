@@ -14,6 +14,8 @@ report="$(mktemp)"
 "$bin/mypy" >"$report" 2>&1 &
 mypy_pid=$!
 trap 'kill "$mypy_pid" 2>/dev/null; rm -f "$report"' EXIT
+# Ctrl-C stops both now (a background job ignores SIGINT in a script, so mypy would run on).
+trap 'exit 130' INT TERM
 "$bin/python" -m pytest "$@"
 pytest_status=$?
 wait "$mypy_pid"
