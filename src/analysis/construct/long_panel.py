@@ -28,12 +28,14 @@ is the group of each record as the data give it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from analysis.config import ROUNDS
 from analysis.construct.panel import (
     STANDARD,
     add_village_list,
@@ -44,7 +46,7 @@ from analysis.construct.panel import (
 )
 from analysis.errors import InputError
 from analysis.inputs.codebook import Codebook
-from analysis.inputs.study import Study, rollout_cohorts
+from analysis.inputs.study import RoundDesign, RoundSpec, Study, rollout_cohorts
 
 #: The spreadsheet row of each record (the clean stage's ``_row`` column).
 ROW = "_row"
@@ -305,3 +307,49 @@ __all__ = [
     "stack_rounds",
     "switch_back_error",
 ]
+
+
+def two_round_view(panel: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, Study]:
+    """The reference round and the last round of a long panel, as a two-round study.
+
+    Parameters
+    ----------
+    panel
+        The long panel (``round_number`` 1 … T).
+    study
+        The study, its rounds known (:func:`analysis.stages.rounds.study_rounds`).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, Study)
+        The rows of rounds 1 and T with ``round`` renamed ``baseline`` and ``followup``, and
+        the study with those two rounds (each outcome's column in each) and the two-round
+        design. A repeated cross-section keeps its pooled DiD (``did_fixed_effects: none``).
+    """
+    order = study.round_design.round_order
+    first, last = order[0], order[-1]
+    rows = panel.loc[panel["round_number"].isin([1, len(order)])].copy()
+    rows["round"] = np.where(rows["round_number"] == 1, ROUNDS[0], ROUNDS[1])
+    names = {ROUNDS[0]: first, ROUNDS[1]: last}
+    rounds = {
+        new: dataclasses.replace(study.rounds[old], name=new)
+        if old in study.rounds
+        else RoundSpec(name=new, file=study.path)
+        for new, old in names.items()
+    }
+    outcomes = tuple(
+        dataclasses.replace(
+            o, columns={new: o.columns[old] for new, old in names.items() if old in o.columns}
+        )
+        for o in study.outcomes
+    )
+    view = dataclasses.replace(
+        study,
+        rounds=rounds,
+        outcomes=outcomes,
+        fieldwork={new: study.fieldwork[old] for new, old in names.items() if old in study.fieldwork},
+        round_design=RoundDesign(),
+    )
+    if study.round_design.kind == "repeated_cross_section":
+        view = dataclasses.replace(view, did_fixed_effects="none")
+    return rows.reset_index(drop=True), view

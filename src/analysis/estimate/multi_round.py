@@ -4,8 +4,8 @@ The estimate stage reads the long panel of :mod:`analysis.construct.long_panel` 
 household, or record, and round, with ``round_number``, ``cohort`` and ``treated``) and
 
 - runs the two-round analysis (:func:`analysis.estimate.tables.analyse`) on
-  :func:`two_round_view`: the reference round as ``baseline`` and the last round as
-  ``followup``, the programme group being the units treated in some round. So ``did``,
+  :func:`analysis.construct.long_panel.two_round_view`: the reference round as ``baseline``
+  and the last round as ``followup``, the programme group being the units treated in some round. So ``did``,
   ``ancova`` and ``followup_diff`` keep their meaning and compare the last round with the
   reference round, and balance, attrition, Lee bounds, indices and MDE are those of that
   comparison;
@@ -38,7 +38,7 @@ from analysis.estimate.staggered import (
     twfe,
     twfe_event_study,
 )
-from analysis.inputs.study import RoundDesign, RoundSpec, Study
+from analysis.inputs.study import Study
 
 #: Columns of ``tables/pretrend.csv``: the joint test that every pre-period event-study
 #: coefficient is zero, one row per outcome and estimator (docs/methods.md §10.3).
@@ -54,52 +54,6 @@ PRETREND_COLUMNS: tuple[str, ...] = (
 
 #: Estimators that need households linked across rounds: left out of a repeated cross-section.
 LINKED_ESTIMATORS: tuple[str, ...] = ("ancova", "before_after")
-
-
-def two_round_view(panel: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, Study]:
-    """The reference round and the last round of a long panel, as a two-round study.
-
-    Parameters
-    ----------
-    panel
-        The long panel (``round_number`` 1 … T).
-    study
-        The study, its rounds known (:func:`analysis.stages.rounds.study_rounds`).
-
-    Returns
-    -------
-    tuple of (pandas.DataFrame, Study)
-        The rows of rounds 1 and T with ``round`` renamed ``baseline`` and ``followup``, and
-        the study with those two rounds (each outcome's column in each) and the two-round
-        design. A repeated cross-section keeps its pooled DiD (``did_fixed_effects: none``).
-    """
-    order = study.round_design.round_order
-    first, last = order[0], order[-1]
-    rows = panel.loc[panel["round_number"].isin([1, len(order)])].copy()
-    rows["round"] = np.where(rows["round_number"] == 1, ROUNDS[0], ROUNDS[1])
-    names = {ROUNDS[0]: first, ROUNDS[1]: last}
-    rounds = {
-        new: dataclasses.replace(study.rounds[old], name=new)
-        if old in study.rounds
-        else RoundSpec(name=new, file=study.path)
-        for new, old in names.items()
-    }
-    outcomes = tuple(
-        dataclasses.replace(
-            o, columns={new: o.columns[old] for new, old in names.items() if old in o.columns}
-        )
-        for o in study.outcomes
-    )
-    view = dataclasses.replace(
-        study,
-        rounds=rounds,
-        outcomes=outcomes,
-        fieldwork={new: study.fieldwork[old] for new, old in names.items() if old in study.fieldwork},
-        round_design=RoundDesign(),
-    )
-    if study.round_design.kind == "repeated_cross_section":
-        view = dataclasses.replace(view, did_fixed_effects="none")
-    return rows.reset_index(drop=True), view
 
 
 @dataclass(frozen=True)
@@ -230,7 +184,8 @@ def cross_section_impact(
     Parameters
     ----------
     impact
-        The two-round analysis of :func:`two_round_view` (``impact_detail.csv`` columns).
+        The two-round analysis of :func:`analysis.construct.long_panel.two_round_view`
+        (``impact_detail.csv`` columns).
     view
         The two-round view of the panel.
     study

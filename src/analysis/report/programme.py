@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import PROJECT_ROOT, ROUNDS, STAGGERED_ESTIMATORS, TESTED_ESTIMATORS
-from analysis.estimate.multi_round import two_round_view
+from analysis.construct.long_panel import two_round_view
 from analysis.estimate.women import is_woman
 from analysis.inputs.codebook import Codebook, load_codebook
 from analysis.inputs.rounds import study_rounds
@@ -120,7 +120,7 @@ class ProgrammeContext:
     other_languages: Mapping[str, str] = field(default_factory=dict)
     #: A study with more rounds or no ``id``: the study with every round, and the long panel.
     #: ``study`` and ``panel`` are then its reference and last rounds as a two-round study
-    #: (:func:`analysis.estimate.multi_round.two_round_view`), which the two-round sections read.
+    #: (:func:`analysis.construct.long_panel.two_round_view`), which the two-round sections read.
     all_rounds: Study | None = None
     long_panel: pd.DataFrame | None = None
 

@@ -23,8 +23,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.config import PROJECT_ROOT
+from analysis.construct.long_panel import two_round_view
 from analysis.errors import ReportError
-from analysis.estimate.multi_round import two_round_view
 from analysis.inputs.codebook import Codebook, load_codebook
 from analysis.inputs.rounds import study_rounds
 from analysis.inputs.study import Study, load_study
@@ -108,7 +108,7 @@ class VillageContext:
     other_languages: Mapping[str, str] = field(default_factory=dict)
     #: A study with more rounds or no ``id``: the study with every round, and the long panel.
     #: ``study`` and ``panel`` are then its reference and last rounds as a two-round study
-    #: (:func:`analysis.estimate.multi_round.two_round_view`), which the two-round sections read.
+    #: (:func:`analysis.construct.long_panel.two_round_view`), which the two-round sections read.
     all_rounds: Study | None = None
     long_panel: pd.DataFrame | None = None
 

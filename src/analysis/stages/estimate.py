@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.config import IMPACT_COLUMNS, ROUNDS
 from analysis.construct.indicators import CONSTRUCTED
+from analysis.construct.long_panel import two_round_view
 from analysis.construct.panel import linkage_by_village
 from analysis.errors import BerdayaError
 from analysis.estimate.latex import (
@@ -33,12 +34,7 @@ from analysis.estimate.latex import (
     is_money,
     outcome_labels,
 )
-from analysis.estimate.multi_round import (
-    LINKED_ESTIMATORS,
-    cross_section_impact,
-    staggered_tables,
-    two_round_view,
-)
+from analysis.estimate.multi_round import LINKED_ESTIMATORS, cross_section_impact, staggered_tables
 from analysis.estimate.tables import ImpactTables, analyse, respondent_sex_column, text_columns_read
 from analysis.inputs.codebook import load_codebook
 from analysis.inputs.rounds import study_rounds
