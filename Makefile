@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@echo "setting up $(VENV) from requirements.lock (the first time: a minute or two) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	# Exact pins from the lock file, then the project itself without re-resolving.
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	# Exact pins from the lock file, then the project itself without re-resolving; compiled to
+	# bytecode now, as part of the set-up, so neither the first run nor the first test pays it.
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	# The kernel lives inside .venv, so papermill and JupyterLab run the same interpreter.
 	$(BIN)/python -m ipykernel install --sys-prefix --name berdaya --display-name "Python (berdaya)" >/dev/null
