@@ -1399,7 +1399,7 @@ def alkire_foster_section(ctx: ProgrammeContext) -> list[object]:
                     ctx,
                     "af_contributions",
                     {
-                        "id": "Sumbangan setiap tujuan pada M0, tindak lanjut",
+                        "id": "Sumbangan setiap tujuan pada M0, survei lanjutan",
                         "en": "Contribution of each goal to M0, follow-up",
                     }[lang],
                 ),

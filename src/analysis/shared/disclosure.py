@@ -286,7 +286,7 @@ _RULE: dict[str, str] = {
         "dihitung dari kurang dari {n} rumah tangga, atau jumlah rumah tangga sebuah desa atau "
         "kelompok bila kurang dari {n}; bila angka yang disembunyikan bisa dihitung dari jumlah "
         "yang diterbitkan, angka lain ikut disembunyikan sampai tidak bisa lagi (penyembunyian "
-        "pelengkap). Jumlah rumah tangga yang tidak ditemukan lagi atau baru saat tindak lanjut, "
+        "pelengkap). Jumlah rumah tangga yang tidak ditemukan lagi atau baru saat survei lanjutan, "
         "serta catatan yang dikarantina, dikeluarkan atau dikoreksi saat pembersihan data, "
         "ditampilkan berapa pun besarnya: angka ini menggambarkan pelaksanaan survei dan "
         "pembersihan data, bukan jawaban rumah tangga. Tabel lengkap tanpa penyembunyian hanya "
