@@ -14,6 +14,7 @@ from pathlib import Path
 import commands
 import pandas as pd
 import pytest
+from e2e_builds import keyless_env
 from report_demo import DEMO_VILLAGES, DemoRun
 
 from analysis.config import IMPACT_COLUMNS
@@ -152,8 +153,14 @@ def test_minimal_study_without_village_or_codebook(tmp_path: Path) -> None:
         "  - {name: participation, column: got, family: participation}\n"
     )
     # Printing is tested on the demo (tests/report/test_pdf.py); this study tests the data path.
-    run = berdaya("run", str(tmp_path / "study.yml"), "--out", str(tmp_path / "out"), "--no-pdf")
+    # No key in the study, as a new user writes it: the run makes one in the home folder, a
+    # temporary one here (this test once wrote the key into the real ~/.config/berdaya).
+    home = tmp_path / "home"
+    run = commands.berdaya(
+        "run", str(tmp_path / "study.yml"), "--out", str(tmp_path / "out"), "--no-pdf", env=keyless_env(home)
+    )
     assert run.returncode == 0, run.stderr[-3000:]
+    assert (home / ".config" / "berdaya" / "pseudonym.key").is_file()
     impact = pd.read_csv(tmp_path / "out" / "tables" / "impact.csv")
     assert set(impact["se_type"]) == {"HC1"}
     assert impact.loc[impact["outcome"] == "participation", "estimator"].tolist() == ["followup_diff"]
