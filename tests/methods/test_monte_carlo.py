@@ -14,9 +14,10 @@ Rates are pooled over seven outcomes of different kinds (income, a score, yes/no
 Likert item) and reported per estimator. The full version (200 + 200 draws) takes several
 minutes on the 2-core machine and is marked ``slow`` (``pytest -m slow tests/methods/test_monte_carlo.py``);
 the always-run version uses 20 + 20 draws with bands wide enough for that number (it catches
-gross miscalibration, not a 2-point error). Its draws are computed in a background process from
-the start of the session (``monte_carlo_small`` in tests/conftest.py), on the core the other
-tests leave free, and this module runs last.
+gross miscalibration, not a 2-point error). Its draws are computed in four parts, in the session's
+background job process from the start of the session and, for the parts not yet begun when this
+module (which runs last) needs them, in the tests' own process (``monte_carlo_small`` in
+tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def test_monte_carlo_small(monte_carlo_small: tuple[pd.DataFrame, pd.DataFrame])
     # 20 draws x 7 outcomes = 140 intervals per estimator: a binomial SD of about 1.8 points
     # at 95 % (more with the correlation between outcomes of one draw), so these bands sit about
     # 4 SD from the nominal rates. They catch a broken estimator, not a small miscalibration.
-    # The draws run in a background process from the session's start (tests/conftest.py).
+    # The draws run in four parts, in the background and the tests' lanes (tests/conftest.py).
     effect, null = monte_carlo_small
     assert sorted(set(effect["seed"])) == list(range(EFFECT_SEED, EFFECT_SEED + 20))
     assert sorted(set(null["seed"])) == list(range(NULL_SEED, NULL_SEED + 20))
